@@ -1,0 +1,35 @@
+// Typed errors that carry their exit code (DESIGN §5); only the bin calls process.exit.
+
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  planChanges: 2,
+  unreachable: 3,
+  policyViolation: 4,
+} as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.error,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** The reconciler could not be reached (exit 3). */
+export class UnreachableError extends CliError {
+  constructor(server: string, cause: string) {
+    super(`cannot reach the reconciler at ${server}: ${cause}`, EXIT.unreachable);
+    this.name = 'UnreachableError';
+  }
+}
+
+/** A command finished and wants a particular exit code without printing an error. */
+export class ExitCode extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitCode';
+  }
+}

@@ -1,0 +1,71 @@
+// Bodies exchanged between agents and the reconciler (DESIGN §3): registration, heartbeat, answers.
+import { z } from 'zod';
+import { nameSchema } from './names.js';
+import { llmTypeSchema, urlSchema } from './resources.js';
+
+export const HEALTH_VALUES = ['ok', 'failing', 'unknown'] as const;
+export const healthSchema = z.enum(HEALTH_VALUES);
+export type Health = z.infer<typeof healthSchema>;
+
+export const gpuSchema = z.strictObject({
+  index: z.number().int().min(0),
+  name: z.string().max(256),
+  memoryTotalMiB: z.number().min(0),
+  memoryUsedMiB: z.number().min(0),
+  utilizationPct: z.number().min(0).max(100),
+});
+export type Gpu = z.infer<typeof gpuSchema>;
+
+const healthMessageSchema = z.string().max(512).optional();
+
+export const registeredLlmSchema = z.strictObject({
+  name: nameSchema,
+  poolName: nameSchema.optional(),
+  type: llmTypeSchema,
+  model: z.string().min(1).max(256),
+  url: urlSchema,
+  health: healthSchema,
+  healthMessage: healthMessageSchema,
+});
+export type RegisteredLlm = z.infer<typeof registeredLlmSchema>;
+
+const agentIdSchema = nameSchema;
+
+export const registrationSchema = z.strictObject({
+  agentId: agentIdSchema,
+  host: z.string().min(1).max(253),
+  version: z.string().max(64),
+  llms: z.array(registeredLlmSchema).max(1024),
+  gpus: z.array(gpuSchema).max(64).default([]),
+});
+export type Registration = z.infer<typeof registrationSchema>;
+
+/** A heartbeat names only what changed; a full registration entry is accepted too. */
+export const heartbeatLlmSchema = z.union([
+  registeredLlmSchema,
+  z.strictObject({ name: nameSchema, health: healthSchema, healthMessage: healthMessageSchema }),
+]);
+export type HeartbeatLlm = z.infer<typeof heartbeatLlmSchema>;
+
+export const heartbeatSchema = z.strictObject({
+  leaseId: z.string().min(1).max(128),
+  llms: z.array(heartbeatLlmSchema).max(1024).default([]),
+  gpus: z.array(gpuSchema).max(64).optional(),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export interface DesiredForAgent {
+  name: string;
+  poolName: string | null;
+  enabled: boolean;
+  declared: boolean;
+}
+
+export interface RegistrationAnswer {
+  leaseId: string;
+  ttlSeconds: number;
+  heartbeatIntervalSeconds: number;
+  revision: string | null;
+  desired: DesiredForAgent[];
+  rejected: { name: string; reason: string }[];
+}

@@ -1,0 +1,25 @@
+// The reconciler's --auth file (DESIGN §3): hashed tokens, roles and name globs.
+import { z } from 'zod';
+
+export const ROLES = ['view:llms', 'sync:llms', 'register:llms'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+export const authTokenSchema = z.strictObject({
+  name: z.string().min(1).max(128),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (SHA-256 of the token)'),
+  roles: z.array(roleSchema).min(1),
+  names: z.array(z.string().min(1).max(128)).optional(),
+});
+export type AuthToken = z.infer<typeof authTokenSchema>;
+
+export const authFileSchema = z.strictObject({
+  tokens: z.array(authTokenSchema),
+});
+export type AuthFile = z.infer<typeof authFileSchema>;
+
+/** Whether `name` matches a glob where `*` stands for any run of characters. */
+export function matchesNameGlob(glob: string, name: string): boolean {
+  const pattern = glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${pattern}$`).test(name);
+}

@@ -1,0 +1,146 @@
+// zod schemas and inferred types for the resources declared in Git (DESIGN §1, §7).
+import { z } from 'zod';
+import { nameSchema } from './names.js';
+
+export const API_VERSION = 'mcpctl/v1';
+export const LLM_TYPES = ['vllm', 'openai', 'ollama', 'llamacpp', 'tgi', 'anthropic', 'other'] as const;
+export const LLM_SOURCES = ['agent', 'static'] as const;
+
+export const llmTypeSchema = z.enum(LLM_TYPES);
+export type LlmType = z.infer<typeof llmTypeSchema>;
+
+const stringMapSchema = z.record(z.string(), z.string());
+
+export const urlSchema = z.string().min(1).max(2048).superRefine((value, ctx) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, found ${JSON.stringify(value)}` });
+    return;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, found scheme ${JSON.stringify(parsed.protocol)}` });
+  }
+});
+
+export const apiKeyRefSchema = z.strictObject({
+  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
+});
+export type ApiKeyRef = z.infer<typeof apiKeyRefSchema>;
+
+export const llmMetadataSchema = z.strictObject({
+  name: nameSchema,
+  labels: stringMapSchema.optional(),
+  annotations: stringMapSchema.optional(),
+});
+
+export const llmSpecSchema = z
+  .strictObject({
+    type: llmTypeSchema,
+    model: z.string().min(1, 'expected 1-256 characters').max(256, 'expected 1-256 characters'),
+    url: urlSchema.optional(),
+    poolName: nameSchema.optional(),
+    source: z.enum(LLM_SOURCES).optional(),
+    enabled: z.boolean().optional(),
+    apiKeyRef: apiKeyRefSchema.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.source === 'static' && spec.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when source is static' });
+    }
+  });
+
+export const llmSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Llm'),
+  metadata: llmMetadataSchema,
+  spec: llmSpecSchema,
+  // `get -o yaml` output carries status; it is accepted and ignored on input.
+  status: z.unknown().optional(),
+});
+
+export type LlmMetadata = z.infer<typeof llmMetadataSchema>;
+export type LlmSpec = z.infer<typeof llmSpecSchema>;
+/** A declared Llm without status, as held in memory and written to files. */
+export interface Llm {
+  apiVersion: typeof API_VERSION;
+  kind: 'Llm';
+  metadata: LlmMetadata;
+  spec: LlmSpec;
+}
+
+export const llmPoolSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('LlmPool'),
+  metadata: z.strictObject({
+    name: nameSchema,
+    labels: stringMapSchema.optional(),
+    annotations: stringMapSchema.optional(),
+  }),
+  spec: z
+    .strictObject({
+      minActive: z.number().int().min(0).optional(),
+      description: z.string().max(1024).optional(),
+    })
+    .optional(),
+  status: z.unknown().optional(),
+});
+
+export interface LlmPool {
+  apiVersion: typeof API_VERSION;
+  kind: 'LlmPool';
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { minActive?: number; description?: string };
+}
+
+export type Resource = Llm | LlmPool;
+export const RESOURCE_KINDS = ['Llm', 'LlmPool'] as const;
+
+/** Effective defaults of fields that canonical output omits. */
+export function llmSourceOf(spec: LlmSpec): 'agent' | 'static' {
+  return spec.source ?? 'agent';
+}
+
+export function llmEnabledOf(spec: LlmSpec): boolean {
+  return spec.enabled ?? true;
+}
+
+/** Drops defaulted and empty fields and orders keys canonically (DESIGN §1). */
+export function canonicalizeLlm(llm: Llm): Llm {
+  const metadata: LlmMetadata = { name: llm.metadata.name };
+  if (llm.metadata.labels && Object.keys(llm.metadata.labels).length > 0) metadata.labels = sortedMap(llm.metadata.labels);
+  if (llm.metadata.annotations && Object.keys(llm.metadata.annotations).length > 0) {
+    metadata.annotations = sortedMap(llm.metadata.annotations);
+  }
+  const s = llm.spec;
+  const spec: LlmSpec = { type: s.type, model: s.model };
+  if (s.url !== undefined) spec.url = s.url;
+  if (s.poolName !== undefined) spec.poolName = s.poolName;
+  if (s.source !== undefined && s.source !== 'agent') spec.source = s.source;
+  if (s.enabled !== undefined && s.enabled !== true) spec.enabled = s.enabled;
+  if (s.apiKeyRef !== undefined) spec.apiKeyRef = { env: s.apiKeyRef.env };
+  return { apiVersion: API_VERSION, kind: 'Llm', metadata, spec };
+}
+
+export function canonicalizePool(pool: LlmPool): LlmPool {
+  const metadata: LlmPool['metadata'] = { name: pool.metadata.name };
+  if (pool.metadata.labels && Object.keys(pool.metadata.labels).length > 0) metadata.labels = sortedMap(pool.metadata.labels);
+  if (pool.metadata.annotations && Object.keys(pool.metadata.annotations).length > 0) {
+    metadata.annotations = sortedMap(pool.metadata.annotations);
+  }
+  const spec: LlmPool['spec'] = {};
+  if (pool.spec.minActive !== undefined && pool.spec.minActive !== 0) spec.minActive = pool.spec.minActive;
+  if (pool.spec.description !== undefined) spec.description = pool.spec.description;
+  return { apiVersion: API_VERSION, kind: 'LlmPool', metadata, spec };
+}
+
+export function canonicalizeResource(resource: Resource): Resource {
+  return resource.kind === 'Llm' ? canonicalizeLlm(resource) : canonicalizePool(resource);
+}
+
+function sortedMap(map: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(map).sort()) out[key] = map[key] as string;
+  return out;
+}
