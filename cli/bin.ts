@@ -5,24 +5,23 @@ import { runProgram } from './program.js';
 
 const debug = process.argv.includes('--debug');
 
+function exitCodeOf(error: unknown): number {
+  if (error instanceof ExitCode) return error.exitCode;
+  if (error instanceof CliError) {
+    // Several problems (one per file position) are several lines, each a complete error line.
+    for (const line of error.message.split('\n')) process.stderr.write(`mcpctl: error: ${line}\n`);
+    if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`mcpctl: error: ${message} (this is a bug in mcpctl; run with --debug for the stack)\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return 1;
+}
+
+// A finished command exits at once: idle keep-alive sockets or a closed UI's timers must not hold
+// the process open (stdout and stderr writes are synchronous for files, pipes and terminals on Linux).
 runProgram(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof ExitCode) {
-      process.exitCode = error.exitCode;
-      return;
-    }
-    if (error instanceof CliError) {
-      process.stderr.write(`mcpctl: error: ${error.message}\n`);
-      if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
-      process.exitCode = error.exitCode;
-      return;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`mcpctl: error: ${message} (this is a bug in mcpctl; run with --debug for the stack)\n`);
-    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    process.exitCode = 1;
-  },
+  (code) => process.exit(code),
+  (error: unknown) => process.exit(exitCodeOf(error)),
 );

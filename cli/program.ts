@@ -1,9 +1,12 @@
 // The commander tree. It only normalises options (env fallbacks); each command lives in
 // commands/<verb>.ts and is imported lazily so that `get` never loads Ink or fastify.
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import type { CommandContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from '../schema/version.js';
+import { VERSION } from '../schema/version.js';
 
 export interface GlobalOptions {
   server: string;
@@ -17,6 +20,7 @@ export interface ReconcilerOptions {
   source?: string;
   worktree?: string;
   branch: string;
+  /** The global --path: the resource folder inside the repository. */
   path: string;
   listen: string;
   poll: string;
@@ -50,7 +54,6 @@ export function buildProgram(): Command {
     .option('--source <git-url-or-path>', 'Git URL or local repository to follow')
     .option('--worktree <dir>', 'serve the working-tree files of DIR (development loop)')
     .option('--branch <name>', 'branch to follow', 'main')
-    .option('--path <dir>', 'folder of resource files inside the repository', 'llms')
     .option('--listen <host:port>', 'address to serve on', '127.0.0.1:7420')
     .option('--poll <duration>', 'fetch interval', '30s')
     .option('--heartbeat-interval <duration>', 'heartbeat interval told to agents', '10s')
@@ -59,9 +62,9 @@ export function buildProgram(): Command {
     .option('--state-dir <dir>', 'persist live registrations here')
     .option('--auth <file>', 'token file (required to listen beyond loopback)')
     .addOption(new Option('--unmanaged <mode>', 'whether agents may publish undeclared names').choices(['admit', 'reject']).default('admit'))
-    .action(async (options: ReconcilerOptions) => {
+    .action(async (options: Omit<ReconcilerOptions, 'path'>) => {
       const { runReconcilerCommand } = await import('../reconciler/main.js');
-      await runReconcilerCommand(options);
+      await runReconcilerCommand({ ...options, path: globalOptionsOf(program).path });
     });
 
   program
@@ -73,7 +76,191 @@ export function buildProgram(): Command {
       await runAgentCommand(options);
     });
 
+  addClientCommands(program);
   return program;
+}
+
+async function contextOf(program: Command): Promise<CommandContext> {
+  const { createProcessContext } = await import('./context.js');
+  return createProcessContext(globalOptionsOf(program));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const GET_OUTPUTS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
+const PLAN_OUTPUTS = ['text', 'json', 'markdown'] as const;
+
+function addClientCommands(program: Command): void {
+  program
+    .command('get')
+    .description('list Llms or pools from the reconciler')
+    .argument('<resource>', 'llm, llms, pool or pools')
+    .argument('[name]', 'one Llm name or pool key')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(GET_OUTPUTS).default('table'))
+    .option('--pool <key>', 'only members of this pool')
+    .option('-w, --watch', 'after the table, print one line per change until interrupted', false)
+    .option('--show-status', 'include status in -o yaml', false)
+    .action(async (resource: string, name: string | undefined, o: { output: (typeof GET_OUTPUTS)[number]; pool?: string; watch: boolean; showStatus: boolean }) => {
+      const { run } = await import('./commands/get.js');
+      await run({ resource, name, output: o.output, pool: o.pool, watch: o.watch, showStatus: o.showStatus }, await contextOf(program));
+    });
+
+  program
+    .command('describe')
+    .description('show an Llm in detail, with its pool on top')
+    .argument('<resource>', 'llm')
+    .argument('<name>', 'Llm name')
+    .action(async (resource: string, name: string) => {
+      const { run } = await import('./commands/describe.js');
+      await run({ resource, name }, await contextOf(program));
+    });
+
+  program
+    .command('sync')
+    .description('ask the reconciler to fetch now')
+    .option('--wait', 'wait until the reconciler serves the newest revision', false)
+    .option('--timeout <seconds>', 'how long --wait waits', '60')
+    .action(async (o: { wait: boolean; timeout: string }) => {
+      const { run } = await import('./commands/sync.js');
+      await run({ wait: o.wait, timeoutMs: secondsOf(o.timeout, '--timeout') * 1000 }, await contextOf(program));
+    });
+
+  program
+    .command('version')
+    .description("print the client's version and the server's when reachable")
+    .action(async () => {
+      const { run } = await import('./commands/version.js');
+      await run(await contextOf(program));
+    });
+
+  program
+    .command('create')
+    .description('declare a new Llm: writes <path>/NAME.yaml and commits')
+    .argument('<resource>', 'llm')
+    .argument('<name>', 'Llm name')
+    .requiredOption('--type <type>', 'vllm, openai, ollama, llamacpp, tgi, anthropic or other')
+    .requiredOption('--model <model>', 'model id served by the endpoint')
+    .option('--url <url>', 'endpoint URL (required with --source static)')
+    .option('--pool-name <pool>', 'join this pool (explicit pool key)')
+    .addOption(new Option('--source <source>', 'agent (served by an agent) or static (fixed endpoint)').choices(['agent', 'static']))
+    .option('--label <key=value>', 'a label (repeatable)', collect, [])
+    .option('--dry-run', 'show what would be written, write nothing', false)
+    .option('--no-commit', 'write the file but do not commit')
+    .option('--push', 'push after committing', false)
+    .action(async (resource: string, name: string, o: { type: string; model: string; url?: string; poolName?: string; source?: string; label: string[]; dryRun: boolean; commit: boolean; push: boolean }) => {
+      const { run } = await import('./commands/create.js');
+      await run({ resource, name, type: o.type, model: o.model, url: o.url, poolName: o.poolName, source: o.source, label: o.label, dryRun: o.dryRun, noCommit: !o.commit, push: o.push }, await contextOf(program));
+    });
+
+  program
+    .command('apply')
+    .description('apply resources from files: validate, show the plan, edit the repo in place, commit')
+    .requiredOption('-f, --filename <file|dir|->', 'a file, a folder or - for standard input')
+    .option('--dry-run', 'show the plan, write nothing', false)
+    .option('--no-commit', 'write the files but do not commit')
+    .option('--push', 'push after committing', false)
+    .option('--wait', 'trigger a sync and wait until the reconciler serves the new revision', false)
+    .option('-y, --yes', 'do not ask for confirmation', false)
+    .option('--force', 'apply even when the plan violates a pool minActive', false)
+    .action(async (o: { filename: string; dryRun: boolean; commit: boolean; push: boolean; wait: boolean; yes: boolean; force: boolean }) => {
+      const { run } = await import('./commands/apply.js');
+      await run({ filename: o.filename, dryRun: o.dryRun, noCommit: !o.commit, push: o.push, wait: o.wait, yes: o.yes, force: o.force }, await contextOf(program));
+    });
+
+  program
+    .command('delete')
+    .description('remove an Llm from the repo (its document or file) and commit')
+    .argument('<resource>', 'llm')
+    .argument('<name>', 'Llm name')
+    .option('--dry-run', 'show what would change, write nothing', false)
+    .option('--no-commit', 'edit the files but do not commit')
+    .option('--push', 'push after committing', false)
+    .option('--force', 'delete even when it violates a pool minActive', false)
+    .action(async (resource: string, name: string, o: { dryRun: boolean; commit: boolean; push: boolean; force: boolean }) => {
+      const { run } = await import('./commands/delete.js');
+      await run({ resource, name, dryRun: o.dryRun, noCommit: !o.commit, push: o.push, force: o.force, yes: true }, await contextOf(program));
+    });
+
+  for (const verb of ['drain', 'undrain'] as const) {
+    program
+      .command(verb)
+      .description(verb === 'drain' ? 'set spec.enabled: false (a one-line commit)' : 'enable a drained Llm again (a one-line commit)')
+      .argument('<resource>', 'llm')
+      .argument('<name>', 'Llm name')
+      .option('--dry-run', 'show what would change, write nothing', false)
+      .option('--no-commit', 'edit the file but do not commit')
+      .option('--push', 'push after committing', false)
+      .option('--force', 'even when it violates a pool minActive', false)
+      .action(async (resource: string, name: string, o: { dryRun: boolean; commit: boolean; push: boolean; force: boolean }) => {
+        const { run } = await import('./commands/drain.js');
+        await run({ resource, name, drain: verb === 'drain', dryRun: o.dryRun, noCommit: !o.commit, push: o.push, force: o.force }, await contextOf(program));
+      });
+  }
+
+  program
+    .command('plan')
+    .description("compare the working tree's resources with the reconciler (or a Git ref, offline)")
+    .option('--against <ref>', 'compare with this Git ref instead of the reconciler (for pull-request CI)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(PLAN_OUTPUTS).default('text'))
+    .option('--detailed-exitcode', 'exit 2 when Llms change, 4 when a pool minActive is violated', false)
+    .action(async (o: { against?: string; output: (typeof PLAN_OUTPUTS)[number]; detailedExitcode: boolean }) => {
+      const { run } = await import('./commands/plan.js');
+      await run({ against: o.against, output: o.output, detailedExitcode: o.detailedExitcode }, await contextOf(program));
+    });
+
+  program
+    .command('status')
+    .description("the reconciler's source, served revision, errors and reconcile history")
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o: { output: 'text' | 'json' }) => {
+      const { run } = await import('./commands/status.js');
+      await run({ output: o.output }, await contextOf(program));
+    });
+
+  program
+    .command('tui')
+    .description('interactive pools, members, plan and apply (also bare `mcpctl` on a terminal)')
+    .action(async () => {
+      const { runTui } = await import('./tui/run.js');
+      await runTui(await contextOf(program));
+    });
+
+  program
+    .command('demo')
+    .description('run a local demo: a reconciler on a Git repo of examples/llms and two agents sharing a pool')
+    .option('--listen <host:port>', 'reconciler address', '127.0.0.1:7420')
+    .option('--examples <dir>', 'resource files to start the demo repository with', fileURLToPath(new URL('../../examples/llms', import.meta.url)))
+    .action(async (o: { listen: string; examples: string }) => {
+      const { run } = await import('./commands/demo.js');
+      await run({ listen: o.listen, examples: o.examples }, await contextOf(program));
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script (generated from the command tree)')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      if (shell !== 'bash' && shell !== 'zsh' && shell !== 'fish') throw new CliError(`completion: expected bash, zsh or fish, found ${JSON.stringify(shell)}`);
+      const { renderCompletion } = await import('./completion.js');
+      process.stdout.write(renderCompletion(shell, program));
+    });
+
+  // Dynamic words for the completion scripts: Llm names and pool keys from the repository's files.
+  program
+    .command('__complete', { hidden: true })
+    .argument('<what>', 'llms or pools')
+    .action(async (what: string) => {
+      const { listNamesForCompletion } = await import('./commands/complete.js');
+      process.stdout.write(await listNamesForCompletion(what, globalOptionsOf(program)));
+    });
+}
+
+function secondsOf(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${flag}: expected a number of seconds, found ${JSON.stringify(value)}`);
+  return n;
 }
 
 export function globalOptionsOf(program: Command): GlobalOptions {
@@ -84,6 +271,8 @@ export function globalOptionsOf(program: Command): GlobalOptions {
 /** Runs the command line; resolves to the exit code. */
 export async function runProgram(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Bare `mcpctl` on a terminal opens the TUI; elsewhere it prints help.
+  if (argv.length === 2 && process.stdin.isTTY === true && process.stdout.isTTY === true) argv = [...argv, 'tui'];
   try {
     await program.parseAsync(argv);
   } catch (error) {

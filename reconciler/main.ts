@@ -1,7 +1,158 @@
-// `mcpctl reconciler`: parses the options and starts the service.
+// `mcpctl reconciler`: validates the options, wires source → desired state → leases →
+// effective state → HTTP, listens, logs one line when ready, and shuts down cleanly on
+// SIGTERM/SIGINT (persist, stop the sources, close the listeners).
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import type { ReconcilerOptions } from '../cli/program.js';
 import { CliError } from '../cli/errors.js';
+import { buildApp } from './app.js';
+import { loadAuthFile, type AuthConfig } from './auth.js';
+import type { DesiredSource } from './desired-state-api.js';
+import { DesiredState } from './desired-state.js';
+import { parseDuration } from './durations.js';
+import { FileLeaseStore } from './file-lease-store.js';
+import { GitSource } from './git-source.js';
+import type { UnmanagedMode } from './leases.js';
+import { formatUrl, isLoopbackHost, parseListenAddress, type ListenAddress } from './listen-address.js';
+import { createServices } from './services.js';
+import { StaticProber } from './static-prober.js';
+import { WorktreeSource } from './worktree-source.js';
 
-export async function runReconcilerCommand(_options: ReconcilerOptions): Promise<void> {
-  throw new CliError('the reconciler is not built yet');
+interface Settings {
+  listen: ListenAddress;
+  pollMs: number;
+  heartbeatIntervalMs: number;
+  ttlMs: number;
+  gcMs: number;
+  unmanaged: UnmanagedMode;
+}
+
+export async function runReconcilerCommand(options: ReconcilerOptions): Promise<void> {
+  const settings = readSettings(options);
+  if (options.worktree !== undefined) {
+    const info = await stat(options.worktree).catch(() => null);
+    if (info === null || !info.isDirectory()) throw new CliError(`--worktree: ${options.worktree} is not a folder`);
+  }
+  let auth: AuthConfig | null = null;
+  if (options.auth !== undefined) {
+    try {
+      auth = await loadAuthFile(options.auth);
+    } catch (error) {
+      throw new CliError(`--auth: ${(error as Error).message}`);
+    }
+  } else if (!isLoopbackHost(settings.listen.host)) {
+    throw new CliError(
+      `refusing to listen on ${options.listen} without --auth: only loopback addresses (127.0.0.1, ::1, localhost) may serve without tokens`,
+    );
+  }
+
+  // The Git mirror lives in the state dir when there is one, else in a temp folder removed on exit.
+  let tempCacheDir: string | null = null;
+  let source: DesiredSource;
+  if (options.worktree !== undefined) {
+    source = new WorktreeSource({ dir: options.worktree, path: options.path });
+  } else {
+    const cacheDir = options.stateDir !== undefined ? join(options.stateDir, 'git-cache') : (tempCacheDir = await mkdtemp(join(tmpdir(), 'mcpctl-git-')));
+    source = new GitSource({ source: options.source ?? '', branch: options.branch, path: options.path, cacheDir });
+  }
+
+  let log: (level: 'info' | 'warn' | 'error', line: string) => void = (_level, line) => process.stderr.write(`${line}\n`);
+  const desired = new DesiredState({ source, pollMs: settings.pollMs, log: (line) => log('info', line) });
+  const store = options.stateDir === undefined ? undefined : new FileLeaseStore({ dir: options.stateDir, onError: (error) => log('error', `cannot write the lease file: ${error.message}`) });
+  const services = createServices({
+    desired,
+    ...(store === undefined ? {} : { store }),
+    ttlMs: settings.ttlMs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    gcMs: settings.gcMs,
+    unmanaged: settings.unmanaged,
+    processMetrics: true,
+    onError: (error) => log('error', error.message),
+  });
+  const app = await buildApp({ services, auth, logger: { level: 'info', stream: process.stderr } });
+  log = (level, line) => app.log[level](line);
+
+  try {
+    await services.start();
+  } catch (error) {
+    throw new CliError(`cannot restore leases from --state-dir: ${(error as Error).message}`);
+  }
+  const first = await desired.start();
+  const prober = new StaticProber({ declared: services.declared, report: (name, probe) => services.state.setProbe(name, probe), intervalMs: settings.pollMs });
+  prober.start();
+  const stopProbeTrigger = desired.onChange(() => void prober.probeAll());
+
+  await app.ready();
+  const address = await listen(app.server, settings.listen).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot listen on ${options.listen}: ${error.code ?? error.message}`);
+  });
+  const url = formatUrl(settings.listen.host, address.port);
+  const served = desired.current();
+  const revisionText = served === null ? `no good revision yet (${first.errors.length} error(s), see /api/v1/status)` : `revision ${served.revision}`;
+  app.log.info(`mcpctl reconciler serving ${url} (source: ${source.description}, ${revisionText})`);
+  if (auth === null) app.log.warn('no --auth: serving on loopback only, without tokens');
+
+  await waitForSignal();
+  app.log.info('shutting down');
+  stopProbeTrigger();
+  await app.close();
+  await prober.stop();
+  await desired.stop();
+  await services.stop();
+  if (tempCacheDir !== null) await rm(tempCacheDir, { recursive: true, force: true });
+}
+
+function readSettings(options: ReconcilerOptions): Settings {
+  if ((options.source === undefined) === (options.worktree === undefined)) {
+    throw new CliError('give exactly one of --source GIT_URL|REPO_PATH or --worktree DIR');
+  }
+  try {
+    const settings: Settings = {
+      listen: parseListenAddress(options.listen),
+      pollMs: parseDuration(options.poll, '--poll'),
+      heartbeatIntervalMs: parseDuration(options.heartbeatInterval, '--heartbeat-interval'),
+      ttlMs: parseDuration(options.ttl, '--ttl'),
+      gcMs: parseDuration(options.gc, '--gc'),
+      unmanaged: parseUnmanaged(options.unmanaged),
+    };
+    if (settings.pollMs <= 0) throw new Error('--poll: must be longer than 0');
+    if (settings.heartbeatIntervalMs <= 0) throw new Error('--heartbeat-interval: must be longer than 0');
+    if (settings.ttlMs <= settings.heartbeatIntervalMs) {
+      throw new Error(`--ttl (${options.ttl}) must be longer than --heartbeat-interval (${options.heartbeatInterval}), or every agent turns stale between beats`);
+    }
+    if (settings.gcMs < settings.ttlMs) throw new Error(`--gc (${options.gc}) must not be shorter than --ttl (${options.ttl})`);
+    return settings;
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+function parseUnmanaged(value: string): UnmanagedMode {
+  if (value === 'admit' || value === 'reject') return value;
+  throw new Error(`--unmanaged: expected admit or reject, found ${JSON.stringify(value)}`);
+}
+
+function listen(server: import('node:http').Server, address: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ host: address.host, port: address.port }, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
 }

@@ -42,8 +42,9 @@ export type Registration = z.infer<typeof registrationSchema>;
 
 /** A heartbeat names only what changed; a full registration entry is accepted too. */
 export const heartbeatLlmSchema = z.union([
-  registeredLlmSchema,
+  // The partial entry first: it is what nearly every beat sends.
   z.strictObject({ name: nameSchema, health: healthSchema, healthMessage: healthMessageSchema }),
+  registeredLlmSchema,
 ]);
 export type HeartbeatLlm = z.infer<typeof heartbeatLlmSchema>;
 

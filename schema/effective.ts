@@ -38,7 +38,7 @@ export interface EffectiveInput {
   probes?: ReadonlyMap<string, StaticProbe>;
 }
 
-export function isStale(live: LiveLlm, nowMs: number, ttlMs: number): boolean {
+export function isStale(live: Pick<LiveLlm, 'restored' | 'lastHeartbeatAt'>, nowMs: number, ttlMs: number): boolean {
   return live.restored === true || nowMs - live.lastHeartbeatAt > ttlMs;
 }
 
@@ -146,7 +146,7 @@ function livePhase(live: LiveLlm, input: EffectiveInput): [Phase, string] {
 }
 
 function agentOf(live: LiveLlm): NonNullable<LlmView['status']['agent']> {
-  return { id: live.agentId, host: live.host, lastHeartbeatAt: new Date(live.lastHeartbeatAt).toISOString(), gpus: live.gpus };
+  return { id: live.agentId, host: live.host, lastHeartbeatAt: new Date(live.lastHeartbeatAt).toISOString(), gpus: live.gpus, url: live.url };
 }
 
 /** Differences between what Git declares and what the agent sends (Git wins; these are reported). */

@@ -16,5 +16,6 @@ export function checkName(value: string): string | null {
 
 export const nameSchema = z
   .string()
-  .regex(NAME_PATTERN, { error: `invalid name: expected ${NAME_RULE_TEXT}` })
+  // abort: a name that breaks both rules gets one reason, not two.
+  .regex(NAME_PATTERN, { error: `invalid name: expected ${NAME_RULE_TEXT}`, abort: true })
   .max(NAME_MAX_LENGTH, { error: `invalid name: expected ${NAME_RULE_TEXT}` });

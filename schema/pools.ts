@@ -99,6 +99,7 @@ export function summarizePools(views: readonly LlmView[], policies: ReadonlyMap<
         activeCount,
         minActive,
         health: poolHealthOf(activeCount, minActive),
+        declared: policy !== undefined,
         members: group.members.map((m) => m.name),
       };
       if (policy?.description !== undefined) summary.description = policy.description;

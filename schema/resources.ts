@@ -19,7 +19,10 @@ export const urlSchema = z.string().min(1).max(2048).superRefine((value, ctx) =>
     ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, found ${JSON.stringify(value)}` });
     return;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+  if (!value.includes('://')) {
+    // `gpu1.lan:8000/v1` parses as a URL whose scheme is `gpu1.lan:`; say what is missing instead.
+    ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, found ${JSON.stringify(value)} (no http:// or https://)` });
+  } else if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, found scheme ${JSON.stringify(parsed.protocol)}` });
   }
 });
@@ -47,7 +50,7 @@ export const llmSpecSchema = z
   })
   .superRefine((spec, ctx) => {
     if (spec.source === 'static' && spec.url === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'required when source is static' });
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'a static Llm needs the http(s) URL of its endpoint' });
     }
   });
 
@@ -80,7 +83,7 @@ export const llmPoolSchema = z.strictObject({
   }),
   spec: z
     .strictObject({
-      minActive: z.number().int().min(0).optional(),
+      minActive: z.number({ error: 'expected a whole number ≥ 0' }).int({ error: 'expected a whole number ≥ 0' }).min(0, { error: 'expected a whole number ≥ 0' }).optional(),
       description: z.string().max(1024).optional(),
     })
     .optional(),
@@ -140,7 +143,6 @@ export function canonicalizeResource(resource: Resource): Resource {
 }
 
 function sortedMap(map: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(map).sort()) out[key] = map[key] as string;
-  return out;
+  // fromEntries, not assignment: a key named __proto__ must stay a key, not replace the prototype.
+  return Object.fromEntries(Object.keys(map).sort().map((key) => [key, map[key] as string]));
 }

@@ -21,7 +21,8 @@ export interface LlmStatus {
   pool: { key: string; explicit: boolean };
   sync: SyncState;
   source: { file: string; line: number; revision: string } | null;
-  agent: { id: string; host: string; lastHeartbeatAt: string; gpus: Gpu[] } | null;
+  /** The agent publishing this Llm; `url` is the endpoint it publishes (an addition to DESIGN's fields). */
+  agent: { id: string; host: string; lastHeartbeatAt: string; gpus: Gpu[]; url: string } | null;
   drift: Drift[];
   reason: string;
 }
@@ -44,6 +45,8 @@ export interface PoolStats {
 }
 
 export interface PoolSummary extends PoolStats {
+  /** Whether an LlmPool document declares this pool's policy (an addition to DESIGN's fields). */
+  declared: boolean;
   description?: string;
   members: string[];
 }

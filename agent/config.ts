@@ -1,0 +1,113 @@
+// The agent's config file (DESIGN §4): YAML in, a resolved config or located errors out.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { agentConfigSchema, type AgentConfig, type LlmProviderFileEntry } from '../schema/agent-config.js';
+import { formatDiagnostic, compareDiagnostics, type Diagnostic } from '../schema/diagnostics.js';
+import { NAME_MAX_LENGTH } from '../schema/names.js';
+import { describeNode, locateZodIssues, findValueOffset, type KnownFields } from './yaml-issues.js';
+
+/** The config the agent runs with: defaults applied, the token read. */
+export interface AgentSettings {
+  server: string;
+  token: string | undefined;
+  agentId: string;
+  providers: LlmProviderFileEntry[];
+}
+
+export type ParsedAgentConfig =
+  | { ok: true; config: AgentConfig; tokenFileAt: { line: number; col: number } | undefined }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** Each error is one line, `file:line:col: path: message`, or `file: message` when the file cannot be read. */
+export type AgentConfigLoad = { ok: true; config: AgentSettings } | { ok: false; errors: string[] };
+
+export interface AgentConfigDeps {
+  readFile(path: string): Promise<string>;
+  hostname(): string;
+}
+
+const KNOWN_FIELDS: KnownFields = {
+  '': 'server, token, tokenFile, agentId, providers',
+  'providers[]': 'name, poolName, type, model, url, healthPath',
+};
+
+/** Parses and validates the config text. Pure: no file reads, no defaults that need the host. */
+export function parseAgentConfig(file: string, text: string): ParsedAgentConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): { line: number; col: number } => lineCounter.linePos(offset ?? 0);
+  if (doc.errors.length > 0) {
+    const diagnostics = doc.errors.map((error): Diagnostic => ({ code: 'YamlSyntax', file, ...at(error.pos[0]), path: '', message: describeYamlError(error.message) }));
+    return { ok: false, diagnostics };
+  }
+  const root = doc.contents;
+  if (!isMap(root)) {
+    const found = root === null || (isScalar(root) && root.value === null) ? 'an empty file' : describeNode(root);
+    return { ok: false, diagnostics: [{ code: 'NotAMapping', file, ...at(root?.range?.[0]), path: '', message: `expected a mapping with server and providers, found ${found}` }] };
+  }
+  const parsed = agentConfigSchema.safeParse(doc.toJS({ maxAliasCount: 100 }), { reportInput: true });
+  if (!parsed.success) {
+    const diagnostics = locateZodIssues(file, doc, lineCounter, parsed.error.issues, KNOWN_FIELDS).sort(compareDiagnostics);
+    return { ok: false, diagnostics };
+  }
+  const tokenFileOffset = parsed.data.tokenFile === undefined ? undefined : findValueOffset(doc, ['tokenFile']);
+  return { ok: true, config: parsed.data, tokenFileAt: tokenFileOffset === undefined ? undefined : at(tokenFileOffset) };
+}
+
+/** The default agent id: the host name, lower-cased and reduced to the name rule. */
+export function deriveAgentId(hostname: string): string {
+  const reduced = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, NAME_MAX_LENGTH)
+    .replace(/[^a-z0-9]+$/, '');
+  return reduced === '' ? 'agent' : reduced;
+}
+
+/** Reads the config file (and its tokenFile, relative to the config's folder), applying defaults. */
+export async function loadAgentConfig(file: string, deps: AgentConfigDeps): Promise<AgentConfigLoad> {
+  let text: string;
+  try {
+    text = await deps.readFile(file);
+  } catch (error) {
+    return { ok: false, errors: [`${file}: cannot read the agent config: ${describeFsError(error)}`] };
+  }
+  const parsed = parseAgentConfig(file, text);
+  if (!parsed.ok) return { ok: false, errors: parsed.diagnostics.map(formatDiagnostic) };
+  const { config } = parsed;
+  let token = config.token;
+  if (config.tokenFile !== undefined) {
+    const tokenPath = isAbsolute(config.tokenFile) ? config.tokenFile : resolve(dirname(file), config.tokenFile);
+    const where = parsed.tokenFileAt ?? { line: 1, col: 1 };
+    const fail = (message: string): AgentConfigLoad => ({
+      ok: false,
+      errors: [formatDiagnostic({ code: 'InvalidValue', file, ...where, path: 'tokenFile', message })],
+    });
+    try {
+      token = (await deps.readFile(tokenPath)).trim();
+    } catch (error) {
+      return fail(`cannot read ${tokenPath}: ${describeFsError(error)}`);
+    }
+    if (token === '') return fail(`${tokenPath} is empty`);
+  }
+  return {
+    ok: true,
+    config: { server: config.server, token, agentId: config.agentId ?? deriveAgentId(deps.hostname()), providers: config.providers },
+  };
+}
+
+function describeYamlError(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return `invalid YAML: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
+}
+
+function describeFsError(error: unknown): string {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+    if (error.code === 'ENOENT') return 'ENOENT (no such file)';
+    if (error.code === 'EACCES') return 'EACCES (permission denied)';
+    if (error.code === 'EISDIR') return 'EISDIR (a directory, not a file)';
+    return error.code;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

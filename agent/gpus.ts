@@ -1,0 +1,118 @@
+// GPUs of this host, from `nvidia-smi` when it is installed (absent is fine: no GPUs reported).
+import { execFile } from 'node:child_process';
+import type { Gpu } from '../schema/agent-protocol.js';
+
+export const NVIDIA_SMI_ARGS = [
+  '--query-gpu=index,name,memory.total,memory.used,utilization.gpu',
+  '--format=csv,noheader,nounits',
+] as const;
+
+export type SkipReporter = (lineNumber: number, line: string, reason: string) => void;
+
+/**
+ * Parses `nvidia-smi --query-gpu=index,name,memory.total,memory.used,utilization.gpu
+ * --format=csv,noheader,nounits` output. Blank lines are ignored; a line that cannot be read is
+ * skipped and passed to `onSkip` with the reason. A metric nvidia-smi cannot give (`[N/A]`,
+ * `[Not Supported]`, as on MIG or some consumer boards) is reported as 0, because the protocol
+ * has no "unknown" for it and the GPU itself is still worth listing.
+ */
+export function parseNvidiaSmiCsv(text: string, onSkip: SkipReporter = () => {}): Gpu[] {
+  const gpus: Gpu[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const parsed = parseLine(line);
+    if (typeof parsed === 'string') onSkip(i + 1, line, parsed);
+    else gpus.push(parsed);
+  });
+  return gpus;
+}
+
+function parseLine(line: string): Gpu | string {
+  const fields = line.split(',').map((f) => f.trim());
+  if (fields.length < 5) return `expected 5 comma-separated fields, found ${fields.length}`;
+  // A name is free text: anything between the index and the last three metrics belongs to it.
+  const [indexText = ''] = fields;
+  const [totalText = '', usedText = '', utilText = ''] = fields.slice(-3);
+  const name = fields.slice(1, -3).join(', ');
+  if (!/^\d+$/.test(indexText)) return `expected a GPU index, found ${JSON.stringify(indexText)}`;
+  if (name === '') return 'expected a GPU name, found nothing';
+  const total = readMetric(totalText, 'memory.total');
+  const used = readMetric(usedText, 'memory.used');
+  const util = readMetric(utilText, 'utilization.gpu');
+  for (const metric of [total, used, util]) if (typeof metric === 'string') return metric;
+  return {
+    index: Number(indexText),
+    name: name.slice(0, 256),
+    memoryTotalMiB: total as number,
+    memoryUsedMiB: used as number,
+    utilizationPct: Math.min(100, util as number),
+  };
+}
+
+function readMetric(text: string, field: string): number | string {
+  if (/^\[.*\]$/.test(text)) return 0;
+  if (!/^\d+(\.\d+)?$/.test(text)) return `expected a number or [N/A] for ${field}, found ${JSON.stringify(text)}`;
+  return Number(text);
+}
+
+/** Runs a program and resolves to its stdout; rejects when it cannot start, fails or times out. */
+export type RunProgram = (file: string, args: readonly string[], timeoutMs: number) => Promise<string>;
+
+export const runProgram: RunProgram = (file, args, timeoutMs) =>
+  new Promise((done, fail) => {
+    execFile(file, [...args], { timeout: timeoutMs, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) {
+        // nvidia-smi explains a failure on stdout or stderr; keep its first line with the error.
+        const firstLine = `${stderr}\n${stdout}`.split('\n').map((l) => l.trim()).find((l) => l !== '');
+        fail(Object.assign(error, { firstLine }));
+      } else {
+        done(stdout);
+      }
+    });
+  });
+
+export interface GpuReaderOptions {
+  run?: RunProgram;
+  log(message: string): void;
+  command?: string;
+  timeoutMs?: number;
+}
+
+export interface GpuReader {
+  read(): Promise<Gpu[]>;
+}
+
+/** Reads GPUs on demand; a missing nvidia-smi or a failure gives [] and is logged once per reason. */
+export function createGpuReader(options: GpuReaderOptions): GpuReader {
+  const run = options.run ?? runProgram;
+  const command = options.command ?? 'nvidia-smi';
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const logged = new Set<string>();
+  const logOnce = (message: string): void => {
+    if (logged.has(message)) return;
+    logged.add(message);
+    options.log(message);
+  };
+  return {
+    async read() {
+      let stdout: string;
+      try {
+        stdout = await run(command, NVIDIA_SMI_ARGS, timeoutMs);
+      } catch (error) {
+        logOnce(describeRunError(command, error, timeoutMs));
+        return [];
+      }
+      return parseNvidiaSmiCsv(stdout, (lineNumber, line, reason) => logOnce(`gpus: skipped nvidia-smi line ${lineNumber} ${JSON.stringify(line)}: ${reason}`));
+    },
+  };
+}
+
+function describeRunError(command: string, error: unknown, timeoutMs: number): string {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; killed?: unknown; firstLine?: unknown; message?: unknown };
+  if (e.code === 'ENOENT') return `gpus: ${command} not found; reporting no GPUs`;
+  if (e.killed === true) return `gpus: ${command} timed out after ${timeoutMs}ms; reporting no GPUs`;
+  const status = typeof e.code === 'number' ? `exited with ${e.code}` : String(e.code ?? e.message ?? error);
+  const detail = typeof e.firstLine === 'string' ? `${status}: ${e.firstLine}` : status;
+  return `gpus: ${command} failed (${detail}); reporting no GPUs`;
+}

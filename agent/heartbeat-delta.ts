@@ -1,0 +1,68 @@
+// What a heartbeat carries: only the health changes and GPU readings the reconciler has not
+// acknowledged yet (DESIGN §3), and the full entries a registration carries.
+import type { LlmProviderFileEntry } from '../schema/agent-config.js';
+import type { Gpu, HeartbeatLlm, RegisteredLlm } from '../schema/agent-protocol.js';
+import type { ProbeResult } from './health-probe.js';
+
+/** What the reconciler last acknowledged, per name, plus the GPUs it last got. */
+export interface Acknowledged {
+  health: Map<string, ProbeResult>;
+  gpus: Gpu[] | null;
+}
+
+export function acknowledgeNothing(): Acknowledged {
+  return { health: new Map(), gpus: null };
+}
+
+/** A full registration entry. An entry without poolName sends no poolName field at all (a solo Llm). */
+export function buildRegisteredLlm(provider: LlmProviderFileEntry, probe: ProbeResult): RegisteredLlm {
+  return {
+    name: provider.name,
+    ...(provider.poolName === undefined ? {} : { poolName: provider.poolName }),
+    type: provider.type,
+    model: provider.model,
+    url: provider.url,
+    health: probe.health,
+    ...(probe.healthMessage === undefined ? {} : { healthMessage: probe.healthMessage }),
+  };
+}
+
+export interface HeartbeatDelta {
+  llms: HeartbeatLlm[];
+  /** Absent when the GPUs read the same as last acknowledged. */
+  gpus?: Gpu[];
+}
+
+/** The changes since `acknowledged`: names whose health or message moved, and GPUs when they differ. */
+export function computeHeartbeatDelta(
+  providers: readonly LlmProviderFileEntry[],
+  probes: ReadonlyMap<string, ProbeResult>,
+  gpus: readonly Gpu[],
+  acknowledged: Acknowledged,
+): HeartbeatDelta {
+  const llms: HeartbeatLlm[] = [];
+  for (const provider of providers) {
+    const probe = probes.get(provider.name);
+    if (probe === undefined) continue;
+    const known = acknowledged.health.get(provider.name);
+    if (known === undefined) {
+      // Not acknowledged at all (should not happen after a registration): send the full entry.
+      llms.push(buildRegisteredLlm(provider, probe));
+    } else if (known.health !== probe.health || known.healthMessage !== probe.healthMessage) {
+      llms.push({ name: provider.name, health: probe.health, ...(probe.healthMessage === undefined ? {} : { healthMessage: probe.healthMessage }) });
+    }
+  }
+  const gpusChanged = acknowledged.gpus === null || !isSameGpus(acknowledged.gpus, gpus);
+  return gpusChanged ? { llms, gpus: [...gpus] } : { llms };
+}
+
+/** The acknowledged state after the reconciler accepted `delta`. */
+export function acknowledgeDelta(acknowledged: Acknowledged, delta: HeartbeatDelta): Acknowledged {
+  const health = new Map(acknowledged.health);
+  for (const llm of delta.llms) health.set(llm.name, llm.healthMessage === undefined ? { health: llm.health } : { health: llm.health, healthMessage: llm.healthMessage });
+  return { health, gpus: delta.gpus ?? acknowledged.gpus };
+}
+
+function isSameGpus(a: readonly Gpu[], b: readonly Gpu[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

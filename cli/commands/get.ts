@@ -1,0 +1,174 @@
+// `mcpctl get llm[s]|pool[s] [NAME]`: tables, YAML, JSON and names from the reconciler; -w follows /watch.
+import { stringifyResource, toCanonicalYaml } from '../../schema/codec.js';
+import { canonicalizeLlm, type Llm } from '../../schema/resources.js';
+import { summarizePools } from '../../schema/pools.js';
+import type { LlmView, PoolSummary } from '../../schema/views.js';
+import type { CommandContext } from '../context.js';
+import { CliError } from '../errors.js';
+import { formatLlmNames, formatLlmTable } from '../format/llm-table.js';
+import { formatPoolTable } from '../format/pool-table.js';
+import { formatPoolWatchLine, formatWatchLine } from '../format/watch-line.js';
+
+export const OUTPUT_FORMATS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface GetOptions {
+  resource: string;
+  name?: string | undefined;
+  output: OutputFormat;
+  pool?: string | undefined;
+  watch: boolean;
+  showStatus: boolean;
+}
+
+export type ResourceKind = 'llm' | 'pool';
+
+export function resourceKindOf(word: string): ResourceKind {
+  const w = word.toLowerCase();
+  if (w === 'llm' || w === 'llms') return 'llm';
+  if (w === 'pool' || w === 'pools' || w === 'llmpool' || w === 'llmpools') return 'pool';
+  throw new CliError(`unknown resource type ${JSON.stringify(word)}: expected llm(s) or pool(s)`);
+}
+
+export async function run(options: GetOptions, ctx: CommandContext): Promise<void> {
+  const kind = resourceKindOf(options.resource);
+  if (kind === 'llm') await getLlms(options, ctx);
+  else await getPools(options, ctx);
+}
+
+async function getLlms(options: GetOptions, ctx: CommandContext): Promise<void> {
+  const client = ctx.client();
+  let views: LlmView[];
+  let revision: string | null = null;
+  if (options.name !== undefined) {
+    const view = await client.getLlm(options.name);
+    if (view === null) throw new CliError(`llm ${JSON.stringify(options.name)} not found`);
+    views = [view];
+  } else {
+    const answer = await client.listLlms(options.pool);
+    views = answer.items;
+    revision = answer.revision;
+  }
+  switch (options.output) {
+    case 'json':
+      ctx.out(`${JSON.stringify(options.name !== undefined ? views[0] : { revision, items: views }, null, 2)}\n`);
+      return;
+    case 'yaml':
+      ctx.out(renderViewsYaml(views, options.showStatus));
+      return;
+    case 'name':
+      ctx.out(formatLlmNames(views).stdout);
+      return;
+    default: {
+      const pools = (await client.listPools()).items;
+      const table = formatLlmTable(views, pools, { wide: options.output === 'wide', color: ctx.color, nowMs: ctx.now() });
+      ctx.out(table.stdout);
+      if (table.stderr !== '') ctx.err(table.stderr);
+      if (options.watch) await watchLlms(options, ctx, views, table.widths);
+    }
+  }
+}
+
+/** YAML of Llms as files would declare them: canonical, status only when asked. */
+export function renderViewsYaml(views: LlmView[], withStatus: boolean): string {
+  if (!withStatus) return toCanonicalYaml(views.map(resourceOfView));
+  return views.map((view) => stringifyResource({ ...canonicalizeLlm(resourceOfView(view)), status: view.status })).join('---\n');
+}
+
+export function resourceOfView(view: LlmView): Llm {
+  return { apiVersion: view.apiVersion, kind: 'Llm', metadata: view.metadata, spec: view.spec };
+}
+
+async function getPools(options: GetOptions, ctx: CommandContext): Promise<void> {
+  const client = ctx.client();
+  let pools = (await client.listPools()).items;
+  if (options.name !== undefined) {
+    pools = pools.filter((p) => p.key === options.name);
+    if (pools.length === 0) throw new CliError(`pool ${JSON.stringify(options.name)} not found`);
+  }
+  switch (options.output) {
+    case 'json':
+      ctx.out(`${JSON.stringify(options.name !== undefined ? pools[0] : { items: pools }, null, 2)}\n`);
+      return;
+    case 'yaml':
+      ctx.out(stringifyResource(options.name !== undefined ? pools[0] : { items: pools }));
+      return;
+    case 'name':
+      ctx.out(pools.map((p) => `pool/${p.key}\n`).join(''));
+      return;
+    default: {
+      const table = formatPoolTable(pools, { color: ctx.color });
+      ctx.out(table.stdout);
+      if (table.stderr !== '') ctx.err(table.stderr);
+      if (options.watch) await watchPools(ctx, pools, table.widths);
+    }
+  }
+}
+
+function waitForInterrupt(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+async function watchLlms(options: GetOptions, ctx: CommandContext, shown: LlmView[], widths: number[]): Promise<void> {
+  const interrupt = waitForInterrupt();
+  // The watch opens with ADDED for every current Llm: a row already printed identically is not repeated.
+  const current = new Map(shown.map((v) => [v.metadata.name, v]));
+  const printed = new Map(shown.map((v) => [v.metadata.name, JSON.stringify(v)]));
+  try {
+    await ctx.client().watch((event) => {
+      if (event.event === 'STATUS') return;
+      const view = event.data as LlmView;
+      if (options.pool !== undefined && view.status.pool.key !== options.pool) return;
+      if (options.name !== undefined && view.metadata.name !== options.name) return;
+      const text = JSON.stringify(view);
+      if (event.event === 'ADDED' && printed.get(view.metadata.name) === text) return;
+      if (event.event === 'DELETED') {
+        current.delete(view.metadata.name);
+        printed.delete(view.metadata.name);
+      } else {
+        current.set(view.metadata.name, view);
+        printed.set(view.metadata.name, text);
+      }
+      const pools = summarizePools([...current.values()]);
+      ctx.out(formatWatchLine(event.event, view, { color: ctx.color, nowMs: ctx.now(), wide: options.output === 'wide', pools, widths }));
+    }, interrupt.signal);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function watchPools(ctx: CommandContext, initialPools: PoolSummary[], widths: number[]): Promise<void> {
+  const interrupt = waitForInterrupt();
+  const client = ctx.client();
+  const last = new Map(initialPools.map((p) => [p.key, JSON.stringify(p)]));
+  let pending: Promise<void> = Promise.resolve();
+  try {
+    await client.watch((event) => {
+      if (event.event === 'STATUS') return;
+      // Pool rows are derived: re-read /pools after a member changes and print the pools that moved.
+      pending = pending.then(async () => {
+        const pools = (await client.listPools()).items;
+        for (const pool of pools) {
+          const text = JSON.stringify(pool);
+          if (last.get(pool.key) !== text) {
+            last.set(pool.key, text);
+            ctx.out(formatPoolWatchLine(pool, { color: ctx.color, widths }));
+          }
+        }
+      });
+    }, interrupt.signal);
+  } finally {
+    interrupt.dispose();
+  }
+  await pending;
+}

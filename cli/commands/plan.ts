@@ -1,0 +1,73 @@
+// `mcpctl plan`: the working tree's llms/ against the reconciler (or a Git ref, offline).
+import { loadResources, type LocatedLlm } from '../../schema/codec.js';
+import { formatDiagnostic } from '../../schema/diagnostics.js';
+import { computePlan, planExitCode, type DeclaredSet } from '../../schema/plan.js';
+import type { LlmPool } from '../../schema/resources.js';
+import type { LlmView, PoolSummary } from '../../schema/views.js';
+import type { CommandContext } from '../context.js';
+import { CliError, ExitCode } from '../errors.js';
+import { formatPlan } from '../format/plan-format.js';
+import { readFilesAtRef } from '../repo.js';
+import { loadWorkspace } from '../workspace.js';
+import { resourceOfView } from './get.js';
+
+export interface PlanOptions {
+  against?: string | undefined;
+  output: 'text' | 'json' | 'markdown';
+  detailedExitcode: boolean;
+}
+
+export async function run(options: PlanOptions, ctx: CommandContext): Promise<void> {
+  const ws = await loadWorkspace(ctx);
+  let base: DeclaredSet & { revision: string | null; label: string };
+  let live: LlmView[] | null;
+  if (options.against !== undefined) {
+    const atRef = await readFilesAtRef(ws.repo, options.against);
+    const loaded = loadResources(atRef.files);
+    if (!loaded.ok) throw new CliError(`${options.against} does not load:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
+    base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${atRef.revision.slice(0, 7)})` };
+    // Live state makes the findings and the policy check possible; an offline plan skips them.
+    live = await ctx
+      .client()
+      .listLlms()
+      .then((a) => a.items)
+      .catch(() => null);
+  } else {
+    const client = ctx.client();
+    const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);
+    live = llms.items;
+    base = { ...declaredOfViews(llms.items, pools.items), revision: llms.revision, label: `reconciler revision ${shortRevision(llms.revision)}` };
+  }
+  const plan = computePlan({ desired: ws.declared, base, live });
+  ctx.out(formatPlan(plan, options.output, { color: ctx.color && options.output === 'text' }));
+  const code = planExitCode(plan, options.detailedExitcode);
+  if (code !== 0) throw new ExitCode(code);
+}
+
+/** The reconciler's declared revision, rebuilt from what it serves (views of declared Llms, pool policies). */
+export function declaredOfViews(views: LlmView[], pools: PoolSummary[]): DeclaredSet {
+  const llms: LocatedLlm[] = views
+    .filter((v) => v.status.source !== null)
+    .map((v, docIndex) => ({
+      resource: resourceOfView(v),
+      file: v.status.source?.file ?? '',
+      line: v.status.source?.line ?? 0,
+      col: 1,
+      docIndex,
+      fieldLines: {},
+    }));
+  const policies = pools
+    .filter((p) => p.declared)
+    .map((p, docIndex) => {
+      const resource: LlmPool = { apiVersion: 'mcpctl/v1', kind: 'LlmPool', metadata: { name: p.key }, spec: {} };
+      if (p.minActive > 0) resource.spec.minActive = p.minActive;
+      if (p.description !== undefined) resource.spec.description = p.description;
+      return { resource, file: '', line: 0, col: 1, docIndex, fieldLines: {} };
+    });
+  return { llms, pools: policies };
+}
+
+function shortRevision(revision: string | null): string {
+  if (revision === null) return '(none)';
+  return /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 7) : revision;
+}

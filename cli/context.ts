@@ -1,0 +1,47 @@
+// What every command gets: global options, output streams, colour, the clock and the HTTP client.
+import { createInterface } from 'node:readline/promises';
+import { ReconcilerClient } from './client.js';
+import type { GlobalOptions } from './program.js';
+
+export interface CommandContext {
+  global: GlobalOptions;
+  out(text: string): void;
+  err(text: string): void;
+  color: boolean;
+  now(): number;
+  client(): ReconcilerClient;
+  readStdin(): Promise<string>;
+  interactive: boolean;
+  confirm(question: string): Promise<boolean>;
+}
+
+/** Colour only on a TTY and never with NO_COLOR set (https://no-color.org). */
+export function shouldColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
+  return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
+}
+
+export function createProcessContext(global: GlobalOptions): CommandContext {
+  return {
+    global,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    color: shouldColor(process.stdout, process.env),
+    now: () => Date.now(),
+    client: () => new ReconcilerClient({ server: global.server, token: global.token }),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    confirm: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        const answer = await rl.question(`${question} [y/N] `);
+        return /^y(es)?$/i.test(answer.trim());
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// The CLI's Git repository: reads desired state from the working tree or a ref, writes files
+// atomically, commits and pushes (simple-git). Every CLI write goes through here.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SourceFile } from '../schema/codec.js';
+import { CliError } from './errors.js';
+
+export interface Repo {
+  root: string;
+  /** Resource folder relative to root, forward slashes (`llms`). */
+  path: string;
+  git: SimpleGit;
+}
+
+const RESOURCE_FILE = /\.ya?ml$/;
+
+/** Opens the repository: --repo, else the Git top level of the current directory. */
+export async function openRepo(repoOption: string | undefined, resourcePath: string, cwd = process.cwd()): Promise<Repo> {
+  const start = path.resolve(cwd, repoOption ?? '.');
+  try {
+    await fs.access(start);
+  } catch {
+    throw new CliError(`--repo: ${start} does not exist`);
+  }
+  let root: string;
+  try {
+    root = (await simpleGit(start).revparse(['--show-toplevel'])).trim();
+  } catch {
+    throw new CliError(`${start} is not inside a Git repository (give --repo DIR or set MCPCTL_REPO)`);
+  }
+  return { root, path: resourcePath.replace(/\\/g, '/').replace(/\/+$/, ''), git: simpleGit(root) };
+}
+
+/** Every resource file under the resource folder of the working tree, paths relative to the root. */
+export async function readWorktreeFiles(repo: Repo): Promise<SourceFile[]> {
+  const dir = path.join(repo.root, repo.path);
+  const out: SourceFile[] = [];
+  const walk = async (abs: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(abs, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const child = path.join(abs, entry.name);
+      if (entry.isDirectory()) await walk(child);
+      else if (entry.isFile() && RESOURCE_FILE.test(entry.name)) {
+        out.push({ path: path.relative(repo.root, child).split(path.sep).join('/'), text: await fs.readFile(child, 'utf8') });
+      }
+    }
+  };
+  await walk(dir);
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** Every resource file under the resource folder at a Git ref (offline plans: --against). */
+export async function readFilesAtRef(repo: Repo, ref: string): Promise<{ revision: string; files: SourceFile[] }> {
+  let revision: string;
+  try {
+    revision = (await repo.git.revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
+  } catch {
+    throw new CliError(`--against: ${JSON.stringify(ref)} is not a commit in ${repo.root}`);
+  }
+  const listing = await repo.git.raw(['ls-tree', '-r', '-z', revision, '--', repo.path]);
+  const blobs: { path: string; hash: string }[] = [];
+  for (const entry of listing.split('\0')) {
+    const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
+    if (match && RESOURCE_FILE.test(match[2] as string)) blobs.push({ hash: match[1] as string, path: match[2] as string });
+  }
+  const texts = await catBlobs(repo.root, blobs.map((b) => b.hash));
+  return { revision, files: blobs.map((b, i) => ({ path: b.path, hash: b.hash, text: texts[i] as string })) };
+}
+
+/** Reads many blobs through one `git cat-file --batch` process. */
+function catBlobs(cwd: string, hashes: string[]): Promise<string[]> {
+  if (hashes.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new CliError(`git cat-file failed: ${stderr.trim()}`));
+      const all = Buffer.concat(chunks);
+      const out: string[] = [];
+      let offset = 0;
+      for (let i = 0; i < hashes.length; i++) {
+        const headerEnd = all.indexOf(10, offset);
+        const header = all.subarray(offset, headerEnd).toString();
+        const size = Number(header.split(' ')[2]);
+        out.push(all.subarray(headerEnd + 1, headerEnd + 1 + size).toString('utf8'));
+        offset = headerEnd + 1 + size + 1;
+      }
+      resolve(out);
+    });
+    child.stdin.end(`${hashes.join('\n')}\n`);
+  });
+}
+
+/** Paths (relative to root) among `files` with uncommitted changes, staged or not, or untracked. */
+export async function dirtyPaths(repo: Repo, files: string[]): Promise<string[]> {
+  if (files.length === 0) return [];
+  const status = await repo.git.status(['--porcelain', '--', ...files]);
+  return status.files.map((f) => f.path);
+}
+
+/** Writes through a temp file and a rename, so an interrupted write leaves no half-written file. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, file);
+}
+
+export interface FileWrite {
+  /** Relative to the repository root. */
+  path: string;
+  /** New content, or null to delete the file. */
+  text: string | null;
+}
+
+export async function writeFiles(repo: Repo, writes: FileWrite[]): Promise<void> {
+  for (const write of writes) {
+    const abs = path.join(repo.root, write.path);
+    if (write.text === null) await fs.rm(abs, { force: true });
+    else await writeFileAtomic(abs, write.text);
+  }
+}
+
+/** Commits exactly `paths` (nothing else the user staged) and returns the new commit id. */
+export async function commitPaths(repo: Repo, paths: string[], message: string): Promise<string> {
+  // add -A stages deletions too; committing with pathspecs leaves the user's other staged work alone.
+  await repo.git.raw(['add', '-A', '--', ...paths]);
+  try {
+    await repo.git.raw(['commit', '--quiet', '-m', message, '--', ...paths]);
+  } catch (error) {
+    throw new CliError(`git commit failed: ${firstLine(error)}`);
+  }
+  return (await repo.git.revparse(['HEAD'])).trim();
+}
+
+/** Pushes the current branch to its upstream (or origin); a moved-on remote is a clear error. */
+export async function pushCurrentBranch(repo: Repo): Promise<void> {
+  const branch = (await repo.git.revparse(['--abbrev-ref', 'HEAD'])).trim();
+  let upstream = true;
+  try {
+    await repo.git.revparse(['--abbrev-ref', '--symbolic-full-name', '@{u}']);
+  } catch {
+    upstream = false;
+  }
+  try {
+    if (upstream) await repo.git.raw(['push', '--quiet']);
+    else await repo.git.raw(['push', '--quiet', '--set-upstream', 'origin', branch]);
+  } catch (error) {
+    const text = String(error instanceof Error ? error.message : error);
+    if (/non-fast-forward|fetch first|rejected/i.test(text)) {
+      throw new CliError(
+        `push rejected: the remote branch has moved on since your last pull. Your commit is kept locally; run \`git pull --rebase\` and push again (or \`mcpctl apply --push\` after pulling)`,
+      );
+    }
+    throw new CliError(`git push failed: ${firstLine(error)}`);
+  }
+}
+
+export async function headRevision(repo: Repo): Promise<string | null> {
+  try {
+    return (await repo.git.revparse(['HEAD'])).trim();
+  } catch {
+    return null;
+  }
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? text;
+}

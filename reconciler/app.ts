@@ -1,0 +1,116 @@
+// The reconciler's HTTP service: buildApp returns a fastify instance that is not listening; the
+// command only calls listen. Routes are plugins under /api/v1; services come in as decorations.
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { ZodError } from 'zod';
+import type { AuthConfig } from './auth.js';
+import { authPlugin } from './auth-plugin.js';
+import { ApiError, describeZodError, ERROR_CODES, errorBodyOf, type ErrorCode } from './errors.js';
+import { agentRoutes } from './routes/agents.js';
+import { healthRoutes } from './routes/health.js';
+import { llmRoutes } from './routes/llms.js';
+import { planRoutes } from './routes/plan.js';
+import { poolRoutes } from './routes/pools.js';
+import { statusRoutes } from './routes/status.js';
+import { syncRoutes } from './routes/sync.js';
+import { watchRoutes } from './routes/watch.js';
+import type { ReconcilerServices } from './services.js';
+import { servicesPlugin } from './services-plugin.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+export const API_PREFIX = '/api/v1';
+
+export interface AppDeps {
+  services: ReconcilerServices;
+  /** Null: no tokens (the command allows that on loopback only). */
+  auth: AuthConfig | null;
+  /** fastify's logger option: false (tests), or pino options such as `{level, stream}`. */
+  logger?: FastifyServerOptions['logger'];
+  /** Interval of the /watch keep-alive comment; 15 s by default. */
+  watchKeepAliveMs?: number;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    logController: new RequestLogsAtDebug(),
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+
+  // Our own JSON parser: an empty body is "no body" (POST /sync from curl -H content-type),
+  // and a malformed one is a 400 in the error shape. Bodies are validated by zod strict
+  // schemas, which copy into fresh objects and refuse unknown keys such as __proto__.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new ApiError('InvalidRequest', `malformed JSON body: ${(error as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError | ZodError | Error, request, reply) => {
+    const { code, message } = classifyError(error);
+    const status = ERROR_CODES[code].status;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.debug({ code, message }, 'request refused');
+    return reply.code(status).send(errorBodyOf(code, message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send(errorBodyOf('NotFound', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+  });
+
+  await app.register(servicesPlugin, { services: deps.services });
+  if (deps.auth !== null) await app.register(authPlugin, { auth: deps.auth });
+  await app.register(healthRoutes);
+  await app.register(llmRoutes, { prefix: API_PREFIX });
+  await app.register(poolRoutes, { prefix: API_PREFIX });
+  await app.register(planRoutes, { prefix: API_PREFIX });
+  await app.register(statusRoutes, { prefix: API_PREFIX });
+  await app.register(syncRoutes, { prefix: API_PREFIX });
+  await app.register(watchRoutes, { prefix: API_PREFIX, keepAliveMs: deps.watchKeepAliveMs ?? 15_000 });
+  await app.register(agentRoutes, { prefix: API_PREFIX });
+  return app;
+}
+
+/** Request logs at debug: an agent fleet heartbeating at info would drown everything else. */
+class RequestLogsAtDebug extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, _request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+function classifyError(error: FastifyError | ApiError | ZodError | Error): { code: ErrorCode; message: string } {
+  if (error instanceof ApiError) return { code: error.code, message: error.message };
+  if (error instanceof ZodError) return { code: 'InvalidRequest', message: describeZodError(error) };
+  const fastifyCode = 'code' in error ? error.code : undefined;
+  switch (fastifyCode) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'PayloadTooLarge', message: `request body exceeds ${BODY_LIMIT_BYTES / 1024} KiB` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'UnsupportedMediaType', message: 'request bodies must be application/json' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'InvalidRequest', message: error.message };
+    default:
+      break;
+  }
+  const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+  if (statusCode === 413) return { code: 'PayloadTooLarge', message: `request body exceeds ${BODY_LIMIT_BYTES / 1024} KiB` };
+  if (statusCode === 415) return { code: 'UnsupportedMediaType', message: 'request bodies must be application/json' };
+  if (statusCode === 404) return { code: 'NotFound', message: error.message };
+  if (statusCode >= 400 && statusCode < 500) return { code: 'InvalidRequest', message: error.message };
+  return { code: 'Internal', message: 'internal error in the reconciler (this is a bug; the log has the details)' };
+}

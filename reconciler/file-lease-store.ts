@@ -1,0 +1,220 @@
+// A LeaseStore in one JSON file under --state-dir. Every write replaces the file atomically
+// (temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file,
+// never half of one. Durable writes are group-committed: callers that arrive while a write is
+// under way share the next one, so a burst of registrations costs a few writes, not one each.
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { gpuSchema, healthSchema } from '../schema/agent-protocol.js';
+import { llmTypeSchema } from '../schema/resources.js';
+import type { AgentRecord, LeaseStore } from './lease-store.js';
+
+export const LEASE_FILE = 'leases.json';
+const FORMAT_VERSION = 1;
+
+const storedLlmSchema = z.object({
+  name: z.string(),
+  poolName: z.string().optional(),
+  type: llmTypeSchema,
+  model: z.string(),
+  url: z.string(),
+  health: healthSchema,
+  healthMessage: z.string().optional(),
+});
+
+const leaseFileSchema = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  agents: z.array(
+    z.object({
+      agentId: z.string(),
+      leaseId: z.string(),
+      host: z.string(),
+      version: z.string(),
+      gpus: z.array(gpuSchema),
+      lastHeartbeatAt: z.number(),
+      llms: z.array(storedLlmSchema),
+    }),
+  ),
+});
+
+export interface FileLeaseStoreOptions {
+  dir: string;
+  /** How long batched (heartbeat) changes may wait before they are written. */
+  batchMs?: number;
+  /** Reports a failed batched write; durable writes reject their callers instead. */
+  onError?: (error: Error) => void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class FileLeaseStore implements LeaseStore {
+  private readonly records = new Map<string, AgentRecord>();
+  private readonly file: string;
+  private readonly batchMs: number;
+  private dirty = false;
+  private writing: Promise<void> | null = null;
+  private waiters: Waiter[] = [];
+  private batchTimer: NodeJS.Timeout | null = null;
+  private tempCounter = 0;
+
+  constructor(private readonly options: FileLeaseStoreOptions) {
+    this.file = join(options.dir, LEASE_FILE);
+    this.batchMs = options.batchMs ?? 2000;
+  }
+
+  async loadAll(): Promise<AgentRecord[]> {
+    await mkdir(this.options.dir, { recursive: true });
+    // Temp files are only ever complete after their rename; leftovers are from a crash mid-write.
+    for (const entry of await readdir(this.options.dir)) {
+      if (entry.startsWith(`${LEASE_FILE}.tmp-`)) await rm(join(this.options.dir, entry), { force: true });
+    }
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`${this.file}: not valid JSON (${(error as Error).message}); move it away to start with no registrations`);
+    }
+    const parsed = leaseFileSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue === undefined ? '' : `${issue.path.join('.')}: ${issue.message}`;
+      throw new Error(`${this.file}: unexpected content (${where}); move it away to start with no registrations`);
+    }
+    this.records.clear();
+    for (const agent of parsed.data.agents) this.records.set(agent.agentId, stripUndefined(agent));
+    return [...this.records.values()].map((record) => structuredClone(record));
+  }
+
+  put(record: AgentRecord): Promise<void> {
+    this.records.set(record.agentId, record);
+    return this.commit();
+  }
+
+  putLater(record: AgentRecord): void {
+    this.records.set(record.agentId, record);
+    this.scheduleBatch();
+  }
+
+  touch(agentId: string, lastHeartbeatAt: number): void {
+    const record = this.records.get(agentId);
+    if (record === undefined) return;
+    record.lastHeartbeatAt = lastHeartbeatAt;
+    this.scheduleBatch();
+  }
+
+  delete(agentId: string): Promise<void> {
+    this.records.delete(agentId);
+    return this.commit();
+  }
+
+  async flush(): Promise<void> {
+    if (this.batchTimer !== null) {
+      clearTimeout(this.batchTimer);
+      this.batchTimer = null;
+    }
+    if (this.dirty) await this.commit();
+    else if (this.writing !== null) await this.writing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  /** Resolves once a write that started after this call has reached the disk. */
+  private commit(): Promise<void> {
+    this.dirty = true;
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.startWrite();
+    });
+  }
+
+  private scheduleBatch(): void {
+    this.dirty = true;
+    if (this.batchTimer !== null) return;
+    this.batchTimer = setTimeout(() => {
+      this.batchTimer = null;
+      this.commit().catch((error: unknown) => this.options.onError?.(error as Error));
+    }, this.batchMs);
+    this.batchTimer.unref();
+  }
+
+  private startWrite(): void {
+    if (this.writing !== null || !this.dirty) return;
+    // The snapshot is taken now, synchronously: everything put before this point is in it.
+    const text = this.serialize();
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.dirty = false;
+    this.writing = this.writeAtomically(text).then(
+      () => {
+        for (const waiter of waiters) waiter.resolve();
+      },
+      (error: unknown) => {
+        this.dirty = true;
+        for (const waiter of waiters) waiter.reject(error as Error);
+      },
+    );
+    void this.writing.finally(() => {
+      this.writing = null;
+      if (this.waiters.length > 0) this.startWrite();
+    });
+  }
+
+  private serialize(): string {
+    const agents = [...this.records.values()].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+    return `${JSON.stringify({ formatVersion: FORMAT_VERSION, agents })}\n`;
+  }
+
+  private async writeAtomically(text: string): Promise<void> {
+    const temp = `${this.file}.tmp-${process.pid}-${this.tempCounter++}`;
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.file);
+    await syncFolder(this.options.dir);
+  }
+}
+
+/** Makes the rename itself durable; some platforms cannot open a folder, and there it is skipped. */
+async function syncFolder(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // EISDIR/EINVAL on platforms without folder fsync: the rename is as durable as it gets there.
+  } finally {
+    await handle.close();
+  }
+}
+
+function stripUndefined(agent: z.infer<typeof leaseFileSchema>['agents'][number]): AgentRecord {
+  return {
+    ...agent,
+    llms: agent.llms.map((llm) => {
+      const out: AgentRecord['llms'][number] = { name: llm.name, type: llm.type, model: llm.model, url: llm.url, health: llm.health };
+      if (llm.poolName !== undefined) out.poolName = llm.poolName;
+      if (llm.healthMessage !== undefined) out.healthMessage = llm.healthMessage;
+      return out;
+    }),
+  };
+}

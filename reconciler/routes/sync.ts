@@ -1,0 +1,18 @@
+// POST /sync: read the source now; answers with the revision served afterwards.
+import type { FastifyPluginAsync } from 'fastify';
+import { ApiError } from '../errors.js';
+
+export const syncRoutes: FastifyPluginAsync = async (app) => {
+  const { desired, state, metrics } = app.services;
+  app.post('/sync', { config: { role: 'sync:llms' } }, async () => {
+    let attempt;
+    try {
+      attempt = await desired.sync();
+    } catch (error) {
+      throw new ApiError('SyncFailed', `could not read the source: ${(error as Error).message}`);
+    }
+    state.refresh();
+    metrics.observeAttempts();
+    return { revision: desired.current()?.revision ?? null, result: attempt.result, errors: attempt.errors };
+  });
+};

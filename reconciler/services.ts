@@ -1,0 +1,80 @@
+// Wires the reconciler's live side: the served revision's index, the leases over a store, the
+// effective state and the metrics. The command (main.ts), the tests and the bench all build
+// the same graph here, then hand it to buildApp.
+import type { DesiredStateView } from './desired-state-api.js';
+import { DeclaredIndex } from './declared-index.js';
+import { EffectiveState } from './effective-state.js';
+import type { LeaseStore } from './lease-store.js';
+import { Leases, type UnmanagedMode } from './leases.js';
+import { MemoryLeaseStore } from './memory-lease-store.js';
+import { ReconcilerMetrics } from './metrics.js';
+
+export interface ServicesOptions {
+  desired: DesiredStateView;
+  store?: LeaseStore;
+  now?: () => number;
+  ttlMs: number;
+  heartbeatIntervalMs: number;
+  gcMs: number;
+  unmanaged?: UnmanagedMode;
+  sweepIntervalMs?: number;
+  processMetrics?: boolean;
+  onError?: (error: Error) => void;
+}
+
+export interface ReconcilerServices {
+  desired: DesiredStateView;
+  declared: DeclaredIndex;
+  store: LeaseStore;
+  leases: Leases;
+  state: EffectiveState;
+  metrics: ReconcilerMetrics;
+  now: () => number;
+  /** Restores leases from the store and starts the effective state's clock. */
+  start(): Promise<void>;
+  /** Stops the clock and writes what the store has batched. */
+  stop(): Promise<void>;
+}
+
+export function createServices(options: ServicesOptions): ReconcilerServices {
+  const now = options.now ?? Date.now;
+  const store = options.store ?? new MemoryLeaseStore();
+  const declared = new DeclaredIndex(options.desired);
+  const leasesOptions = {
+    store,
+    declared,
+    now,
+    ttlMs: options.ttlMs,
+    gcMs: options.gcMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    unmanaged: options.unmanaged ?? 'admit',
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  };
+  const leases = new Leases(leasesOptions);
+  const state = new EffectiveState({
+    desired: options.desired,
+    declared,
+    leases,
+    now,
+    ttlMs: options.ttlMs,
+    ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
+  });
+  const metrics = new ReconcilerMetrics({ state, desired: options.desired, leases, processMetrics: options.processMetrics ?? false });
+  return {
+    desired: options.desired,
+    declared,
+    store,
+    leases,
+    state,
+    metrics,
+    now,
+    async start() {
+      await leases.restore();
+      state.start();
+    },
+    async stop() {
+      state.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// The /api/v1/status body (and the data of the /watch STATUS event): the desired side's
+// status with the effective state's counts.
+import type { StatusAnswer } from '../schema/views.js';
+import type { DesiredStatus } from './desired-state-api.js';
+import type { Counts } from './effective-state.js';
+
+export function buildStatusAnswer(status: DesiredStatus, counts: Counts): StatusAnswer {
+  return {
+    revision: status.revision,
+    lastGoodRevision: status.lastGoodRevision,
+    source: status.source,
+    lastSyncAt: status.lastSyncAt,
+    errors: status.errors,
+    counts,
+    history: status.history,
+  };
+}

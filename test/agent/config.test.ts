@@ -1,0 +1,153 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deriveAgentId, loadAgentConfig, parseAgentConfig } from '../../agent/config.js';
+import { formatDiagnostic } from '../../schema/diagnostics.js';
+
+function errorsOf(text: string): string[] {
+  const parsed = parseAgentConfig('agent.yaml', text);
+  if (parsed.ok) throw new Error('expected errors');
+  return parsed.diagnostics.map(formatDiagnostic);
+}
+
+const GOOD = `server: http://reconciler.lan:7420
+token: s3cret
+agentId: gpu1
+providers:
+  - name: vllm-gpu1-qwen3
+    poolName: user-vllm-qwen3-thinking
+    type: vllm
+    model: Qwen/Qwen3-8B
+    url: http://gpu1.lan:8000/v1
+  - name: llama-solo
+    type: llamacpp
+    model: llama-3.1-8b
+    url: http://gpu1.lan:8080/v1
+    healthPath: /health
+`;
+
+describe('parseAgentConfig', () => {
+  it('accepts the documented config and keeps an entry without poolName solo', () => {
+    const parsed = parseAgentConfig('agent.yaml', GOOD);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.config.providers.map((p) => p.name)).toEqual(['vllm-gpu1-qwen3', 'llama-solo']);
+    expect(parsed.config.providers[1]).not.toHaveProperty('poolName');
+  });
+
+  it.each([
+    ['an unknown top-level field, at its key', 'server: http://r:7420\nheartbeat: 5s\n', ['agent.yaml:2:1: heartbeat: unknown field "heartbeat" (expected one of server, token, tokenFile, agentId, providers)']],
+    ['a missing server, at the mapping', 'providers: []\n', ['agent.yaml:1:1: server: required field is missing (expected string)']],
+    [
+      'an invalid provider name, at the value',
+      'server: http://r:7420\nproviders:\n  - name: GPU1_Qwen\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n',
+      ["agent.yaml:3:11: providers[0].name: invalid name: expected 1-63 characters of a-z, 0-9, '.', '_' or '-', starting and ending with a letter or digit, found \"GPU1_Qwen\""],
+    ],
+    [
+      'a missing model, at the list entry',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    url: http://g:8000/v1\n',
+      ['agent.yaml:3:5: providers[0].model: required field is missing (expected string)'],
+    ],
+    [
+      'an unknown type, at the value',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: sglang\n    model: m\n    url: http://g:8000/v1\n',
+      ['agent.yaml:4:11: providers[0].type: expected vllm | openai | ollama | llamacpp | tgi | anthropic | other, found "sglang"'],
+    ],
+    [
+      'an unknown provider field, with the known ones',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    pool: p\n',
+      ['agent.yaml:7:5: providers[0].pool: unknown field "pool" (expected one of name, poolName, type, model, url, healthPath)'],
+    ],
+    [
+      'a healthPath without a leading slash',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    healthPath: health\n',
+      ['agent.yaml:7:17: providers[0].healthPath: expected a path starting with \'/\', found "health"'],
+    ],
+    ['a server that is not a URL', 'server: reconciler.lan\n', ['agent.yaml:1:9: server: expected an http(s) URL, found "reconciler.lan"']],
+    ['token and tokenFile together', 'server: http://r:7420\ntoken: a\ntokenFile: /t\n', ['agent.yaml:3:12: tokenFile: give token or tokenFile, not both']],
+    [
+      'a duplicate provider name, at the second',
+      'server: http://r:7420\nproviders:\n  - { name: a, type: vllm, model: m, url: "http://g:1/v1" }\n  - { name: a, type: vllm, model: m, url: "http://g:2/v1" }\n',
+      ['agent.yaml:4:13: providers[1].name: duplicate provider name "a"'],
+    ],
+    ['a YAML syntax error', 'server: http://r:7420\nproviders: [\n', ['agent.yaml:3:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+    ['a duplicate key', 'server: http://r:7420\nserver: http://s:7420\n', ['agent.yaml:2:1: invalid YAML: Map keys must be unique']],
+    ['a list instead of a mapping', '- server\n', ['agent.yaml:1:1: expected a mapping with server and providers, found a list']],
+    ['an empty file', '', ['agent.yaml:1:1: expected a mapping with server and providers, found an empty file']],
+  ])('reports %s with file:line:col', (_case, text, expected) => {
+    expect(errorsOf(text)).toEqual(expected);
+  });
+});
+
+describe('a realistic broken config', () => {
+  it('reports every mistake on its own file:line:col line', async () => {
+    const text = [
+      'server: reconciler.lan:7420',
+      'agentId: GPU1',
+      'providers:',
+      '  - name: vllm-gpu1-qwen3',
+      '    poolName: user-vllm-qwen3-thinking',
+      '    type: vllm',
+      '    model: Qwen/Qwen3-8B',
+      '    url: http://gpu1.lan:8000/v1',
+      '    healthpath: /health',
+      '  - name: vllm-gpu1-llama',
+      '    type: sglang',
+      '    url: ftp://gpu1.lan:8001/v1',
+      '',
+    ].join('\n');
+    await expect(`${errorsOf(text).join('\n')}\n`).toMatchFileSnapshot('../golden/agent/config-errors.txt');
+  });
+});
+
+describe('deriveAgentId', () => {
+  it.each([
+    ['gpu1', 'gpu1'],
+    ['GPU1.Lab.Example.COM', 'gpu1.lab.example.com'],
+    ['My Mac_Book (2)', 'my-mac_book-2'],
+    ['--x--', 'x'],
+    ['ÄÖÜ', 'agent'],
+    ['a'.repeat(70), 'a'.repeat(63)],
+  ])('turns host name %j into %j', (host, id) => {
+    expect(deriveAgentId(host)).toBe(id);
+  });
+});
+
+describe('loadAgentConfig', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mcpctl-agent-config-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const deps = { readFile: (path: string) => readFile(path, 'utf8'), hostname: () => 'GPU7.lab' };
+
+  it('reads a tokenFile relative to the config, trimmed, and defaults agentId to the host name', async () => {
+    await writeFile(join(dir, 'agent.token'), '  tok-123\n');
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, 'server: http://r:7420\ntokenFile: agent.token\n');
+    expect(await loadAgentConfig(file, deps)).toEqual({ ok: true, config: { server: 'http://r:7420', token: 'tok-123', agentId: 'gpu7.lab', providers: [] } });
+  });
+
+  it('reports an unreadable tokenFile at its value', async () => {
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, 'server: http://r:7420\ntokenFile: missing.token\n');
+    const result = await loadAgentConfig(file, deps);
+    expect(result).toEqual({ ok: false, errors: [`${file}:2:12: tokenFile: cannot read ${join(dir, 'missing.token')}: ENOENT (no such file)`] });
+  });
+
+  it('reports an empty tokenFile', async () => {
+    await writeFile(join(dir, 'empty.token'), '\n');
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, 'server: http://r:7420\ntokenFile: empty.token\n');
+    expect(await loadAgentConfig(file, deps)).toEqual({ ok: false, errors: [`${file}:2:12: tokenFile: ${join(dir, 'empty.token')} is empty`] });
+  });
+
+  it('reports a config file that does not exist', async () => {
+    const file = join(dir, 'nope.yaml');
+    expect(await loadAgentConfig(file, deps)).toEqual({ ok: false, errors: [`${file}: cannot read the agent config: ENOENT (no such file)`] });
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { acknowledgeDelta, acknowledgeNothing, buildRegisteredLlm, computeHeartbeatDelta } from '../../agent/heartbeat-delta.js';
+import type { LlmProviderFileEntry } from '../../schema/agent-config.js';
+import type { Gpu } from '../../schema/agent-protocol.js';
+import type { ProbeResult } from '../../agent/health-probe.js';
+
+const pooled: LlmProviderFileEntry = { name: 'vllm-gpu1-qwen3', poolName: 'user-vllm-qwen3-thinking', type: 'vllm', model: 'Qwen/Qwen3-8B', url: 'http://gpu1:8000/v1' };
+const solo: LlmProviderFileEntry = { name: 'qwen3', type: 'vllm', model: 'Qwen/Qwen3-8B', url: 'http://gpu1:8001/v1' };
+const gpu: Gpu = { index: 0, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 1, utilizationPct: 0 };
+
+function probes(entries: Record<string, ProbeResult>): Map<string, ProbeResult> {
+  return new Map(Object.entries(entries));
+}
+
+describe('buildRegisteredLlm', () => {
+  it('sends no poolName field at all for a solo entry', () => {
+    const entry = buildRegisteredLlm(solo, { health: 'ok' });
+    expect(entry).toEqual({ name: 'qwen3', type: 'vllm', model: 'Qwen/Qwen3-8B', url: 'http://gpu1:8001/v1', health: 'ok' });
+    expect(Object.keys(entry)).not.toContain('poolName');
+  });
+
+  it('carries poolName and the health message when there is one', () => {
+    expect(buildRegisteredLlm(pooled, { health: 'failing', healthMessage: 'HTTP 503' })).toEqual({ ...pooled, health: 'failing', healthMessage: 'HTTP 503' });
+  });
+});
+
+describe('computeHeartbeatDelta', () => {
+  const registered = { health: probes({ 'vllm-gpu1-qwen3': { health: 'ok' }, qwen3: { health: 'ok' } }), gpus: [gpu] };
+
+  it('sends nothing when nothing changed', () => {
+    expect(computeHeartbeatDelta([pooled, solo], probes({ 'vllm-gpu1-qwen3': { health: 'ok' }, qwen3: { health: 'ok' } }), [gpu], registered)).toEqual({ llms: [] });
+  });
+
+  it('sends only the name whose health changed, as a short entry', () => {
+    const delta = computeHeartbeatDelta([pooled, solo], probes({ 'vllm-gpu1-qwen3': { health: 'ok' }, qwen3: { health: 'failing', healthMessage: 'ECONNREFUSED' } }), [gpu], registered);
+    expect(delta).toEqual({ llms: [{ name: 'qwen3', health: 'failing', healthMessage: 'ECONNREFUSED' }] });
+  });
+
+  it('sends a changed health message even when health stays failing', () => {
+    const known = { health: probes({ qwen3: { health: 'failing', healthMessage: 'HTTP 503' } }), gpus: [] };
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'failing', healthMessage: 'ECONNREFUSED' } }), [], known)).toEqual({ llms: [{ name: 'qwen3', health: 'failing', healthMessage: 'ECONNREFUSED' }] });
+  });
+
+  it('sends GPUs when they differ from the acknowledged reading', () => {
+    const busy = { ...gpu, utilizationPct: 93 };
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [busy], registered)).toEqual({ llms: [], gpus: [busy] });
+  });
+
+  it('sends a full entry for a provider the reconciler never acknowledged', () => {
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [], { ...acknowledgeNothing(), gpus: [] }).llms).toEqual([buildRegisteredLlm(solo, { health: 'ok' })]);
+  });
+});
+
+describe('acknowledgeDelta', () => {
+  it('clears the message once a name is healthy again', () => {
+    const failing = { health: probes({ qwen3: { health: 'failing', healthMessage: 'HTTP 503' } }), gpus: [] };
+    const after = acknowledgeDelta(failing, { llms: [{ name: 'qwen3', health: 'ok' }] });
+    expect(after.health.get('qwen3')).toEqual({ health: 'ok' });
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [], after)).toEqual({ llms: [] });
+  });
+});

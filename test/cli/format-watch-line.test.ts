@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { stripAnsi } from '../../cli/format/color.js';
+import { formatLlmCells, formatLlmTable, indexPools } from '../../cli/format/llm-table.js';
+import { formatPoolTable } from '../../cli/format/pool-table.js';
+import { formatPoolWatchLine, formatWatchLine } from '../../cli/format/watch-line.js';
+import { buildRealisticFleet, liveLlm, NOW_MS } from './support/views.js';
+
+describe('get llm -w lines', () => {
+  it('prints the table, then one event-prefixed row per change, rows lined up with each other', async () => {
+    const fleet = buildRealisticFleet();
+    const table = formatLlmTable(fleet.views, fleet.pools, { wide: false, color: false, nowMs: NOW_MS });
+    // A moment later: gpu2 beats again, a new worker joins the legacy pool, the laptop leaves.
+    const later = buildRealisticFleet((live) => [
+      ...live.filter((l) => l.name !== 'vllm-gpu2-qwen3' && l.name !== 'ollama-laptop'),
+      liveLlm({ name: 'vllm-gpu2-qwen3', poolName: 'user-vllm-qwen3-thinking', agentId: 'gpu2', ageSeconds: 1 }),
+      liveLlm({ name: 'llamacpp-gpu8-llama3', poolName: 'llama3-70b', type: 'llamacpp', model: 'meta-llama/Llama-3.3-70B-Instruct', agentId: 'gpu8', ageSeconds: 0 }),
+    ]);
+    const options = { color: false, nowMs: NOW_MS, pools: later.pools, widths: table.widths };
+    const lines = [
+      formatWatchLine('MODIFIED', later.view('vllm-gpu2-qwen3'), options),
+      formatWatchLine('ADDED', later.view('llamacpp-gpu8-llama3'), options),
+      formatWatchLine('DELETED', fleet.view('ollama-laptop'), options),
+    ];
+    await expect(table.stdout + lines.join('')).toMatchFileSnapshot('../golden/get/llms-watch.txt');
+    // Every row starts its NAME at column 11 and its POOL, KIND, ... at the table's offsets plus 11.
+    const header = table.stdout.split('\n')[0] ?? '';
+    const cellStarts = (line: string): number[] => [...line.matchAll(/(?:^| {3,})(\S)/g)].map((m) => (m.index ?? 0) + m[0].length - 1);
+    for (const line of lines) {
+      expect(cellStarts(line)).toEqual([0, ...cellStarts(header).map((c) => c + 11)]);
+      expect(line.endsWith('\n') && !line.endsWith(' \n')).toBe(true);
+    }
+  });
+
+  it('uses the same cells as the table row, after the event', () => {
+    const fleet = buildRealisticFleet();
+    const options = { wide: true, color: false, nowMs: NOW_MS };
+    const view = fleet.view('llamacpp-gpu5-llama3');
+    const line = formatWatchLine('MODIFIED', view, { ...options, pools: fleet.pools });
+    const cells = formatLlmCells(view, indexPools(fleet.views, fleet.pools), options);
+    expect(line).toBe(`MODIFIED   ${cells.join('   ')}\n`);
+    expect(line.split(/ {3,}/)[2]).toBe('llama3-70b');
+  });
+
+  it('shows - in POOL for a solo Llm and pads ADDED to the width of MODIFIED', () => {
+    const fleet = buildRealisticFleet();
+    const line = formatWatchLine('ADDED', fleet.view('ollama-laptop'), { color: false, nowMs: NOW_MS, pools: fleet.pools });
+    expect(line.startsWith('ADDED      ollama-laptop   -   virtual   active')).toBe(true);
+  });
+
+  it('aligns identically with and without colour', () => {
+    const fleet = buildRealisticFleet();
+    const widths = formatLlmTable(fleet.views, fleet.pools, { wide: false, color: false, nowMs: NOW_MS }).widths;
+    for (const event of ['ADDED', 'MODIFIED', 'DELETED'] as const) {
+      const base = { nowMs: NOW_MS, pools: fleet.pools, widths };
+      const coloured = formatWatchLine(event, fleet.view('vllm-gpu3-qwen3'), { ...base, color: true });
+      expect(coloured).toContain('\u001b[');
+      expect(stripAnsi(coloured)).toBe(formatWatchLine(event, fleet.view('vllm-gpu3-qwen3'), { ...base, color: false }));
+    }
+  });
+});
+
+describe('get pools -w lines', () => {
+  it('prints the table, then the changed pool rows with the same columns', async () => {
+    const fleet = buildRealisticFleet();
+    const table = formatPoolTable(fleet.pools, { color: false });
+    // gpu2 beats again: its pool goes from 1 to 2 active members.
+    const recovered = buildRealisticFleet((live) => [
+      ...live.filter((l) => l.name !== 'vllm-gpu2-qwen3'),
+      liveLlm({ name: 'vllm-gpu2-qwen3', poolName: 'user-vllm-qwen3-thinking', agentId: 'gpu2', ageSeconds: 1 }),
+    ]);
+    const pool = recovered.pools.find((p) => p.key === 'user-vllm-qwen3-thinking');
+    if (pool === undefined) throw new Error('no pool');
+    const line = formatPoolWatchLine(pool, { color: false, widths: table.widths });
+    await expect(table.stdout + line).toMatchFileSnapshot('../golden/get/pools-watch.txt');
+    expect(line.split(/ {3,}/).slice(0, 6)).toEqual(['user-vllm-qwen3-thinking', 'explicit', '3', '2', '1', 'Healthy']);
+    const header = table.stdout.split('\n')[0] ?? '';
+    expect(line.indexOf('explicit')).toBe(header.indexOf('KEY'));
+  });
+
+  it('aligns identically with and without colour', () => {
+    const fleet = buildRealisticFleet();
+    const pool = fleet.pools[0];
+    if (pool === undefined) throw new Error('no pool');
+    expect(stripAnsi(formatPoolWatchLine(pool, { color: true }))).toBe(formatPoolWatchLine(pool, { color: false }));
+  });
+});

@@ -1,0 +1,188 @@
+// The effective state keeps an index by name and pool key and recomputes only what changed.
+// Whatever happens (registrations, beats, deregistrations, time, new revisions), its answers
+// must equal the pure rules applied to the whole fleet from scratch.
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildViews } from '../../schema/effective.js';
+import { membersOf, summarizePools } from '../../schema/pools.js';
+import { MEMBER_KINDS, PHASES, type LlmView, type MembersAnswer } from '../../schema/views.js';
+import { signatureOf, type WatchEvent } from '../../reconciler/effective-state.js';
+import { closeHarnesses, entry, FLEET_FILES, GPU, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
+
+afterEach(closeHarnesses);
+
+const NAMES = ['qwen3', 'vllm-gpu1-qwen3', 'vllm-gpu2-qwen3', 'w1', 'w2', 'w3'];
+const POOLS = [undefined, 'qwen3', 'user-vllm-qwen3-thinking', 'side'];
+
+type Op =
+  | { kind: 'register'; agent: number; entries: { name: string; pool: string | undefined; failing: boolean }[] }
+  | { kind: 'beat'; agent: number; name: string; failing: boolean }
+  | { kind: 'deregister'; agent: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'revision'; which: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant('register' as const),
+    agent: fc.integer({ min: 0, max: 3 }),
+    entries: fc.array(fc.record({ name: fc.constantFrom(...NAMES), pool: fc.constantFrom(...POOLS), failing: fc.boolean() }), { maxLength: 3 }),
+  }),
+  fc.record({ kind: fc.constant('beat' as const), agent: fc.integer({ min: 0, max: 3 }), name: fc.constantFrom(...NAMES), failing: fc.boolean() }),
+  fc.record({ kind: fc.constant('deregister' as const), agent: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 2 * TTL_MS }) }),
+  fc.record({ kind: fc.constant('revision' as const), which: fc.integer({ min: 0, max: 1 }) }),
+);
+
+const REVISIONS = [
+  FLEET_FILES,
+  {
+    'llms/other.yaml': `apiVersion: mcpctl/v1
+kind: LlmPool
+metadata:
+  name: side
+spec:
+  minActive: 1
+---
+apiVersion: mcpctl/v1
+kind: Llm
+metadata:
+  name: w1
+spec:
+  type: vllm
+  model: m
+  poolName: side
+`,
+  },
+];
+
+async function apply(h: Harness, op: Op, leases: Map<number, string>): Promise<void> {
+  const agentId = `agent-${op.kind === 'advance' || op.kind === 'revision' ? 0 : op.agent}`;
+  switch (op.kind) {
+    case 'register': {
+      const entries = op.entries.map((e) => entry(e.name, { ...(e.pool === undefined ? {} : { poolName: e.pool }), health: e.failing ? 'failing' : 'ok' }));
+      const answer = await h.services.leases.register(registration(agentId, entries));
+      leases.set(op.agent, answer.leaseId);
+      break;
+    }
+    case 'beat':
+      await h.services.leases.heartbeat(agentId, { leaseId: leases.get(op.agent) ?? 'none', llms: [{ name: op.name, health: op.failing ? 'failing' : 'ok' }] });
+      break;
+    case 'deregister':
+      await h.services.leases.deregister(agentId);
+      break;
+    case 'advance':
+      h.clock.advance(op.ms);
+      break;
+    case 'revision':
+      h.desired.serve(REVISIONS[op.which] ?? FLEET_FILES, `rev-${op.which}-${h.clock.nowMs}`);
+      break;
+  }
+}
+
+/** The answer with what moves with the clock alone (heartbeat times, ages in reasons) blanked. */
+function withoutAges(answer: MembersAnswer | null): MembersAnswer | null {
+  if (answer === null) return null;
+  const members = answer.members.map((view) => {
+    const { agent, phase } = view.status;
+    if (agent === null) return view;
+    const timed = phase === 'active' || phase === 'stale';
+    return { ...view, status: { ...view.status, agent: { ...agent, lastHeartbeatAt: '' }, reason: timed ? '' : view.status.reason } };
+  });
+  return { ...answer, members };
+}
+
+function freshViews(h: Harness): LlmView[] {
+  const served = h.desired.current();
+  return buildViews({ declared: served?.llms ?? [], revision: served?.revision ?? null, live: h.services.leases.allLive(), nowMs: h.clock.nowMs, ttlMs: TTL_MS });
+}
+
+describe('the effective-state index', () => {
+  it('always answers what a full recompute of the pure rules answers', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), async (ops) => {
+        const h = await startHarness();
+        const leases = new Map<number, string>();
+        try {
+          for (const op of ops) {
+            await apply(h, op, leases);
+            const views = freshViews(h);
+            const policies = h.services.declared.current().policies;
+            expect(h.services.state.views()).toEqual(views);
+            expect(h.services.state.pools()).toEqual(summarizePools(views, policies));
+            for (const name of NAMES) {
+              expect(h.services.state.members(name)).toEqual(membersOf(views, name, policies));
+              // The serialised answer may be up to POOL_ANSWER_MAX_AGE_MS old in its ages only.
+              const json = h.services.state.membersJson(name);
+              const answer = json === null ? null : (JSON.parse(json.toString('utf8')) as MembersAnswer);
+              expect(withoutAges(answer)).toEqual(withoutAges(membersOf(views, name, policies)));
+            }
+            const counts = h.services.state.counts();
+            expect(counts.llms).toBe(views.length);
+            for (const phase of PHASES) expect(counts.byPhase[phase]).toBe(views.filter((v) => v.status.phase === phase).length);
+            for (const kind of MEMBER_KINDS) expect(counts.byKind[kind]).toBe(views.filter((v) => v.status.kind === kind).length);
+          }
+        } finally {
+          await h.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('tells watchers about real changes only, each once', async () => {
+    const h = await startHarness();
+    const events: string[] = [];
+    h.services.state.subscribe((e: WatchEvent) => events.push(e.type === 'STATUS' ? 'STATUS' : `${e.type} ${e.view.metadata.name} ${e.view.status.phase}`));
+    const { leaseId } = await h.services.leases.register(registration('gpu1', [entry('w1')]));
+    h.services.state.refresh();
+    h.clock.advance(3_000);
+    await h.services.leases.heartbeat('gpu1', { leaseId, llms: [{ name: 'w1', health: 'ok' }], gpus: [{ ...GPU, utilizationPct: 99 }] });
+    h.services.state.refresh();
+    h.clock.advance(TTL_MS + 1);
+    h.services.state.refresh();
+    h.services.state.refresh();
+    await h.services.leases.heartbeat('gpu1', { leaseId, llms: [] });
+    h.services.state.refresh();
+    expect(events).toEqual(['ADDED w1 active', 'MODIFIED w1 stale', 'MODIFIED w1 active']);
+  });
+});
+
+describe('signatureOf', () => {
+  function view(status: Partial<LlmView['status']> = {}): LlmView {
+    return {
+      apiVersion: 'mcpctl/v1',
+      kind: 'Llm',
+      metadata: { name: 'a' },
+      spec: { type: 'vllm', model: 'm', url: 'http://a:1/v1' },
+      status: {
+        kind: 'virtual',
+        phase: 'active',
+        pool: { key: 'a', explicit: false },
+        sync: 'OutOfSync',
+        source: null,
+        agent: { id: 'gpu1', host: 'gpu1.lan', lastHeartbeatAt: '2025-01-01T00:00:00.000Z', gpus: [GPU], url: 'http://a:1/v1' },
+        drift: [],
+        reason: 'heartbeat 1s ago from agent gpu1',
+        ...status,
+      },
+    };
+  }
+
+  it('ignores ages, heartbeat times and GPU usage', () => {
+    const later = view({
+      reason: 'heartbeat 7s ago from agent gpu1',
+      agent: { id: 'gpu1', host: 'gpu1.lan', lastHeartbeatAt: '2025-01-01T00:00:06.000Z', gpus: [{ ...GPU, utilizationPct: 90 }], url: 'http://a:1/v1' },
+    });
+    expect(signatureOf(later)).toBe(signatureOf(view()));
+  });
+
+  it('sees phase, agent, pool and the reason of a failing endpoint', () => {
+    const base = signatureOf(view());
+    expect(signatureOf(view({ phase: 'stale' }))).not.toBe(base);
+    expect(signatureOf(view({ agent: { id: 'gpu2', host: 'gpu1.lan', lastHeartbeatAt: '2025-01-01T00:00:00.000Z', gpus: [GPU], url: 'http://a:1/v1' } }))).not.toBe(base);
+    expect(signatureOf(view({ pool: { key: 'b', explicit: true } }))).not.toBe(base);
+    expect(signatureOf(view({ agent: { id: 'gpu1', host: 'gpu1.lan', lastHeartbeatAt: '2025-01-01T00:00:00.000Z', gpus: [GPU], url: 'http://b:2/v1' } }))).not.toBe(base);
+    const failing = signatureOf(view({ phase: 'unhealthy', reason: 'endpoint failing: ECONNREFUSED' }));
+    expect(signatureOf(view({ phase: 'unhealthy', reason: 'endpoint failing: timeout' }))).not.toBe(failing);
+  });
+});
