@@ -48,7 +48,7 @@ const sources: [string, SourceFile[]][] = [
     .filter((name) => statSync(join(validDir, name)).isDirectory())
     .sort()
     .map((name): [string, SourceFile[]] => [`fixtures/valid/${name}`, readYamlTree(join(validDir, name))]),
-  ['examples', readYamlTree(join(repoRoot, 'examples'))],
+  ['examples', readYamlTree(join(repoRoot, 'examples', 'llms'))],
 ];
 
 describe('round trip over fixtures and examples', () => {
