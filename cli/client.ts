@@ -1,4 +1,5 @@
 // The one module through which the CLI reaches a running reconciler (HTTP only).
+import type { IncomingMessage } from 'node:http';
 import type { Plan } from '../schema/plan.js';
 import type { LlmView, MembersAnswer, PoolSummary, StatusAnswer } from '../schema/views.js';
 import { CliError, UnreachableError } from './errors.js';
@@ -62,19 +63,21 @@ export class ReconcilerClient {
 
   /** Reads /api/v1/watch until `signal` aborts, calling `onEvent` per server-sent event. */
   async watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
-    let response: Response;
+    if (signal.aborted) return;
+    let response: IncomingMessage;
     try {
-      response = await fetch(`${this.base}/api/v1/watch`, { headers: this.headers(), signal });
+      response = await this.send('GET', '/api/v1/watch', undefined, { signal });
     } catch (error) {
       if (signal.aborted) return;
+      if (error instanceof CliError) throw error;
       throw new UnreachableError(this.base, causeOf(error));
     }
-    if (!response.ok || response.body === null) throw await this.errorOf(response);
-    const decoder = new TextDecoder();
+    if (!isOk(response)) throw this.errorOf(response, await readBody(response));
+    response.setEncoding('utf8');
     let buffer = '';
     try {
-      for await (const chunk of response.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of response) {
+        buffer += chunk as string;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
@@ -105,35 +108,87 @@ export class ReconcilerClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers = this.headers();
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    let text: string;
+    let response: IncomingMessage;
     try {
-      response = await fetch(`${this.base}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-      });
+      response = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body), { timeoutMs });
+      text = await readBody(response);
     } catch (error) {
+      if (error instanceof CliError) throw error;
       throw new UnreachableError(this.base, causeOf(error));
     }
-    if (!response.ok) throw await this.errorOf(response);
-    return (await response.json()) as T;
+    if (!isOk(response)) throw this.errorOf(response, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CliError(`${this.base}${path} answered ${response.statusCode ?? '?'} with a body that is not JSON`);
+    }
   }
 
-  private async errorOf(response: Response): Promise<HttpError> {
-    let code = `HTTP${response.status}`;
-    let message = response.statusText;
+  /**
+   * One request through node:http(s). Not the global fetch: on Node 20 loading undici costs more
+   * start-up time than the whole of `mcpctl get` is allowed (bench/cli.ts).
+   */
+  private async send(method: string, path: string, body: string | undefined, limits: { timeoutMs?: number; signal?: AbortSignal }): Promise<IncomingMessage> {
+    let url: URL;
     try {
-      const body = (await response.json()) as { error?: { code?: string; message?: string } };
+      url = new URL(`${this.base}${path}`);
+    } catch {
+      throw new CliError(`--server: expected an http(s) URL, found ${JSON.stringify(this.base)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`--server: expected an http(s) URL, found ${JSON.stringify(this.base)}`);
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const headers = this.headers();
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(url, { method, headers, ...(limits.signal === undefined ? {} : { signal: limits.signal }) }, resolve);
+      req.on('error', reject);
+      if (limits.timeoutMs !== undefined) {
+        // The whole exchange, not only the connect: a reconciler that accepts and never answers is unreachable too.
+        const timer = setTimeout(() => req.destroy(new TimeoutError()), limits.timeoutMs);
+        timer.unref();
+        req.on('close', () => clearTimeout(timer));
+      }
+      req.end(body);
+    });
+  }
+
+  private errorOf(response: IncomingMessage, text: string): HttpError {
+    const status = response.statusCode ?? 0;
+    let code = `HTTP${status}`;
+    let message = response.statusMessage ?? '';
+    try {
+      const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
       if (body.error?.code) code = body.error.code;
       if (body.error?.message) message = body.error.message;
     } catch {
       // Not our error shape: keep the status line.
     }
-    return new HttpError(response.status, code, `${this.base} answered ${response.status} ${code}: ${message}`);
+    return new HttpError(status, code, `${this.base} answered ${status} ${code}: ${message}`);
   }
+}
+
+class TimeoutError extends Error {
+  constructor() {
+    super('timed out');
+    this.name = 'TimeoutError';
+  }
+}
+
+function isOk(response: IncomingMessage): boolean {
+  const status = response.statusCode ?? 0;
+  return status >= 200 && status < 300;
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of response) text += chunk as string;
+  return text;
 }
 
 export class HttpError extends CliError {
@@ -147,12 +202,14 @@ export class HttpError extends CliError {
   }
 }
 
+/** A short reason for a failed connection: the system error code (ECONNREFUSED) when there is one. */
 function causeOf(error: unknown): string {
   if (error instanceof Error) {
-    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code) return cause.code;
+    const withCode = error as Error & { code?: string; cause?: { code?: string; message?: string } };
     if (error.name === 'TimeoutError') return 'timed out';
-    return cause?.message ?? error.message;
+    if (typeof withCode.code === 'string' && withCode.code !== '') return withCode.code;
+    if (withCode.cause?.code) return withCode.cause.code;
+    return withCode.cause?.message ?? error.message;
   }
   return String(error);
 }

@@ -1,5 +1,4 @@
 // What every command gets: global options, output streams, colour, the clock and the HTTP client.
-import { createInterface } from 'node:readline/promises';
 import { ReconcilerClient } from './client.js';
 import type { GlobalOptions } from './program.js';
 
@@ -35,6 +34,7 @@ export function createProcessContext(global: GlobalOptions): CommandContext {
     },
     interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
     confirm: async (question) => {
+      const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stdout });
       try {
         const answer = await rl.question(`${question} [y/N] `);

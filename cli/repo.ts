@@ -61,12 +61,13 @@ export async function readWorktreeFiles(repo: Repo): Promise<SourceFile[]> {
 
 /** Every resource file under the resource folder at a Git ref (offline plans: --against). */
 export async function readFilesAtRef(repo: Repo, ref: string): Promise<{ revision: string; files: SourceFile[] }> {
-  let revision: string;
+  let revision = '';
   try {
     revision = (await repo.git.revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
   } catch {
-    throw new CliError(`--against: ${JSON.stringify(ref)} is not a commit in ${repo.root}`);
+    // Reported below: with --quiet git exits non-zero and prints nothing, which simple-git does not always raise.
   }
+  if (!/^[0-9a-f]{40,64}$/.test(revision)) throw new CliError(`--against: ${JSON.stringify(ref)} is not a commit in ${repo.root}`);
   const listing = await repo.git.raw(['ls-tree', '-r', '-z', revision, '--', repo.path]);
   const blobs: { path: string; hash: string }[] = [];
   for (const entry of listing.split('\0')) {
@@ -169,7 +170,7 @@ export async function pushCurrentBranch(repo: Repo): Promise<void> {
     const text = String(error instanceof Error ? error.message : error);
     if (/non-fast-forward|fetch first|rejected/i.test(text)) {
       throw new CliError(
-        `push rejected: the remote branch has moved on since your last pull. Your commit is kept locally; run \`git pull --rebase\` and push again (or \`mcpctl apply --push\` after pulling)`,
+        'push rejected: the remote branch has moved on; pull first (`git pull --rebase`), then push again (`git push`). Your commit is kept locally',
       );
     }
     throw new CliError(`git push failed: ${firstLine(error)}`);

@@ -469,20 +469,21 @@ function renderWithDocumentApi(parsed: ParsedText, index: number, ops: FieldOp[]
   for (const op of ops) {
     const parentPath = op.path.slice(0, -1);
     const key = op.path[op.path.length - 1] as string;
+    const path = resolveKeyPath(root, op.path);
     if (op.op === 'remove') {
-      doc.deleteIn(op.path);
+      doc.deleteIn(path);
     } else if (op.op === 'set') {
-      const node = doc.getIn(op.path, true);
+      const node = doc.getIn(path, true);
       if (isScalar(node) && !isValueMap(op.value)) {
         node.value = op.value;
         if ((node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') && !String(op.value).includes('\n')) node.type = 'PLAIN';
       } else {
-        doc.setIn(op.path, doc.createNode(op.value));
+        doc.setIn(path, doc.createNode(op.value));
       }
     } else {
       const parent = mapAt(ctx, parentPath);
       if (parent === undefined) {
-        doc.setIn(op.path, doc.createNode(op.value));
+        doc.setIn(path, doc.createNode(op.value));
         continue;
       }
       const pair = doc.createPair(key, op.value);
@@ -506,6 +507,21 @@ function renderWithDocumentApi(parsed: ParsedText, index: number, ops: FieldOp[]
     .replace(/\n/g, parsed.eol);
   const trailing = /[\r\n]*$/.exec(original)?.[0] ?? '';
   return parsed.text.slice(0, start) + body + trailing + parsed.text.slice(end);
+}
+
+/**
+ * A field path as yaml's Document API matches it: by the key's value, so a label written `1:` or
+ * `true:` is the number 1 or the boolean true there, while our paths hold the text ("1", "true").
+ */
+function resolveKeyPath(root: YAMLMap, path: string[]): unknown[] {
+  const out: unknown[] = [];
+  let node: unknown = root;
+  for (const key of path) {
+    const pair = isMap(node) ? findPair(node, key) : undefined;
+    out.push(pair !== undefined && isScalar(pair.key) ? pair.key.value : key);
+    node = pair?.value;
+  }
+  return out;
 }
 
 function verifyReplacement(before: ParsedText, index: number, result: string, next: Resource): string | undefined {

@@ -1,5 +1,6 @@
 // The effective state: declared Llms (one revision) joined with live registrations at a given time.
 import type { Gpu, Health } from './agent-protocol.js';
+import { formatAge } from './age.js';
 import type { LocatedLlm } from './codec.js';
 import { poolKeyOf } from './pools.js';
 import { llmEnabledOf, llmSourceOf, type LlmSpec, type LlmType } from './resources.js';
@@ -38,19 +39,12 @@ export interface EffectiveInput {
   probes?: ReadonlyMap<string, StaticProbe>;
 }
 
+export { formatAge };
+
 export function isStale(live: Pick<LiveLlm, 'restored' | 'lastHeartbeatAt'>, nowMs: number, ttlMs: number): boolean {
   return live.restored === true || nowMs - live.lastHeartbeatAt > ttlMs;
 }
 
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 120) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h`;
-  return `${Math.floor(h / 24)}d`;
-}
 
 /** The effective view of every Llm, declared or live, sorted by name. */
 export function buildViews(input: EffectiveInput): LlmView[] {

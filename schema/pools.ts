@@ -62,6 +62,9 @@ export function poolHealthOf(activeCount: number, minActive: number): PoolHealth
 export interface PoolPolicy {
   minActive: number;
   description?: string;
+  /** Served with the pool so that a plan against the reconciler can compare the whole document. */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export function policiesByKey(pools: readonly LlmPool[]): Map<string, PoolPolicy> {
@@ -69,6 +72,8 @@ export function policiesByKey(pools: readonly LlmPool[]): Map<string, PoolPolicy
   for (const pool of pools) {
     const policy: PoolPolicy = { minActive: pool.spec.minActive ?? 0 };
     if (pool.spec.description !== undefined) policy.description = pool.spec.description;
+    if (pool.metadata.labels !== undefined && Object.keys(pool.metadata.labels).length > 0) policy.labels = pool.metadata.labels;
+    if (pool.metadata.annotations !== undefined && Object.keys(pool.metadata.annotations).length > 0) policy.annotations = pool.metadata.annotations;
     out.set(pool.metadata.name, policy);
   }
   return out;
@@ -103,6 +108,8 @@ export function summarizePools(views: readonly LlmView[], policies: ReadonlyMap<
         members: group.members.map((m) => m.name),
       };
       if (policy?.description !== undefined) summary.description = policy.description;
+      if (policy?.labels !== undefined) summary.labels = policy.labels;
+      if (policy?.annotations !== undefined) summary.annotations = policy.annotations;
       return summary;
     });
 }

@@ -133,8 +133,10 @@ export function canonicalizePool(pool: LlmPool): LlmPool {
     metadata.annotations = sortedMap(pool.metadata.annotations);
   }
   const spec: LlmPool['spec'] = {};
-  if (pool.spec.minActive !== undefined && pool.spec.minActive !== 0) spec.minActive = pool.spec.minActive;
-  if (pool.spec.description !== undefined) spec.description = pool.spec.description;
+  // llmPoolSchema lets a document leave out its spec; a pool fresh from the schema may lack it.
+  const given = (pool.spec as LlmPool['spec'] | undefined) ?? {};
+  if (given.minActive !== undefined && given.minActive !== 0) spec.minActive = given.minActive;
+  if (given.description !== undefined) spec.description = given.description;
   return { apiVersion: API_VERSION, kind: 'LlmPool', metadata, spec };
 }
 

@@ -48,6 +48,9 @@ export interface PoolSummary extends PoolStats {
   /** Whether an LlmPool document declares this pool's policy (an addition to DESIGN's fields). */
   declared: boolean;
   description?: string;
+  /** The LlmPool document's labels and annotations, when it has any (additions to DESIGN's fields). */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   members: string[];
 }
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
+import { ReconcilerClient } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 
@@ -18,28 +19,30 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, '../bin.js');
 const POOL = 'user-vllm-qwen3-thinking';
 const WORKERS = ['gpu1', 'gpu2'];
+const ANCHOR = `vllm-${WORKERS[0] ?? 'gpu1'}-qwen3`;
+const DEFAULT_SERVER = 'http://127.0.0.1:7420';
+/** How long the demo waits for its agents to show as active before it prints the guide anyway. */
+const AGENTS_READY_MS = 20_000;
+
+/** Thrown inside the setup when Ctrl-C arrives before the demo is up: not an error, just stop. */
+class Stopped extends Error {}
 
 export async function run(options: DemoOptions, ctx: CommandContext): Promise<void> {
   const { startStandinServer } = await import('../../agent/standin-server.js');
+  // Listen for Ctrl-C first: a signal during the setup must still stop what was started.
+  const interrupt = listenForStopSignals();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mcpctl-demo-'));
   const repoDir = path.join(dir, 'repo');
   const children: ChildProcess[] = [];
   const standins: { close(): Promise<void> }[] = [];
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    // Agents first, so they deregister from a reconciler that is still there.
-    for (const child of children.slice(1).reverse()) await terminate(child);
-    if (children[0]) await terminate(children[0]);
-    for (const s of standins) await s.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  };
+  const untilStopped = <T>(step: Promise<T>): Promise<T> => Promise.race([step, interrupt.signalled.then(() => Promise.reject(new Stopped()))]);
   try {
     await createDemoRepo(options.examples, repoDir);
     const reconciler = startChild(['reconciler', '--source', repoDir, '--listen', options.listen, '--poll', '10s', '--heartbeat-interval', '2s', '--ttl', '6s', '--state-dir', path.join(dir, 'state')], 'reconciler', ctx);
     children.push(reconciler.child);
-    const url = await reconciler.ready;
+    const reconcilerExit = waitForExit(reconciler.child);
+    const url = await untilStopped(reconciler.ready);
+    const agentExits: Promise<number | null>[] = [];
     for (const worker of WORKERS) {
       const standin = await startStandinServer({ model: 'Qwen/Qwen3-8B' });
       standins.push(standin);
@@ -58,40 +61,64 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
           '',
         ].join('\n'),
       );
-      children.push(startChild(['agent', '--config', config], `agent ${worker}`, ctx).child);
+      const agent = startChild(['agent', '--config', config], `agent ${worker}`, ctx).child;
+      children.push(agent);
+      agentExits.push(waitForExit(agent));
     }
-    const cli = `node ${BIN}`;
-    const serverFlag = url === 'http://127.0.0.1:7420' ? '' : ` --server ${url}`;
-    ctx.out(
-      [
-        '',
-        `mcpctl demo is running.`,
-        `  reconciler:  ${url}   (API: ${url}/api/v1/llms, ${url}/api/v1/llms/vllm-gpu1-qwen3/members)`,
-        `  repository:  ${repoDir}   (the reconciler follows its main branch)`,
-        `  agents:      ${WORKERS.join(', ')}, both in pool ${POOL}`,
-        '',
-        'Try, in another terminal:',
-        `  alias mcpctl='${cli}'`,
-        `  mcpctl${serverFlag} get llm`,
-        `  mcpctl${serverFlag} get pools`,
-        `  mcpctl${serverFlag} describe llm vllm-gpu1-qwen3`,
-        `  mcpctl${serverFlag} tui`,
-        `  cd ${repoDir} && sed -i 's/enabled: false/enabled: true/' llms/qwen3-thinking-pool.yaml && mcpctl${serverFlag} plan`,
-        '',
-        'Press Ctrl-C to stop everything.',
-        '',
-      ].join('\n'),
+    // The guide's first command is `mcpctl get llm`: print it once both workers show as active.
+    const active = await untilStopped(
+      Promise.race([
+        waitForActiveMembers(new ReconcilerClient({ server: url }), ANCHOR, WORKERS.length, AGENTS_READY_MS),
+        reconcilerExit.then((code) => Promise.reject(new CliError(`the reconciler exited with code ${code ?? 'null'}; see its log above`))),
+        ...agentExits.map((exit) => exit.then((code) => Promise.reject(new CliError(`an agent exited with code ${code ?? 'null'}; see its log above`)))),
+      ]),
     );
-    await new Promise<void>((resolve) => {
-      const done = (): void => resolve();
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-      children[0]?.once('exit', done);
-    });
+    if (!active) ctx.err(`mcpctl demo: the agents are not active after ${AGENTS_READY_MS / 1000}s; see their logs above\n`);
+    ctx.out(formatGuide(url, repoDir, dir));
+    const ended = await Promise.race([interrupt.signalled.then(() => 'signal' as const), reconcilerExit.then((code) => code)]);
+    if (ended !== 'signal') throw new CliError(`the reconciler exited with code ${ended ?? 'null'}; see its log above`);
+  } catch (error) {
+    if (!(error instanceof Stopped)) throw error;
   } finally {
-    await stop();
+    // Agents first, so that they deregister from a reconciler that is still there.
+    for (const child of children.slice(1).reverse()) await terminate(child);
+    if (children[0]) await terminate(children[0]);
+    for (const s of standins) await s.close();
+    await fs.rm(dir, { recursive: true, force: true });
+    interrupt.dispose();
   }
-  ctx.out('demo stopped\n');
+  ctx.out('demo stopped; its processes and its folder are gone\n');
+}
+
+/** What to try next, with the real URL and paths; `npm start` on the default port needs no flags. */
+export function formatGuide(url: string, repoDir: string, demoDir: string): string {
+  const clone = path.join(demoDir, 'work');
+  const lines = [
+    '',
+    'mcpctl demo is running.',
+    `  reconciler:  ${url}   (try ${url}/api/v1/llms/${ANCHOR}/members)`,
+    `  repository:  ${repoDir}   (the reconciler follows its main branch; pushes to it are accepted)`,
+    `  agents:      ${WORKERS.map((w) => `${w} publishes vllm-${w}-qwen3`).join(', ')}; both in pool ${POOL}`,
+    '',
+    'Try, in another terminal:',
+    `  alias mcpctl='node ${BIN}'`,
+    ...(url === DEFAULT_SERVER ? [] : [`  export MCPCTL_SERVER=${url}`]),
+    '  mcpctl get llm',
+    '  mcpctl get pools',
+    `  mcpctl describe llm ${ANCHOR}`,
+    '  mcpctl tui',
+    '',
+    'A pull-request-style change, in a clone:',
+    `  git clone ${repoDir} ${clone} && cd ${clone}`,
+    '  mcpctl undrain llm vllm-gpu3-qwen3      # a one-line commit in the clone',
+    '  mcpctl plan                             # what merging it would change',
+    '  git push && mcpctl sync --wait          # "merge": the reconciler serves it',
+    '  mcpctl get pools',
+    '',
+    'Press Ctrl-C to stop everything (the demo folder and its repository are removed).',
+    '',
+  ];
+  return lines.join('\n');
 }
 
 async function createDemoRepo(examples: string, repoDir: string): Promise<void> {
@@ -113,8 +140,35 @@ async function createDemoRepo(examples: string, repoDir: string): Promise<void> 
   const git = simpleGit(repoDir);
   await git.init(['--initial-branch=main']);
   await git.addConfig('user.name', 'mcpctl demo').addConfig('user.email', 'demo@mcpctl.invalid');
+  // A clone may push to main although it is checked out here: Git updates this working tree too
+  // (it stays clean because nobody edits it), so "merge a pull request" is a plain `git push`.
+  await git.addConfig('receive.denyCurrentBranch', 'updateInstead');
   await git.add('.');
   await git.commit('Declare the example Llms');
+}
+
+/** True once the anchor's pool has `count` active members; false when the time runs out. */
+async function waitForActiveMembers(client: ReconcilerClient, anchor: string, count: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const answer = await client.members(anchor).catch(() => null);
+    if (answer !== null && answer.pool.activeCount >= count) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+function listenForStopSignals(): { signalled: Promise<void>; dispose(): void } {
+  let resolve: () => void = () => undefined;
+  const signalled = new Promise<void>((r) => (resolve = r));
+  const onSignal = (): void => resolve();
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  return { signalled, dispose: () => signals.forEach((s) => process.off(s, onSignal)) };
+}
+
+function waitForExit(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 function startChild(args: string[], label: string, ctx: CommandContext): { child: ChildProcess; ready: Promise<string> } {
@@ -125,12 +179,13 @@ function startChild(args: string[], label: string, ctx: CommandContext): { child
       const text = chunk.toString();
       buffer += text;
       for (const line of text.split('\n')) if (line.trim() !== '') ctx.err(`[${label}] ${line}\n`);
-      const match = /serving (http:\/\/[^\s)]+)/.exec(buffer);
+      // The reconciler's ready line names the URL it serves, with the real port when --listen says :0.
+      const match = /serving (http:\/\/[^\s)"]+)/.exec(buffer);
       if (match?.[1]) resolve(match[1]);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new CliError(`${label} exited with code ${code ?? 'null'} before it was ready`)));
+    child.once('exit', (code) => reject(new CliError(`${label} exited with code ${code ?? 'null'} before it was ready; see its log above`)));
   });
   ready.catch(() => undefined);
   return { child, ready };

@@ -1,13 +1,10 @@
 // `mcpctl get llm[s]|pool[s] [NAME]`: tables, YAML, JSON and names from the reconciler; -w follows /watch.
-import { stringifyResource, toCanonicalYaml } from '../../schema/codec.js';
-import { canonicalizeLlm, type Llm } from '../../schema/resources.js';
-import { summarizePools } from '../../schema/pools.js';
+// The YAML codec (yaml, zod) and the watch renderers are imported only by the outputs that use
+// them: `get` is the command people run most, and its start-up time is measured (bench/cli.ts).
+import type { Llm } from '../../schema/resources.js';
 import type { LlmView, PoolSummary } from '../../schema/views.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { formatLlmNames, formatLlmTable } from '../format/llm-table.js';
-import { formatPoolTable } from '../format/pool-table.js';
-import { formatPoolWatchLine, formatWatchLine } from '../format/watch-line.js';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -38,6 +35,13 @@ export async function run(options: GetOptions, ctx: CommandContext): Promise<voi
 
 async function getLlms(options: GetOptions, ctx: CommandContext): Promise<void> {
   const client = ctx.client();
+  // A table needs the pools too: ask for both at once, and load the renderer while the reconciler answers.
+  const tabular = options.output === 'table' || options.output === 'wide';
+  const pools = tabular ? client.listPools().then((a) => a.items) : Promise.resolve([]);
+  const renderer = tabular ? import('../format/llm-table.js') : null;
+  // Awaited below; a failure that comes first (an unknown name) must not surface as an unhandled rejection.
+  pools.catch(() => undefined);
+  renderer?.catch(() => undefined);
   let views: LlmView[];
   let revision: string | null = null;
   if (options.name !== undefined) {
@@ -54,14 +58,16 @@ async function getLlms(options: GetOptions, ctx: CommandContext): Promise<void> 
       ctx.out(`${JSON.stringify(options.name !== undefined ? views[0] : { revision, items: views }, null, 2)}\n`);
       return;
     case 'yaml':
-      ctx.out(renderViewsYaml(views, options.showStatus));
+      ctx.out(await renderViewsYaml(views, options.showStatus));
       return;
-    case 'name':
+    case 'name': {
+      const { formatLlmNames } = await import('../format/llm-table.js');
       ctx.out(formatLlmNames(views).stdout);
       return;
+    }
     default: {
-      const pools = (await client.listPools()).items;
-      const table = formatLlmTable(views, pools, { wide: options.output === 'wide', color: ctx.color, nowMs: ctx.now() });
+      const { formatLlmTable } = await (renderer ?? import('../format/llm-table.js'));
+      const table = formatLlmTable(views, await pools, { wide: options.output === 'wide', color: ctx.color, nowMs: ctx.now() });
       ctx.out(table.stdout);
       if (table.stderr !== '') ctx.err(table.stderr);
       if (options.watch) await watchLlms(options, ctx, views, table.widths);
@@ -70,7 +76,8 @@ async function getLlms(options: GetOptions, ctx: CommandContext): Promise<void> 
 }
 
 /** YAML of Llms as files would declare them: canonical, status only when asked. */
-export function renderViewsYaml(views: LlmView[], withStatus: boolean): string {
+export async function renderViewsYaml(views: LlmView[], withStatus: boolean): Promise<string> {
+  const [{ stringifyResource, toCanonicalYaml }, { canonicalizeLlm }] = await Promise.all([import('../../schema/codec.js'), import('../../schema/resources.js')]);
   if (!withStatus) return toCanonicalYaml(views.map(resourceOfView));
   return views.map((view) => stringifyResource({ ...canonicalizeLlm(resourceOfView(view)), status: view.status })).join('---\n');
 }
@@ -90,13 +97,16 @@ async function getPools(options: GetOptions, ctx: CommandContext): Promise<void>
     case 'json':
       ctx.out(`${JSON.stringify(options.name !== undefined ? pools[0] : { items: pools }, null, 2)}\n`);
       return;
-    case 'yaml':
+    case 'yaml': {
+      const { stringifyResource } = await import('../../schema/codec.js');
       ctx.out(stringifyResource(options.name !== undefined ? pools[0] : { items: pools }));
       return;
+    }
     case 'name':
       ctx.out(pools.map((p) => `pool/${p.key}\n`).join(''));
       return;
     default: {
+      const { formatPoolTable } = await import('../format/pool-table.js');
       const table = formatPoolTable(pools, { color: ctx.color });
       ctx.out(table.stdout);
       if (table.stderr !== '') ctx.err(table.stderr);
@@ -120,6 +130,7 @@ function waitForInterrupt(): { signal: AbortSignal; dispose(): void } {
 }
 
 async function watchLlms(options: GetOptions, ctx: CommandContext, shown: LlmView[], widths: number[]): Promise<void> {
+  const [{ summarizePools }, { formatWatchLine }] = await Promise.all([import('../../schema/pools.js'), import('../format/watch-line.js')]);
   const interrupt = waitForInterrupt();
   // The watch opens with ADDED for every current Llm: a row already printed identically is not repeated.
   const current = new Map(shown.map((v) => [v.metadata.name, v]));
@@ -148,6 +159,7 @@ async function watchLlms(options: GetOptions, ctx: CommandContext, shown: LlmVie
 }
 
 async function watchPools(ctx: CommandContext, initialPools: PoolSummary[], widths: number[]): Promise<void> {
+  const { formatPoolWatchLine } = await import('../format/watch-line.js');
   const interrupt = waitForInterrupt();
   const client = ctx.client();
   const last = new Map(initialPools.map((p) => [p.key, JSON.stringify(p)]));

@@ -7,7 +7,7 @@ import type { LlmView, PoolSummary } from '../../schema/views.js';
 import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import { formatPlan } from '../format/plan-format.js';
-import { readFilesAtRef } from '../repo.js';
+import { readFilesAtRef, type Repo } from '../repo.js';
 import { loadWorkspace } from '../workspace.js';
 import { resourceOfView } from './get.js';
 
@@ -36,12 +36,41 @@ export async function run(options: PlanOptions, ctx: CommandContext): Promise<vo
     const client = ctx.client();
     const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);
     live = llms.items;
-    base = { ...declaredOfViews(llms.items, pools.items), revision: llms.revision, label: `reconciler revision ${shortRevision(llms.revision)}` };
+    const declared = (await declaredAtServedRevision(ws.repo, llms.revision, llms.items, pools.items)) ?? declaredOfViews(llms.items, pools.items);
+    base = { ...declared, revision: llms.revision, label: `reconciler revision ${shortRevision(llms.revision)}` };
   }
   const plan = computePlan({ desired: ws.declared, base, live });
   ctx.out(formatPlan(plan, options.output, { color: ctx.color && options.output === 'text' }));
   const code = planExitCode(plan, options.detailedExitcode);
   if (code !== 0) throw new ExitCode(code);
+}
+
+/**
+ * The reconciler's declared revision read from Git when the local repository has that commit:
+ * every field exactly as declared (an LlmPool's labels and annotations, which /pools does not
+ * serve, included). Null when the commit is not here (a shallow clone, a worktree source) or when
+ * what it declares is not what the reconciler serves (another --path), so that the caller falls
+ * back to rebuilding it from the views.
+ */
+async function declaredAtServedRevision(repo: Repo, revision: string | null, views: LlmView[], pools: PoolSummary[]): Promise<DeclaredSet | null> {
+  if (revision === null || !/^[0-9a-f]{40,64}$/.test(revision)) return null;
+  let files;
+  try {
+    files = (await readFilesAtRef(repo, revision)).files;
+  } catch {
+    return null;
+  }
+  const loaded = loadResources(files);
+  if (!loaded.ok) return null;
+  const sameNames = (a: string[], b: string[]): boolean => {
+    const set = new Set(a);
+    return set.size === b.length && b.every((n) => set.has(n));
+  };
+  const servedLlms = views.filter((v) => v.status.source !== null).map((v) => v.metadata.name);
+  const servedPools = pools.filter((p) => p.declared).map((p) => p.key);
+  if (!sameNames(loaded.llms.map((l) => l.resource.metadata.name), servedLlms)) return null;
+  if (!sameNames(loaded.pools.map((p) => p.resource.metadata.name), servedPools)) return null;
+  return { llms: loaded.llms, pools: loaded.pools };
 }
 
 /** The reconciler's declared revision, rebuilt from what it serves (views of declared Llms, pool policies). */
@@ -62,6 +91,8 @@ export function declaredOfViews(views: LlmView[], pools: PoolSummary[]): Declare
       const resource: LlmPool = { apiVersion: 'mcpctl/v1', kind: 'LlmPool', metadata: { name: p.key }, spec: {} };
       if (p.minActive > 0) resource.spec.minActive = p.minActive;
       if (p.description !== undefined) resource.spec.description = p.description;
+      if (p.labels !== undefined) resource.metadata.labels = p.labels;
+      if (p.annotations !== undefined) resource.metadata.annotations = p.annotations;
       return { resource, file: '', line: 0, col: 1, docIndex, fieldLines: {} };
     });
   return { llms, pools: policies };

@@ -14,19 +14,22 @@ export async function run(options: SyncOptions, ctx: CommandContext): Promise<vo
 
 /**
  * Triggers a sync; with a timeout, waits until the reconciler serves `expected` (or, without one,
- * until the newest revision it saw is the one it serves). A rejected revision is an error naming its problems.
+ * until the newest revision it saw is the one it serves). A rejected revision is an error naming its
+ * problems, whether this sync or an earlier poll read it: /status, not the sync answer, says which
+ * revision is newest (the answer of a sync that found nothing new says `unchanged`).
  */
 export async function syncAndWait(ctx: CommandContext, timeoutMs: number, expected: string | null): Promise<string | null> {
   const client = ctx.client();
   const deadline = ctx.now() + timeoutMs;
   for (;;) {
-    const answer = await client.sync();
-    if (answer.result === 'rejected' && (expected === null || answer.revision === expected)) {
-      const lines = answer.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.message}`);
-      throw new CliError(`the reconciler rejected revision ${answer.revision ?? '?'}; it keeps serving the last good one${lines.length > 0 ? `: ${lines.join('; ')}` : ''}`);
-    }
+    await client.sync();
     const status = await client.status();
     const served = status.lastGoodRevision;
+    const rejected = status.revision !== null && status.revision !== served && status.errors.length > 0;
+    if (rejected && (expected === null || status.revision === expected)) {
+      const lines = status.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.message}`);
+      throw new CliError(`the reconciler rejected revision ${status.revision ?? '?'} and keeps serving ${served ?? 'nothing'}${lines.length > 0 ? `: ${lines.join('; ')}` : ''}`);
+    }
     if (timeoutMs === 0) return served;
     if (expected === null ? status.revision === served : served === expected) return served;
     if (ctx.now() >= deadline) {

@@ -1,7 +1,7 @@
 // `describe llm NAME` (DESIGN §5): a kubectl-describe style view, with the Llm's pool in a block at
 // the very top whenever it has one, so that pool membership cannot be missed.
 import type { Gpu } from '../../schema/agent-protocol.js';
-import { formatAge } from '../../schema/effective.js';
+import { formatAge } from '../../schema/age.js';
 import { llmEnabledOf, llmSourceOf } from '../../schema/resources.js';
 import type { Drift, LlmView, MembersAnswer, SyncState } from '../../schema/views.js';
 import { measureWidth, padVisible, paint, paintHealth, paintPhase, type Tone } from './color.js';

@@ -1,6 +1,6 @@
 // `get llm[s]` renderers (DESIGN §5): the table (POOL right after NAME, `-` for a solo Llm),
 // its wide variant and `-o name`.
-import { formatAge } from '../../schema/effective.js';
+import { formatAge } from '../../schema/age.js';
 import { summarizePools } from '../../schema/pools.js';
 import type { LlmView, PoolSummary } from '../../schema/views.js';
 import { paint, paintPhase } from './color.js';

@@ -58,8 +58,15 @@ function describeField(field: FieldChange): { mark: Mark; text: string } {
 }
 
 function where(file: string | null, line: number | null): string {
-  if (file === null) return '';
-  return line === null ? file : `${file}:${line}`;
+  // A base rebuilt from served views may not know where a resource was declared.
+  if (file === null || file === '') return '';
+  return line === null || line === 0 ? file : `${file}:${line}`;
+}
+
+/** `  # file:line` after a diff line, or nothing when the place is unknown. */
+function trailingWhere(file: string | null, line: number | null): string {
+  const at = where(file, line);
+  return at === '' ? '' : `  # ${at}`;
 }
 
 function poolMark(pool: PoolSizeChange): Mark {
@@ -213,7 +220,7 @@ function markdownRow(change: LlmChange): string {
 function markdownDetails(change: LlmChange): string {
   const lines: string[] = [];
   for (const field of change.fields) {
-    const at = `  # ${where(field.file, field.line)}`;
+    const at = trailingWhere(field.file, field.line);
     if (field.before !== null && field.after !== null) {
       lines.push(`- ${field.path}: ${formatPlanValue(field.before)}`);
       lines.push(`+ ${field.path}: ${formatPlanValue(field.after)}${at}`);
@@ -244,13 +251,13 @@ function markdownLeftOut(left: readonly LlmChange[], budget: number): string {
 
 function markdownPoolChanges(changes: readonly LlmPoolChange[]): string {
   const blocks = changes.map((change) => {
-    const lines = [`@@ ${MARK_OF_ACTION[change.action]} LlmPool ${change.name}  # ${where(change.file, change.line)} @@`];
+    const lines = [`@@ ${MARK_OF_ACTION[change.action]} LlmPool ${change.name}${trailingWhere(change.file, change.line)} @@`];
     for (const field of change.fields) {
       const { mark, text } = describeField(field);
       if (mark === '~') {
-        lines.push(`- ${field.path}: ${formatPlanValue(field.before)}`, `+ ${field.path}: ${formatPlanValue(field.after)}  # ${where(field.file, field.line)}`);
+        lines.push(`- ${field.path}: ${formatPlanValue(field.before)}`, `+ ${field.path}: ${formatPlanValue(field.after)}${trailingWhere(field.file, field.line)}`);
       } else {
-        lines.push(`${mark} ${text}  # ${where(field.file, field.line)}`);
+        lines.push(`${mark} ${text}${trailingWhere(field.file, field.line)}`);
       }
     }
     return lines;

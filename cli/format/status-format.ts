@@ -1,28 +1,133 @@
-// The text of `mcpctl status`: where desired state comes from, what is served, what went wrong.
-import { formatAge } from '../../schema/effective.js';
-import type { StatusAnswer } from '../../schema/views.js';
-import { paint } from './color.js';
+// The text of `mcpctl status`: one sentence on what is served and why, the errors that keep a
+// newer revision out, then the details and the reconcile history (DESIGN §7).
+import { formatAge } from '../../schema/age.js';
+import { PHASES, type ReconcileAttempt, type SourceError, type StatusAnswer } from '../../schema/views.js';
+import { paint, type Tone } from './color.js';
 import { formatTable } from './table.js';
 
-export function formatStatus(status: StatusAnswer, options: { color: boolean; nowMs: number }): string {
-  const short = (r: string | null): string => (r === null ? '(none)' : /^[0-9a-f]{40}$/.test(r) ? r.slice(0, 7) : r);
-  const ago = (iso: string | null): string => (iso === null ? 'never' : `${iso} (${formatAge(options.nowMs - Date.parse(iso))} ago)`);
-  const rejected = status.revision !== null && status.revision !== status.lastGoodRevision;
-  const lines: string[] = [];
-  lines.push(`Source:              ${status.source}`);
-  lines.push(`Newest revision:     ${short(status.revision)}${rejected ? paint('  (rejected)', 'red', options.color) : ''}`);
-  lines.push(`Served (last good):  ${short(status.lastGoodRevision)}`);
-  lines.push(`Last sync:           ${ago(status.lastSyncAt)}`);
-  lines.push(`Llms:                ${status.counts.llms} in ${status.counts.pools} pools, ${status.counts.agents} agents`);
-  if (status.errors.length > 0) {
-    lines.push('');
-    lines.push(paint(`Errors in ${short(status.revision)}:`, 'red', options.color));
-    for (const e of status.errors) lines.push(`  ${e.file}:${e.line}:${e.col}: ${e.message}`);
-  }
+export interface StatusFormatOptions {
+  color: boolean;
+  nowMs: number;
+}
+
+/**
+ * - `current`: the newest revision read is the one served.
+ * - `rejected`: the newest revision has errors; an older one (or none) is served.
+ * - `unreadable`: the last read of the source failed; what was served before still is.
+ * - `unread`: nothing read yet and nothing failed (a reconciler still starting).
+ */
+export type StatusVerdict = 'current' | 'rejected' | 'unreadable' | 'unread';
+
+export function assessStatus(status: StatusAnswer): StatusVerdict {
+  if (status.revision !== null && status.revision !== status.lastGoodRevision) return 'rejected';
+  if (status.errors.length > 0) return 'unreadable';
+  return status.lastGoodRevision === null ? 'unread' : 'current';
+}
+
+/** `mcpctl status` exits 0 only when the newest revision is served and nothing failed. */
+export function exitCodeOfStatus(status: StatusAnswer): 0 | 1 {
+  const verdict = assessStatus(status);
+  return verdict === 'current' || verdict === 'unread' ? 0 : 1;
+}
+
+const RESULT_TONE: Record<ReconcileAttempt['result'], Tone> = { applied: 'green', rejected: 'red', unchanged: 'dim' };
+
+export function formatStatus(status: StatusAnswer, options: StatusFormatOptions): string {
+  const lines: string[] = [...formatHeadline(status, options), ''];
+  const rejected = assessStatus(status) === 'rejected';
+  const details: [string, string][] = [
+    ['Source', status.source],
+    ['Newest revision', status.revision === null ? '(none)' : `${shortRevision(status.revision)}${rejected ? ` ${paint('(rejected)', 'red', options.color)}` : ''}`],
+    ['Served (last good)', status.lastGoodRevision === null ? '(none)' : shortRevision(status.lastGoodRevision)],
+    ['Last sync', status.lastSyncAt === null ? 'never' : `${status.lastSyncAt} (${formatAge(options.nowMs - Date.parse(status.lastSyncAt))} ago)`],
+    ['Fleet', formatFleet(status.counts)],
+  ];
+  const labelWidth = Math.max(...details.map(([label]) => label.length)) + 1;
+  for (const [label, value] of details) lines.push(`${`${label}:`.padEnd(labelWidth)}  ${value}`);
   lines.push('');
-  lines.push('History:');
-  const rows = status.history.map((h) => [short(h.revision), h.at, `${h.durationMs}ms`, h.result, h.errors.length === 0 ? '-' : `${h.errors.length} error${h.errors.length === 1 ? '' : 's'}`]);
-  if (rows.length === 0) lines.push('  (no attempts yet)');
-  else lines.push(...formatTable(['REVISION', 'AT', 'DURATION', 'RESULT', 'ERRORS'], rows).stdout.trimEnd().split('\n').map((l) => `  ${l}`));
+  lines.push(...formatHistory(status, options));
   return `${lines.join('\n')}\n`;
+}
+
+/** The sentence a reader needs first, with the errors that explain it right under it. */
+function formatHeadline(status: StatusAnswer, options: StatusFormatOptions): string[] {
+  const served = status.lastGoodRevision === null ? null : shortRevision(status.lastGoodRevision);
+  const errors = status.errors.map((e) => `  ${formatSourceError(e)}`);
+  switch (assessStatus(status)) {
+    case 'current':
+      return [paint(`Serving the newest revision, ${served ?? '(none)'}.`, 'green', options.color)];
+    case 'unread':
+      return ['Serving nothing yet: the source has not been read.'];
+    case 'rejected': {
+      const newest = shortRevision(status.revision ?? '');
+      const count = plural(status.errors.length, 'error');
+      if (served === null) {
+        return [paint(`Serving nothing: no revision has loaded yet, and the newest, ${newest}, was rejected with ${count}:`, 'red', options.color), ...errors, 'Push a fix; the reconciler serves no Llms until a revision loads.'];
+      }
+      return [
+        paint(`Serving an older revision, ${served}, because the newest, ${newest}, was rejected with ${count}:`, 'red', options.color),
+        ...errors,
+        `Push a fix; the reconciler keeps serving ${served} meanwhile.`,
+      ];
+    }
+    case 'unreadable':
+      return [
+        paint(served === null ? 'Serving nothing: the source could not be read:' : `Serving ${served}, but the last read of the source failed:`, 'yellow', options.color),
+        ...errors,
+        ...(served === null ? [] : ['Newer commits, if any, are served once the source can be read again.']),
+      ];
+  }
+}
+
+function formatHistory(status: StatusAnswer, options: StatusFormatOptions): string[] {
+  if (status.history.length === 0) return ['History: no reconcile attempts yet.'];
+  // The attempt that put the served revision in place (or last confirmed it) is marked.
+  const servingIndex = status.history.findIndex((h) => h.result !== 'rejected' && h.revision !== null && h.revision === status.lastGoodRevision);
+  const rows = status.history.map((h, i) => [
+    h.revision === null ? '-' : shortRevision(h.revision),
+    paint(h.result, RESULT_TONE[h.result], options.color),
+    formatAge(options.nowMs - Date.parse(h.at)),
+    formatDuration(h.durationMs),
+    [i === servingIndex ? 'serving' : '', formatErrorsCell(h.errors)].filter((s) => s !== '').join('; '),
+  ]);
+  const table = formatTable(['REVISION', 'RESULT', 'AGE', 'DURATION', 'NOTE'], rows).stdout.trimEnd();
+  return ['History, newest first:', ...table.split('\n').map((line) => `  ${line}`)];
+}
+
+function formatErrorsCell(errors: SourceError[]): string {
+  const first = errors[0];
+  if (first === undefined) return '';
+  if (first.file === '') return truncate(first.message, 60);
+  // Positions belong to the current errors above the table; a past attempt only says how many it had.
+  return plural(errors.length, 'error');
+}
+
+/** `file:line:col: message`, or the message alone for a failure that is not in a file (a fetch). */
+export function formatSourceError(error: SourceError): string {
+  return error.file === '' ? error.message : `${error.file}:${error.line}:${error.col}: ${error.message}`;
+}
+
+function formatFleet(counts: StatusAnswer['counts']): string {
+  const phases = PHASES.map((p) => [p, counts.byPhase[p] ?? 0] as const)
+    .filter(([, n]) => n > 0)
+    .map(([p, n]) => `${n} ${p}`);
+  const llms = `${plural(counts.llms, 'Llm')} in ${plural(counts.pools, 'pool')}`;
+  return `${llms}${phases.length > 0 ? ` (${phases.join(', ')})` : ''}, ${plural(counts.agents, 'agent')}`;
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function shortRevision(revision: string): string {
+  return /^[0-9a-f]{40,64}$/.test(revision) ? revision.slice(0, 7) : revision;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function truncate(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }

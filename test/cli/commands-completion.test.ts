@@ -1,0 +1,195 @@
+// `mcpctl completion bash|zsh|fish`: every flag and subcommand of the commander tree is offered
+// (walked here with commander's own API, independently of cli/completion.ts), bash accepts the
+// script and, run for real, completes flags, flag values and Llm names read from the repository.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../cli/program.js';
+import { BIN, childEnv, createRepo, createScope, expectOneErrorLine, FLEET_FILES, FLEET_NAMES, runCli, type TempRepo } from './support/cli-harness.js';
+
+interface TreeNode {
+  path: string[];
+  flags: string[];
+  subcommands: string[];
+}
+
+/** Every command that `--help` lists, with its flags (short and long, -h/--help too) and subcommands. */
+function walkTree(root: Command): TreeNode[] {
+  const out: TreeNode[] = [];
+  const visit = (command: Command, path: string[]): void => {
+    const help = command.createHelp();
+    const subs = help.visibleCommands(command);
+    const flags = help.visibleOptions(command).flatMap((o) => [o.short, o.long].filter((n): n is string => n !== undefined));
+    for (const option of command.options) expect(flags, `${path.join(' ')}: ${option.flags} is listed by --help`).toContain(option.long);
+    out.push({ path, flags, subcommands: subs.map((c) => c.name()) });
+    for (const sub of subs) visit(sub, [...path, sub.name()]);
+  };
+  visit(root, []);
+  return out;
+}
+
+const scope = createScope();
+let repo: TempRepo;
+let binDir: string;
+let scripts: Record<'bash' | 'zsh' | 'fish', string>;
+const tree = walkTree(buildProgram());
+const globalFlags = tree.find((n) => n.path.length === 0)?.flags ?? [];
+
+beforeAll(async () => {
+  repo = await createRepo(scope, FLEET_FILES);
+  // The scripts call `mcpctl __complete …`: put an `mcpctl` on PATH that runs this build.
+  binDir = await scope.tempDir('bin');
+  await writeFile(join(binDir, 'mcpctl'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
+  await chmod(join(binDir, 'mcpctl'), 0o755);
+  const [bash, zsh, fish] = await Promise.all((['bash', 'zsh', 'fish'] as const).map((shell) => runCli(['completion', shell])));
+  for (const result of [bash, zsh, fish]) expect(result?.code).toBe(0);
+  scripts = { bash: bash?.stdout ?? '', zsh: zsh?.stdout ?? '', fish: fish?.stdout ?? '' };
+});
+
+afterAll(() => scope.cleanup());
+
+/** Runs the bash completion function once per COMP_WORDS line given and returns each COMPREPLY. */
+function completeInBash(lines: string[][]): string[][] {
+  const quote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
+  const calls = lines.map((words) => `COMP_WORDS=(${words.map(quote).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=(); _mcpctl; echo "REPLY ${'${COMPREPLY[*]}'}"`);
+  const output = execFileSync('bash', ['--norc', '--noprofile', '-c', `source /dev/stdin <<'MCPCTL_COMPLETION'\n${scripts.bash}MCPCTL_COMPLETION\n${calls.join('\n')}`], {
+    cwd: repo.dir,
+    env: childEnv({ PATH: `${binDir}:${process.env.PATH ?? ''}` }),
+    encoding: 'utf8',
+  });
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('REPLY'))
+    .map((l) => l.slice('REPLY '.length).split(' ').filter((w) => w !== ''));
+}
+
+describe('the command tree', () => {
+  it('has the commands DESIGN §5 names, each with its flags', () => {
+    const paths = tree.map((n) => n.path.join(' '));
+    for (const command of ['get', 'describe', 'create', 'apply', 'delete', 'plan', 'sync', 'tui', 'reconciler', 'agent', 'completion', 'version', 'status', 'drain', 'undrain']) {
+      expect(paths).toContain(command);
+    }
+    expect(tree.find((n) => n.path.join(' ') === 'apply')?.flags).toEqual(expect.arrayContaining(['-f', '--filename', '--dry-run', '--no-commit', '--push', '--wait', '--yes']));
+    expect(globalFlags).toEqual(expect.arrayContaining(['--server', '--token', '--repo', '--path']));
+  });
+});
+
+describe('completion bash', () => {
+  it('is accepted by bash -n', () => {
+    const result = spawnSync('bash', ['-n'], { input: scripts.bash, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('offers every flag of every command, the global ones too, and every subcommand', () => {
+    const commands = tree;
+    const flagReplies = completeInBash(commands.map((n) => ['mcpctl', ...n.path, '-']));
+    const subReplies = completeInBash(commands.map((n) => ['mcpctl', ...n.path, '']));
+    commands.forEach((node, i) => {
+      const where = `mcpctl ${node.path.join(' ')}`;
+      for (const flag of [...node.flags, ...globalFlags].filter((f) => f.startsWith('--'))) expect(flagReplies[i], `${where} --<TAB>`).toContain(flag);
+      // `-<TAB>` lists long and short forms alike.
+      for (const flag of node.flags.filter((f) => !f.startsWith('--'))) expect(flagReplies[i], `${where} -<TAB>`).toContain(flag);
+      for (const sub of node.subcommands) expect(subReplies[i], `${where} <TAB>`).toContain(sub);
+    });
+  });
+
+  it('completes flag values from their choices, per command', () => {
+    const [getOutput, planOutput, statusOutput, createSource, unmanaged, shells] = completeInBash([
+      ['mcpctl', 'get', 'llm', '-o', ''],
+      ['mcpctl', 'plan', '--output', ''],
+      ['mcpctl', 'status', '-o', ''],
+      ['mcpctl', 'create', 'llm', 'x', '--source', ''],
+      ['mcpctl', '--server', 'http://127.0.0.1:1', 'reconciler', '--unmanaged', ''],
+      ['mcpctl', 'completion', ''],
+    ]);
+    expect(getOutput).toEqual(['table', 'wide', 'yaml', 'json', 'name']);
+    expect(planOutput).toEqual(['text', 'json', 'markdown']);
+    expect(statusOutput).toEqual(['text', 'json']);
+    expect(createSource).toEqual(['agent', 'static']);
+    expect(unmanaged).toEqual(['admit', 'reject']);
+    expect(shells).toEqual(['bash', 'zsh', 'fish']);
+  });
+
+  it('completes Llm names from the repository, and pool keys after get pool', () => {
+    const [describeLlm, afterFlags, getPool, partial] = completeInBash([
+      ['mcpctl', 'describe', 'llm', ''],
+      ['mcpctl', '--server', 'http://127.0.0.1:1', 'get', 'llm', '-o', 'wide', ''],
+      ['mcpctl', 'get', 'pools', ''],
+      ['mcpctl', 'drain', 'llm', 'vllm-g'],
+    ]);
+    expect(describeLlm).toEqual(FLEET_NAMES);
+    expect(afterFlags).toEqual(FLEET_NAMES);
+    expect(getPool).toEqual(['llama3-70b', 'ollama-dev', 'qwen3']);
+    expect(partial).toEqual(['vllm-gpu1-qwen3', 'vllm-gpu2-qwen3']);
+  });
+
+  it('works as a user would source it: source <(mcpctl completion bash)', () => {
+    const output = execFileSync('bash', ['--norc', '--noprofile', '-c', 'source <(mcpctl completion bash); COMP_WORDS=(mcpctl describe llm ""); COMP_CWORD=3; _mcpctl; echo "${COMPREPLY[@]}"'], {
+      cwd: repo.dir,
+      env: childEnv({ PATH: `${binDir}:${process.env.PATH ?? ''}` }),
+      encoding: 'utf8',
+    });
+    expect(output).toBe(`${FLEET_NAMES.join(' ')}\n`);
+  });
+});
+
+describe('completion zsh and fish', () => {
+  it('zsh loads the bash function through bashcompinit', () => {
+    expect(scripts.zsh.startsWith('#compdef mcpctl\n')).toBe(true);
+    expect(scripts.zsh).toContain('autoload -U +X bashcompinit && bashcompinit\n');
+    // The same function the bash tests exercise.
+    expect(scripts.zsh.endsWith(scripts.bash)).toBe(true);
+  });
+
+  it('fish offers every flag of every command and every subcommand', () => {
+    const lines = scripts.fish.split('\n');
+    const conditionOf = (line: string): string | null => /-n '([^']*)'/.exec(line)?.[1] ?? null;
+    const longs = (line: string): string[] => [...line.matchAll(/ -l (\S+)/g)].map((m) => `--${m[1]}`);
+    const shorts = (line: string): string[] => [...line.matchAll(/ -s (\S+)/g)].map((m) => `-${m[1]}`);
+    for (const node of tree) {
+      const last = node.path[node.path.length - 1];
+      const own = lines.filter((l) => (last === undefined ? conditionOf(l) === null || conditionOf(l) === '__fish_use_subcommand' : (conditionOf(l) ?? '').includes(`__fish_seen_subcommand_from ${last}`)));
+      const global = lines.filter((l) => l.startsWith('complete -c mcpctl ') && conditionOf(l) === null);
+      const offered = new Set([...own, ...global].flatMap((l) => [...longs(l), ...shorts(l)]));
+      for (const flag of [...node.flags, ...globalFlags]) expect([...offered], `fish: mcpctl ${node.path.join(' ')} ${flag}`).toContain(flag);
+      for (const sub of node.subcommands) {
+        const cond = last === undefined ? '__fish_use_subcommand' : node.path.map((p) => `__fish_seen_subcommand_from ${p}`).join('; and ');
+        expect(lines, `fish: mcpctl ${node.path.join(' ')} ${sub}`).toContainEqual(expect.stringMatching(new RegExp(`^complete -c mcpctl -n '${cond}' -a ${sub} `)));
+      }
+    }
+  });
+
+  it('fish -n accepts the script when fish is installed', () => {
+    const check = spawnSync('fish', ['--no-execute'], { input: scripts.fish, encoding: 'utf8' });
+    if (check.error !== undefined) return; // no fish on this machine: the structural test above still holds
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+});
+
+describe('mcpctl __complete and completion errors', () => {
+  it('__complete lists Llm names and pool keys from the repository (--repo or MCPCTL_REPO), and nothing outside one', async () => {
+    const outside = await scope.tempDir('not-a-repo');
+    const [llms, pools, fromEnv, nowhere] = await Promise.all([
+      runCli(['--repo', repo.dir, '__complete', 'llms']),
+      runCli(['__complete', 'pools'], { cwd: repo.dir }),
+      runCli(['__complete', 'llms'], { env: { MCPCTL_REPO: repo.dir } }),
+      runCli(['__complete', 'llms'], { cwd: outside }),
+    ]);
+    expect(llms.stdout).toBe(FLEET_NAMES.map((n) => `${n}\n`).join(''));
+    expect(pools.stdout).toBe('llama3-70b\nollama-dev\nqwen3\n');
+    expect(fromEnv.stdout).toBe(llms.stdout);
+    expect(nowhere.code).toBe(0);
+    expect(nowhere.stdout).toBe('');
+    expect(nowhere.stderr).toBe('');
+  });
+
+  it('an unknown shell is exit 1 with one line', async () => {
+    const result = await runCli(['completion', 'powershell']);
+    expect(result.code).toBe(1);
+    expect(expectOneErrorLine(result)).toBe('mcpctl: error: completion: expected bash, zsh or fish, found "powershell"');
+  });
+});

@@ -1,0 +1,254 @@
+// The read-only commands as real processes against one real reconciler following a temp Git repo,
+// with live state from registered agents: get (every output), get pools, describe, version,
+// status, the --server/MCPCTL_SERVER precedence, exit codes and colour.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import type { LlmView, PoolSummary } from '../../schema/views.js';
+import {
+  BIN,
+  childEnv,
+  closedPort,
+  createRepo,
+  createScope,
+  expectOneErrorLine,
+  FLEET_FILES,
+  FLEET_NAMES,
+  linesOf,
+  liveLlm,
+  registerAgent,
+  runCli,
+  startReconciler,
+  type CliResult,
+  type TempRepo,
+} from './support/cli-harness.js';
+
+const scope = createScope();
+let repo: TempRepo;
+let server: string;
+
+beforeAll(async () => {
+  repo = await createRepo(scope, FLEET_FILES);
+  server = (await startReconciler(scope, repo.dir)).url;
+  // gpu1 serves its declared worker; gpu7 publishes an undeclared worker into the legacy Llm's
+  // implicit pool, which makes llama3-70b a pool of two.
+  await registerAgent(server, 'gpu1', [liveLlm('vllm-gpu1-qwen3', 'qwen3')]);
+  await registerAgent(server, 'gpu7', [liveLlm('llama3-70b-gpu7', 'llama3-70b')]);
+});
+
+afterAll(() => scope.cleanup());
+
+const ANSI = /\u001b\[/;
+
+function mcpctl(...args: string[]): Promise<CliResult> {
+  return runCli(['--server', server, ...args], { cwd: repo.dir });
+}
+
+function columnsOf(line: string): string[] {
+  return line.trim().split(/\s{2,}/);
+}
+
+function rowOf(stdout: string, name: string): string[] {
+  const line = linesOf(stdout).find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`no row for ${name} in:\n${stdout}`);
+  return columnsOf(line);
+}
+
+describe('mcpctl get llm', () => {
+  it('prints a table with POOL right after NAME, - for a solo Llm, and no colour off a terminal', async () => {
+    const result = await mcpctl('get', 'llms');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).not.toMatch(ANSI);
+    const lines = linesOf(result.stdout);
+    expect(columnsOf(lines[0] ?? '')).toEqual(['NAME', 'POOL', 'KIND', 'STATUS', 'TYPE', 'MODEL', 'AGE']);
+    expect(lines.slice(1).map((l) => columnsOf(l)[0])).toEqual([...FLEET_NAMES.slice(0, 1), 'llama3-70b-gpu7', ...FLEET_NAMES.slice(1)]);
+    expect(rowOf(result.stdout, 'ollama-dev').slice(0, 6)).toEqual(['ollama-dev', '-', 'declared', 'pending', 'ollama', 'qwen3:8b']);
+    expect(rowOf(result.stdout, 'vllm-gpu1-qwen3').slice(0, 6)).toEqual(['vllm-gpu1-qwen3', 'qwen3', 'managed', 'active', 'vllm', 'Qwen/Qwen3-8B']);
+    expect(rowOf(result.stdout, 'vllm-gpu2-qwen3').slice(0, 4)).toEqual(['vllm-gpu2-qwen3', 'qwen3', 'declared', 'pending']);
+    // The legacy Llm joined by a worker is no longer solo: its implicit key shows.
+    expect(rowOf(result.stdout, 'llama3-70b').slice(0, 2)).toEqual(['llama3-70b', 'llama3-70b']);
+    expect(rowOf(result.stdout, 'llama3-70b-gpu7').slice(0, 3)).toEqual(['llama3-70b-gpu7', 'llama3-70b', 'virtual']);
+  });
+
+  it('-o wide adds POOL-ACTIVE, URL and AGENT', async () => {
+    const result = await mcpctl('get', 'llm', '-o', 'wide');
+    expect(result.code).toBe(0);
+    expect(columnsOf(linesOf(result.stdout)[0] ?? '')).toEqual(['NAME', 'POOL', 'KIND', 'STATUS', 'TYPE', 'MODEL', 'AGE', 'POOL-ACTIVE', 'URL', 'AGENT']);
+    expect(rowOf(result.stdout, 'vllm-gpu1-qwen3').slice(7)).toEqual(['1/2', 'http://vllm-gpu1-qwen3.lan:8000/v1', 'gpu1']);
+    expect(rowOf(result.stdout, 'vllm-gpu2-qwen3').slice(7)).toEqual(['1/2', '-', '-']);
+  });
+
+  it('-o json is the list the reconciler serves, and one view for one name', async () => {
+    const [list, one] = await Promise.all([mcpctl('get', 'llm', '-o', 'json'), mcpctl('get', 'llm', 'vllm-gpu1-qwen3', '-o', 'json')]);
+    expect(list.code).toBe(0);
+    const parsed = JSON.parse(list.stdout) as { revision: string; items: LlmView[] };
+    expect(parsed.revision).toBe(await repo.head());
+    expect(parsed.items.map((v) => v.metadata.name)).toContain('vllm-gpu2-qwen3');
+    const view = JSON.parse(one.stdout) as LlmView;
+    expect(view.metadata.name).toBe('vllm-gpu1-qwen3');
+    expect(view.status.agent?.id).toBe('gpu1');
+    expect(view.status.pool).toEqual({ key: 'qwen3', explicit: true });
+  });
+
+  it('-o yaml is canonical resource YAML without status unless --show-status', async () => {
+    const [plain, withStatus] = await Promise.all([mcpctl('get', 'llm', '-o', 'yaml'), mcpctl('get', 'llm', 'vllm-gpu1-qwen3', '-o', 'yaml', '--show-status')]);
+    expect(plain.code).toBe(0);
+    const docs = parseAllDocuments(plain.stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string }; status?: unknown });
+    expect(docs.map((d) => d.metadata.name)).toEqual(['llama3-70b', 'llama3-70b-gpu7', 'ollama-dev', 'vllm-gpu1-qwen3', 'vllm-gpu2-qwen3']);
+    expect(docs.every((d) => d.kind === 'Llm' && d.status === undefined)).toBe(true);
+    expect(plain.stdout).toContain(`---
+apiVersion: mcpctl/v1
+kind: Llm
+metadata:
+  name: vllm-gpu1-qwen3
+  labels:
+    team: research
+spec:
+  type: vllm
+  model: Qwen/Qwen3-8B
+  poolName: qwen3
+---`);
+    expect(withStatus.code).toBe(0);
+    expect(withStatus.stdout).toMatch(/^status:\n {2}kind: managed\n {2}phase: active$/m);
+  });
+
+  it('-o name prints llm/NAME lines, and --pool keeps one pool', async () => {
+    const [names, pooled] = await Promise.all([mcpctl('get', 'llm', '-o', 'name'), mcpctl('get', 'llm', '--pool', 'qwen3', '-o', 'name')]);
+    expect(names.stdout).toBe(['llama3-70b', 'llama3-70b-gpu7', 'ollama-dev', 'vllm-gpu1-qwen3', 'vllm-gpu2-qwen3'].map((n) => `llm/${n}\n`).join(''));
+    expect(pooled.stdout).toBe('llm/vllm-gpu1-qwen3\nllm/vllm-gpu2-qwen3\n');
+  });
+
+  it('an unknown name is exit 1 with one error line, and nothing on stdout', async () => {
+    const result = await mcpctl('get', 'llm', 'no-such-llm');
+    expect(result.code).toBe(1);
+    expect(expectOneErrorLine(result)).toBe('mcpctl: error: llm "no-such-llm" not found');
+    expect(result.stdout).toBe('');
+  });
+
+  it('an unreachable reconciler is exit 3 with one error line', async () => {
+    const port = await closedPort();
+    const result = await runCli(['--server', `http://127.0.0.1:${port}`, 'get', 'llm'], { cwd: repo.dir });
+    expect(result.code).toBe(3);
+    expect(expectOneErrorLine(result)).toBe(`mcpctl: error: cannot reach the reconciler at http://127.0.0.1:${port}: ECONNREFUSED`);
+  });
+
+  it('takes the server from MCPCTL_SERVER, and --server over the variable', async () => {
+    const closed = `http://127.0.0.1:${await closedPort()}`;
+    const [fromEnv, flagWins] = await Promise.all([
+      runCli(['get', 'llm', '-o', 'name'], { cwd: repo.dir, env: { MCPCTL_SERVER: server } }),
+      runCli(['--server', server, 'get', 'llm', '-o', 'name'], { cwd: repo.dir, env: { MCPCTL_SERVER: closed } }),
+    ]);
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toContain('llm/ollama-dev\n');
+    expect(flagWins.code).toBe(0);
+    expect(flagWins.stdout).toBe(fromEnv.stdout);
+  });
+});
+
+describe('mcpctl get pools', () => {
+  it('lists every pool with its key kind, size, active count, floor and health', async () => {
+    const result = await mcpctl('get', 'pools');
+    expect(result.code).toBe(0);
+    const lines = linesOf(result.stdout);
+    expect(columnsOf(lines[0] ?? '')).toEqual(['POOL', 'KEY', 'SIZE', 'ACTIVE', 'MIN', 'HEALTH', 'MEMBERS']);
+    expect(rowOf(result.stdout, 'qwen3')).toEqual(['qwen3', 'explicit', '2', '1', '1', 'Healthy', 'vllm-gpu1-qwen3,vllm-gpu2-qwen3']);
+    // Explicit because the worker sets poolName to the legacy Llm's name.
+    expect(rowOf(result.stdout, 'llama3-70b')).toEqual(['llama3-70b', 'explicit', '2', '1', '0', 'Healthy', 'llama3-70b,llama3-70b-gpu7']);
+    expect(rowOf(result.stdout, 'ollama-dev')).toEqual(['ollama-dev', 'implicit', '1', '0', '0', 'Healthy', 'ollama-dev']);
+  });
+
+  it('get pool KEY -o json is that pool; an unknown key is exit 1', async () => {
+    const [one, missing] = await Promise.all([mcpctl('get', 'pool', 'qwen3', '-o', 'json'), mcpctl('get', 'pool', 'nope')]);
+    const pool = JSON.parse(one.stdout) as PoolSummary;
+    expect(pool).toMatchObject({ key: 'qwen3', explicit: true, size: 2, activeCount: 1, minActive: 1, members: ['vllm-gpu1-qwen3', 'vllm-gpu2-qwen3'] });
+    expect(missing.code).toBe(1);
+    expect(expectOneErrorLine(missing)).toBe('mcpctl: error: pool "nope" not found');
+  });
+});
+
+describe('mcpctl describe llm', () => {
+  it('opens with the Pool block for a pooled Llm: members as kind/phase, the anchor marked', async () => {
+    const result = await mcpctl('describe', 'llm', 'vllm-gpu2-qwen3');
+    expect(result.code).toBe(0);
+    const lines = linesOf(result.stdout);
+    expect(lines[0]).toMatch(/^Pool:\s+qwen3 \(explicit\)\s+size 2\s+active 1\/2/);
+    expect(lines[1]).toMatch(/^\s+vllm-gpu1-qwen3\s+managed\/active\s/);
+    expect(lines[1]).not.toContain('← this row');
+    expect(lines[2]).toMatch(/^\s+vllm-gpu2-qwen3\s+declared\/pending\s.*← this row$/);
+    expect(result.stdout).toMatch(/^Name:\s+vllm-gpu2-qwen3$/m);
+    expect(result.stdout).toMatch(/^ {2}Source:\s+llms\/pool\.yaml:\d+ @ [0-9a-f]{40}$/m);
+  });
+
+  it('shows the implicit pool of a legacy Llm joined by a worker', async () => {
+    const result = await mcpctl('describe', 'llm', 'llama3-70b');
+    expect(result.code).toBe(0);
+    expect(linesOf(result.stdout)[0]).toMatch(/^Pool:\s+llama3-70b \(implicit\)\s+size 2/);
+    expect(result.stdout).toMatch(/llama3-70b-gpu7\s+virtual\/active/);
+  });
+
+  it('has no Pool block for a solo Llm', async () => {
+    const result = await mcpctl('describe', 'llm', 'ollama-dev');
+    expect(result.code).toBe(0);
+    expect(linesOf(result.stdout)[0]).toMatch(/^Name:\s+ollama-dev$/);
+    expect(result.stdout).not.toMatch(/^Pool:/m);
+    expect(result.stdout).not.toContain('← this row');
+  });
+
+  it('an unknown name is exit 1 with one error line', async () => {
+    const result = await mcpctl('describe', 'llm', 'nope');
+    expect(result.code).toBe(1);
+    expect(expectOneErrorLine(result)).toBe('mcpctl: error: llm "nope" not found');
+  });
+});
+
+describe('mcpctl version and status', () => {
+  it("version prints the client's version and the server's", async () => {
+    const [reachable, unreachable] = await Promise.all([mcpctl('version'), runCli(['--server', `http://127.0.0.1:${await closedPort()}`, 'version'])]);
+    expect(reachable.code).toBe(0);
+    expect(reachable.stdout).toBe(`Client Version: 0.1.0\nServer Version: 0.1.0 (${server})\n`);
+    expect(unreachable.code).toBe(0);
+    expect(unreachable.stdout).toMatch(/^Client Version: 0\.1\.0\nServer Version: unreachable \(http:\/\/127\.0\.0\.1:\d+\)\n$/);
+  });
+
+  it('status exits 0 while the newest revision is served', async () => {
+    const result = await mcpctl('status');
+    expect(result.code).toBe(0);
+    const head = (await repo.head()).slice(0, 7);
+    expect(result.stdout).toMatch(new RegExp(`^Newest revision:\\s+${head}$`, 'm'));
+    expect(result.stdout).toMatch(new RegExp(`^Served \\(last good\\):\\s+${head}$`, 'm'));
+  });
+});
+
+describe('colour', () => {
+  it('is off without a terminal, with no need for FORCE_COLOR=0 or NO_COLOR', async () => {
+    const outputs = await Promise.all([mcpctl('get', 'llm'), mcpctl('get', 'pools'), mcpctl('describe', 'llm', 'vllm-gpu1-qwen3'), mcpctl('plan')]);
+    for (const result of outputs) {
+      expect(result.stdout).not.toMatch(ANSI);
+      expect(result.stderr).not.toMatch(ANSI);
+    }
+  });
+
+  const hasScript = (() => {
+    try {
+      execFileSync('script', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  // script(1) gives the CLI a pseudo-terminal, so that NO_COLOR is what turns colour off.
+  it.skipIf(!hasScript)('is on at a terminal, and NO_COLOR turns it off there', async () => {
+    const onTty = (env: Record<string, string>): string =>
+      execFileSync('script', ['-qec', `"${process.execPath}" "${BIN}" --server ${server} get llm`, '/dev/null'], {
+        cwd: repo.dir,
+        env: childEnv({ TERM: 'xterm', ...env }),
+        encoding: 'utf8',
+      });
+    expect(onTty({})).toMatch(ANSI);
+    const plain = onTty({ NO_COLOR: '1' });
+    expect(plain).not.toMatch(ANSI);
+    expect(plain).toContain('vllm-gpu1-qwen3');
+  });
+});

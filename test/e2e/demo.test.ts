@@ -1,0 +1,227 @@
+// Phase 5 end to end, with real processes: `mcpctl demo` (a reconciler on a Git repository and two
+// agents sharing a pool), the CLI against it, a pull-request-style change pushed from a clone, and
+// Ctrl-C stopping everything. Run `npx tsc -p tsconfig.json` first.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { MembersAnswer, PoolSummary } from '../../schema/views.js';
+import { buildTestEnv, describeRunning, getJson, isAlive, killAll, listChildPids, runGit, runMcpctl, startMcpctl, waitFor, type Child } from './support.js';
+
+const POOL = 'user-vllm-qwen3-thinking';
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+let tmp: string;
+let demo: Child;
+let url: string;
+let repo: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(tmpdir(), 'mcpctl-e2e-demo-'));
+  // The demo makes its folder under TMPDIR: pointing it here lets the test see that it is removed.
+  demo = startMcpctl(['demo', '--listen', '127.0.0.1:0'], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }) });
+  await waitFor('the demo to say it is running', () => {
+    if (demo.child.exitCode !== null) throw new Error(`the demo exited with ${demo.child.exitCode}: ${demo.stderr()}`);
+    return demo.stdout().includes('mcpctl demo is running.');
+  }, 25_000);
+  url = /reconciler:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(demo.stdout())?.[1] ?? '';
+  repo = /repository:\s+(\S+)/.exec(demo.stdout())?.[1] ?? '';
+  // The CLI reaches the demo through the environment, as the guide it prints says.
+  env = buildTestEnv({ MCPCTL_SERVER: url });
+});
+
+afterAll(async () => {
+  // After a failure the demo may still run: its children go down with it, not as orphans.
+  const pid = demo?.child.pid;
+  if (pid !== undefined && demo.child.exitCode === null && demo.child.signalCode === null) {
+    for (const child of await listChildPids(pid)) if (isAlive(child)) process.kill(child, 'SIGKILL');
+  }
+  await killAll();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function fetchMembers(name: string): Promise<MembersAnswer> {
+  return getJson<MembersAnswer>(`${url}/api/v1/llms/${name}/members`);
+}
+
+function listPhases(answer: MembersAnswer): string[] {
+  return answer.members.map((m) => `${m.metadata.name} ${m.status.kind}/${m.status.phase}`);
+}
+
+/** Runs a pasted block of shell lines as a user would, stdout and stderr together. */
+function runBash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', script], { cwd, env, timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, output: stdout + stderr }),
+    );
+  });
+}
+
+describe('mcpctl demo', () => {
+  it('prints the real URL of a reconciler started on port 0, and its repository', () => {
+    onTestFailed(() => console.log(describeRunning()));
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:(?!0$)\d+$/);
+    expect(demo.stdout()).toContain(`export MCPCTL_SERVER=${url}`);
+    expect(existsSync(path.join(repo, 'llms/qwen3-thinking-pool.yaml'))).toBe(true);
+  });
+
+  it('two publishers sharing a pool name are both active members, beside the drained gpu3', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    // The demo prints its guide only once both agents are active: no waiting here.
+    const answer = await fetchMembers('vllm-gpu1-qwen3');
+    expect(answer.anchor).toBe('vllm-gpu1-qwen3');
+    expect(answer.pool).toMatchObject({ key: POOL, explicit: true, size: 3, activeCount: 2 });
+    expect(listPhases(answer)).toEqual(['vllm-gpu1-qwen3 managed/active', 'vllm-gpu2-qwen3 managed/active', 'vllm-gpu3-qwen3 declared/draining']);
+    expect(answer.members.map((m) => m.status.agent?.id ?? '-')).toEqual(['gpu1', 'gpu2', '-']);
+    // The second publisher sees the same pool from its own row.
+    const second = await fetchMembers('vllm-gpu2-qwen3');
+    expect(second.anchor).toBe('vllm-gpu2-qwen3');
+    expect(second.pool).toEqual(answer.pool);
+  });
+
+  it('`mcpctl get llm` shows the pool on both publishers’ rows', async () => {
+    const result = await runMcpctl(['get', 'llm'], { cwd: tmp, env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const rows = result.stdout.split('\n');
+    expect(rows[0]).toMatch(/^NAME\s+POOL\s+KIND\s+STATUS\s+TYPE\s+MODEL\s+AGE$/);
+    for (const name of ['vllm-gpu1-qwen3', 'vllm-gpu2-qwen3']) {
+      expect(rows.find((r) => r.startsWith(`${name} `))).toMatch(new RegExp(`^${name}\\s+${POOL}\\s+managed\\s+active\\s`));
+    }
+    // A legacy solo Llm shows `-` for its pool.
+    expect(rows.find((r) => r.startsWith('llama3-70b '))).toMatch(/^llama3-70b\s+-\s+declared\s+pending\s/);
+  });
+
+  it('`mcpctl describe llm` opens with the Pool block: both members, the anchor marked', async () => {
+    const result = await runMcpctl(['describe', 'llm', 'vllm-gpu1-qwen3'], { cwd: tmp, env });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^Pool:\\s+${POOL} \\(explicit\\)\\s+size 3\\s+active 2/3`));
+    expect(lines[1]).toMatch(/^\s+vllm-gpu1-qwen3\s+managed\/active\s.*← this row$/);
+    expect(lines[2]).toMatch(/^\s+vllm-gpu2-qwen3\s+managed\/active\s/);
+    expect(lines[2]).not.toContain('this row');
+    expect(lines[3]).toMatch(/^\s+vllm-gpu3-qwen3\s+declared\/draining/);
+  });
+
+  it('the commands the demo prints work as printed (all but the TUI), its pull-request flow included', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const guide = demo.stdout().split('\n');
+    const block = (title: string): string[] => {
+      const from = guide.indexOf(title) + 1;
+      const to = guide.indexOf('', from);
+      expect(from).toBeGreaterThan(0);
+      return guide.slice(from, to).map((line) => line.trim());
+    };
+    const commands = [...block('Try, in another terminal:'), ...block('A pull-request-style change, in a clone:')].filter((c) => c !== 'mcpctl tui');
+    expect(commands).toContain('mcpctl undrain llm vllm-gpu3-qwen3      # a one-line commit in the clone');
+    // Run in one shell as a user would paste them; the alias line is the guide's own.
+    const script = ['set -e', 'shopt -s expand_aliases', ...commands].join('\n');
+    const result = await runBash(script, tmp, buildTestEnv());
+    expect(result.output).toMatch(/committed [0-9a-f]{7}: undrain llm vllm-gpu3-qwen3/);
+    expect(result.output).toMatch(/~ spec\.enabled: false → true/);
+    expect(result.output).toMatch(/synced: serving revision [0-9a-f]{40}/);
+    expect(result.code).toBe(0);
+    // gpu3 is enabled now and waits for its agent; the two workers still serve.
+    const after = await fetchMembers('vllm-gpu1-qwen3');
+    expect(after.pool).toMatchObject({ size: 3, activeCount: 2 });
+    expect(listPhases(after)).toEqual(['vllm-gpu1-qwen3 managed/active', 'vllm-gpu2-qwen3 managed/active', 'vllm-gpu3-qwen3 declared/pending']);
+  });
+
+  it('a pull-request-style change in a clone: a hand edit, plan says 2, apply commits, push and sync --wait change the pool', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const clone = path.join(tmp, 'work');
+    await runGit(tmp, ['clone', '--quiet', repo, clone], env);
+    const poolFile = path.join(clone, 'llms/qwen3-thinking-pool.yaml');
+
+    // 1. Edit a file by hand: a fourth worker joins the pool's file.
+    const gpu4 = ['---', 'apiVersion: mcpctl/v1', 'kind: Llm', 'metadata:', '  name: vllm-gpu4-qwen3', 'spec:', '  type: vllm', '  model: Qwen/Qwen3-8B', `  poolName: ${POOL}`, ''];
+    await writeFile(poolFile, `${await readFile(poolFile, 'utf8')}${gpu4.join('\n')}`);
+    const edited = await runMcpctl(['plan', '--detailed-exitcode', '--repo', clone], { cwd: tmp, env });
+    expect(edited.code).toBe(2);
+    expect(edited.stdout).toMatch(/\+ vllm-gpu4-qwen3\s+\(llms\/qwen3-thinking-pool\.yaml:\d+\)/);
+    expect(edited.stdout).toContain('Plan: 1 to add, 0 to change, 0 to remove.');
+    await runGit(clone, ['commit', '--quiet', '-am', 'Add gpu4 to the Qwen3 pool'], env);
+
+    // 2. Describe the pool anew with `apply -f` of a file from outside the repository: edited in place.
+    const description = 'Qwen3 thinking workers on the lab GPUs, gpu4 included';
+    const policy = path.join(tmp, 'policy.yaml');
+    await writeFile(policy, ['apiVersion: mcpctl/v1', 'kind: LlmPool', 'metadata:', `  name: ${POOL}`, 'spec:', '  minActive: 1', `  description: ${description}`, ''].join('\n'));
+    const applied = await runMcpctl(['apply', '-f', policy, '--yes', '--repo', clone], { cwd: tmp, env });
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(new RegExp(`committed [0-9a-f]{7}: apply ${POOL}`));
+    expect(await runGit(clone, ['show', '--format=', '--numstat', 'HEAD'], env)).toBe('1\t1\tllms/qwen3-thinking-pool.yaml\n');
+    expect(await runGit(clone, ['status', '--porcelain'], env)).toBe('');
+    const pending = await runMcpctl(['plan', '--detailed-exitcode', '--repo', clone], { cwd: tmp, env });
+    expect(pending.code).toBe(2);
+    expect(pending.stdout).toContain(description);
+    // Nothing reaches the reconciler before the "merge".
+    expect((await fetchMembers('vllm-gpu1-qwen3')).pool.size).toBe(3);
+
+    // 3. "Merge": push to the demo repository, then make the reconciler fetch now.
+    const head = (await runGit(clone, ['rev-parse', 'HEAD'], env)).trim();
+    await runGit(clone, ['push', '--quiet', 'origin', 'main'], env);
+    const synced = await runMcpctl(['sync', '--wait'], { cwd: tmp, env });
+    expect(synced.code).toBe(0);
+    expect(synced.stdout).toContain(head);
+
+    const after = await fetchMembers('vllm-gpu1-qwen3');
+    expect(after.pool).toEqual({ key: POOL, explicit: true, size: 4, activeCount: 2, minActive: 1, health: 'Healthy' });
+    const pools = await getJson<{ items: PoolSummary[] }>(`${url}/api/v1/pools`);
+    expect(pools.items.find((p) => p.key === POOL)?.description).toBe(description);
+    expect(listPhases(after)).toEqual([
+      'vllm-gpu1-qwen3 managed/active',
+      'vllm-gpu2-qwen3 managed/active',
+      'vllm-gpu3-qwen3 declared/pending',
+      'vllm-gpu4-qwen3 declared/pending',
+    ]);
+    // The clone and the reconciler agree now; pending members are live findings, not changes.
+    const clean = await runMcpctl(['plan', '--detailed-exitcode', '--repo', clone], { cwd: tmp, env });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain('Plan: 0 to add, 0 to change, 0 to remove.');
+  });
+
+  it("the README's Try-it commands work against the demo (all but the TUI)", async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const readme = await readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const block = readme.split('## Try it')[1]?.split('```sh\n')[1]?.split('```')[0] ?? '';
+    const commands = block.split('\n').filter((c) => c.trim() !== '' && c.trim() !== 'mcpctl tui');
+    expect(commands.length).toBeGreaterThan(3);
+    // The README's demo listens on the default port under /tmp; this one on its own port and folder.
+    const script = ['set -e', 'shopt -s expand_aliases', ...commands.map((c) => c.replaceAll('/tmp/mcpctl-demo-*', `${tmp}/mcpctl-demo-*`))].join('\n');
+    const result = await runBash(script, PROJECT_ROOT, env);
+    expect(result.output).not.toMatch(/mcpctl: error:/);
+    expect(result.code).toBe(0);
+    // Its last line drains gpu2 in the demo repository and syncs: the pool shows it.
+    expect(result.output).toMatch(new RegExp(`^${POOL}\\s+explicit\\s+4\\s+1\\s+1\\s+Healthy\\s`, 'm'));
+    const after = await fetchMembers('vllm-gpu1-qwen3');
+    expect(after.pool).toMatchObject({ size: 4, activeCount: 1 });
+    expect(listPhases(after)[1]).toBe('vllm-gpu2-qwen3 managed/draining');
+  });
+
+  it('Ctrl-C stops the reconciler and both agents and removes the demo folder', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const pid = demo.child.pid ?? -1;
+    const children = await listChildPids(pid);
+    expect(children).toHaveLength(3);
+    expect(children.every(isAlive)).toBe(true);
+    const demoDir = path.dirname(repo);
+    expect(existsSync(demoDir)).toBe(true);
+
+    demo.signal('SIGINT');
+    const exit = await demo.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(demo.stdout()).toContain('demo stopped');
+    // The demo waits for each child's exit before it exits itself: nothing may be left, not even briefly.
+    expect(children.filter(isAlive)).toEqual([]);
+    expect(existsSync(demoDir)).toBe(false);
+    expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-'))).toEqual([]);
+    // The agents deregistered before the reconciler went away.
+    expect(demo.stderr()).toMatch(/\[agent gpu1\] .*deregistered gpu1/);
+    expect(demo.stderr()).toMatch(/\[agent gpu2\] .*deregistered gpu2/);
+  });
+});
