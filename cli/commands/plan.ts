@@ -36,13 +36,22 @@ export async function run(options: PlanOptions, ctx: CommandContext): Promise<vo
     const client = ctx.client();
     const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);
     live = llms.items;
-    const declared = (await declaredAtServedRevision(ws.repo, llms.revision, llms.items, pools.items)) ?? declaredOfViews(llms.items, pools.items);
-    base = { ...declared, revision: llms.revision, label: `reconciler revision ${shortRevision(llms.revision)}` };
+    base = await reconcilerBase(ws.repo, llms, pools.items);
   }
   const plan = computePlan({ desired: ws.declared, base, live });
   ctx.out(formatPlan(plan, options.output, { color: ctx.color && options.output === 'text' }));
   const code = planExitCode(plan, options.detailedExitcode);
   if (code !== 0) throw new ExitCode(code);
+}
+
+/** What the reconciler declares: its served revision from Git when here, else rebuilt from its views. */
+export async function reconcilerBase(
+  repo: Repo,
+  llms: { revision: string | null; items: LlmView[] },
+  pools: PoolSummary[],
+): Promise<DeclaredSet & { revision: string | null; label: string }> {
+  const declared = (await declaredAtServedRevision(repo, llms.revision, llms.items, pools)) ?? declaredOfViews(llms.items, pools);
+  return { ...declared, revision: llms.revision, label: `reconciler revision ${shortRevision(llms.revision)}` };
 }
 
 /**

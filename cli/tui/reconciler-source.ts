@@ -3,12 +3,11 @@
 import { computePlan } from '../../schema/plan.js';
 import type { LlmView, StatusAnswer } from '../../schema/views.js';
 import type { ReconcilerClient, WatchEvent } from '../client.js';
-import { declaredOfViews } from '../commands/plan.js';
+import { reconcilerBase } from '../commands/plan.js';
 import type { CommandContext } from '../context.js';
 import { openRepo } from '../repo.js';
 import { loadWorkspace } from '../workspace.js';
 import { CONVERGE_POLL_MS, CONVERGE_TIMEOUT_MS, runApplyPipeline } from './apply-pipeline.js';
-import { shortRevision } from './banner.js';
 import type { PlanResult, TuiDataSource, TuiWatchEvent } from './data-source.js';
 import { buildResourceDiffs, fingerprintDeclared } from './resource-diffs.js';
 
@@ -49,12 +48,8 @@ export function createReconcilerSource(ctx: CommandContext): TuiDataSource {
 export async function planWorkingTree(ctx: CommandContext, client: ReconcilerClient): Promise<PlanResult> {
   const ws = await loadWorkspace(ctx);
   const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);
-  const base = declaredOfViews(llms.items, pools.items);
-  const plan = computePlan({
-    desired: ws.declared,
-    base: { ...base, revision: llms.revision, label: `reconciler revision ${shortRevision(llms.revision)}` },
-    live: llms.items,
-  });
+  const base = await reconcilerBase(ws.repo, llms, pools.items);
+  const plan = computePlan({ desired: ws.declared, base, live: llms.items });
   return { plan, diffs: buildResourceDiffs(plan, base, ws.declared), fingerprint: fingerprintDeclared(ws.declared) };
 }
 
