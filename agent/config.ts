@@ -1,10 +1,10 @@
 // The agent's config file (DESIGN §4): YAML in, a resolved config or located errors out.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
-import { agentConfigSchema, type AgentConfig, type LlmProviderFileEntry } from '../schema/agent-config.js';
+import { agentConfigSchema, llmProviderFileEntrySchema, type AgentConfig, type LlmProviderFileEntry } from '../schema/agent-config.js';
 import { formatDiagnostic, compareDiagnostics, type Diagnostic } from '../schema/diagnostics.js';
 import { NAME_MAX_LENGTH } from '../schema/names.js';
-import { describeNode, locateZodIssues, findValueOffset, type KnownFields } from './yaml-issues.js';
+import { createKnownFieldsLookup, describeNode, findValueOffset, locateYamlErrors, locateZodIssues, resolveDocumentData } from '../schema/yaml-diagnostics.js';
 
 /** The config the agent runs with: defaults applied, the token read. */
 export interface AgentSettings {
@@ -26,29 +26,29 @@ export interface AgentConfigDeps {
   hostname(): string;
 }
 
-const KNOWN_FIELDS: KnownFields = {
-  '': 'server, token, tokenFile, agentId, providers',
-  'providers[]': 'name, poolName, type, model, url, healthPath',
-};
+const knownFieldsAt = createKnownFieldsLookup({
+  '': Object.keys(agentConfigSchema.shape),
+  'providers[]': Object.keys(llmProviderFileEntrySchema.shape),
+});
 
 /** Parses and validates the config text. Pure: no file reads, no defaults that need the host. */
 export function parseAgentConfig(file: string, text: string): ParsedAgentConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined): { line: number; col: number } => lineCounter.linePos(offset ?? 0);
-  if (doc.errors.length > 0) {
-    const diagnostics = doc.errors.map((error): Diagnostic => ({ code: 'YamlSyntax', file, ...at(error.pos[0]), path: '', message: describeYamlError(error.message) }));
-    return { ok: false, diagnostics };
-  }
+  if (doc.errors.length > 0) return { ok: false, diagnostics: locateYamlErrors(file, doc, text, lineCounter) };
   const root = doc.contents;
   if (!isMap(root)) {
     const found = root === null || (isScalar(root) && root.value === null) ? 'an empty file' : describeNode(root);
     return { ok: false, diagnostics: [{ code: 'NotAMapping', file, ...at(root?.range?.[0]), path: '', message: `expected a mapping with server and providers, found ${found}` }] };
   }
-  const parsed = agentConfigSchema.safeParse(doc.toJS({ maxAliasCount: 100 }), { reportInput: true });
+  const resolved = resolveDocumentData(file, doc, lineCounter);
+  if (!resolved.ok) return { ok: false, diagnostics: [resolved.diagnostic] };
+  const parsed = agentConfigSchema.safeParse(resolved.data, { reportInput: true });
   if (!parsed.success) {
-    const diagnostics = locateZodIssues(file, doc, lineCounter, parsed.error.issues, KNOWN_FIELDS).sort(compareDiagnostics);
-    return { ok: false, diagnostics };
+    // The token is a secret: a message about it says what kind of value it is, never the value.
+    const options = { data: resolved.data, knownFieldsAt, secretFields: ['token'], pathStyle: 'brackets' } as const;
+    return { ok: false, diagnostics: locateZodIssues(file, doc, lineCounter, parsed.error.issues, options).sort(compareDiagnostics) };
   }
   const tokenFileOffset = parsed.data.tokenFile === undefined ? undefined : findValueOffset(doc, ['tokenFile']);
   return { ok: true, config: parsed.data, tokenFileAt: tokenFileOffset === undefined ? undefined : at(tokenFileOffset) };
@@ -95,11 +95,6 @@ export async function loadAgentConfig(file: string, deps: AgentConfigDeps): Prom
     ok: true,
     config: { server: config.server, token, agentId: config.agentId ?? deriveAgentId(deps.hostname()), providers: config.providers },
   };
-}
-
-function describeYamlError(message: string): string {
-  const first = message.split('\n')[0] ?? message;
-  return `invalid YAML: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
 }
 
 function describeFsError(error: unknown): string {

@@ -3,8 +3,10 @@
 // compared with crypto.timingSafeEqual against every entry.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { authFileSchema, matchesNameGlob, type Role } from '../schema/auth.js';
+import { LineCounter, parseDocument } from 'yaml';
+import { authFileSchema, authTokenSchema, matchesNameGlob, type Role } from '../schema/auth.js';
+import { compareDiagnostics, formatDiagnostic, type Diagnostic } from '../schema/diagnostics.js';
+import { createKnownFieldsLookup, findValueOffset, locateYamlErrors, locateZodIssues, resolveDocumentData } from '../schema/yaml-diagnostics.js';
 
 export interface AuthToken {
   name: string;
@@ -24,41 +26,29 @@ export type Principal = AuthToken;
 
 export type AuthParse = { ok: true; config: AuthConfig } | { ok: false; errors: string[] };
 
+const knownFieldsAt = createKnownFieldsLookup({ '': Object.keys(authFileSchema.shape), 'tokens[]': Object.keys(authTokenSchema.shape) });
+
 export function parseAuthFile(file: string, text: string): AuthParse {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined): string => {
-    const pos = lineCounter.linePos(offset ?? 0);
-    return `${file}:${pos.line}:${pos.col}`;
-  };
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `${at(e.pos[0])}: invalid YAML: ${e.message.split('\n')[0] ?? e.message}`) };
-  }
-  const parsed = authFileSchema.safeParse(doc.toJS(), { reportInput: true });
-  if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.error.issues.map((issue) => {
-        const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-        const fieldPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
-        const label = fieldPath.join('.');
-        const input = 'input' in issue ? issue.input : undefined;
-        // Never echo a sha256 value: a token pasted there by mistake would end up in logs.
-        const secret = fieldPath[fieldPath.length - 1] === 'sha256';
-        const found = secret || input === undefined || typeof input === 'object' ? '' : `, found ${JSON.stringify(input)}`;
-        const message = issue.code === 'unrecognized_keys' ? `unknown field ${JSON.stringify(issue.keys[0])} (expected name, sha256, roles, names)` : `${issue.message}${found}`;
-        return `${at(offsetOf(doc, fieldPath, issue.code === 'unrecognized_keys' ? 'key' : 'value'))}: ${label === '' ? '' : `${label}: `}${message}`;
-      }),
-    };
-  }
-  const errors: string[] = [];
+  const fail = (diagnostics: Diagnostic[]): AuthParse => ({ ok: false, errors: diagnostics.sort(compareDiagnostics).map(formatDiagnostic) });
+  if (doc.errors.length > 0) return fail(locateYamlErrors(file, doc, text, lineCounter));
+  const resolved = resolveDocumentData(file, doc, lineCounter);
+  if (!resolved.ok) return fail([resolved.diagnostic]);
+  const parsed = authFileSchema.safeParse(resolved.data, { reportInput: true });
+  // Never echo a sha256 value: a token pasted there by mistake would end up in logs.
+  if (!parsed.success) return fail(locateZodIssues(file, doc, lineCounter, parsed.error.issues, { data: resolved.data, knownFieldsAt, secretFields: ['sha256'] }));
+  const duplicates: Diagnostic[] = [];
   const seen = new Map<string, string>();
   parsed.data.tokens.forEach((token, index) => {
     const first = seen.get(token.sha256);
-    if (first !== undefined) errors.push(`${at(offsetOf(doc, ['tokens', index, 'sha256']))}: tokens.${index}.sha256: the same hash as token ${JSON.stringify(first)}`);
+    if (first !== undefined) {
+      const { line, col } = lineCounter.linePos(findValueOffset(doc, ['tokens', index, 'sha256']) ?? 0);
+      duplicates.push({ code: 'InvalidValue', file, line, col, path: `tokens.${index}.sha256`, message: `the same hash as token ${JSON.stringify(first)}` });
+    }
     seen.set(token.sha256, token.name);
   });
-  if (errors.length > 0) return { ok: false, errors };
+  if (duplicates.length > 0) return fail(duplicates);
   return {
     ok: true,
     config: {
@@ -111,23 +101,4 @@ export function firstNameOutsideGlobs(principal: Principal, names: Iterable<stri
     if (!principal.names.some((glob) => matchesNameGlob(glob, name))) return name;
   }
   return null;
-}
-
-function offsetOf(doc: Document, path: (string | number)[], at: 'key' | 'value' = 'value'): number | undefined {
-  // The deepest node of the path that exists: a missing field points at its parent.
-  for (let n = path.length; n >= 1; n--) {
-    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
-    const key = path[n - 1];
-    if (isMap(parent)) {
-      const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === key);
-      if (pair !== undefined && isScalar(pair.key)) {
-        const value = isNode(pair.value) ? pair.value : null;
-        return (n === path.length && at === 'value' ? value?.range?.[0] : undefined) ?? pair.key.range?.[0];
-      }
-    } else if (isSeq(parent) && typeof key === 'number') {
-      const item = parent.items[key];
-      if (isNode(item) && item.range) return item.range[0];
-    }
-  }
-  return doc.contents?.range?.[0];
 }

@@ -1,6 +1,6 @@
 // The YAML codec: resource files in, located resources or diagnostics out; canonical YAML back.
 import { createHash } from 'node:crypto';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, stringify, visit, type Alias, type Document, type Node, type YAMLError } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, stringify, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { compareDiagnostics, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
 import {
@@ -12,6 +12,7 @@ import {
   type LlmPool,
   type Resource,
 } from './resources.js';
+import { createKnownFieldsLookup, describeNode, describeValue, findValueOffset, locateYamlErrors, locateZodIssues, resolveDocumentData } from './yaml-diagnostics.js';
 
 export interface Located<T extends Resource> {
   resource: T;
@@ -68,16 +69,7 @@ export function parseResourceFile(file: string, text: string): FileParse {
   }
   docs.forEach((doc, docIndex) => {
     if (doc.errors.length > 0) {
-      // yaml often reports one mistake several times over (a bad indent is also a multi-line key);
-      // the first error of each line is the one worth reading.
-      const lines = new Set<number>();
-      for (const error of doc.errors) {
-        const described = describeYamlError(error, text, doc.range?.[0] ?? 0);
-        const { line } = at(described.offset);
-        if (lines.has(line)) continue;
-        lines.add(line);
-        push('YamlSyntax', described.offset, '', `invalid YAML: ${described.message}`);
-      }
+      for (const d of locateYamlErrors(file, doc, text, lineCounter)) out.diagnostics.push(d);
       return;
     }
     const root = doc.contents;
@@ -86,34 +78,25 @@ export function parseResourceFile(file: string, text: string): FileParse {
       push('NotAMapping', root.range?.[0], '', `expected a mapping with apiVersion, kind, metadata and spec, found ${describeNode(root)}`);
       return;
     }
-    let data: unknown;
-    try {
-      data = doc.toJS({ maxAliasCount: 100 });
-    } catch (error) {
-      // toJS throws (rather than reporting) on an alias with no anchor in its document and on alias bombs.
-      const alias = findUnresolvedAlias(doc);
-      if (alias !== undefined) {
-        push('YamlSyntax', alias.range?.[0], '', `invalid YAML: alias *${alias.source} has no anchor &${alias.source} before it in this document (anchors do not cross ---)`);
-      } else {
-        const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
-        const reason = /excessive alias count/i.test(message) ? 'aliases expand too far (an alias bomb?): refusing to expand them' : message;
-        push('YamlSyntax', root.range?.[0], '', `invalid YAML: ${reason}`);
-      }
+    const resolved = resolveDocumentData(file, doc, lineCounter);
+    if (!resolved.ok) {
+      out.diagnostics.push(resolved.diagnostic);
       return;
     }
+    const data = resolved.data;
     const record = data as Record<string, unknown>;
-    const offsetOf = (path: (string | number)[]): number | undefined => nodeOffset(doc, path);
+    const offsetOf = (path: (string | number)[]): number | undefined => findValueOffset(doc, path);
 
     // A wrong header makes every other check moot (another version has other fields), but both header
     // fields are checked so that one pass shows both mistakes.
     let headerOk = true;
     if (record.apiVersion !== API_VERSION) {
       headerOk = false;
-      push('InvalidApiVersion', offsetOf(['apiVersion']) ?? root.range?.[0], 'apiVersion', `expected "${API_VERSION}", found ${describeHeaderValue(record.apiVersion)}`);
+      push('InvalidApiVersion', offsetOf(['apiVersion']) ?? root.range?.[0], 'apiVersion', `expected "${API_VERSION}", found ${describeValue(record.apiVersion)}`);
     }
     const kind = record.kind;
     if (kind !== 'Llm' && kind !== 'LlmPool') {
-      push('InvalidKind', offsetOf(['kind']) ?? root.range?.[0], 'kind', `expected Llm or LlmPool, found ${describeHeaderValue(kind)}`);
+      push('InvalidKind', offsetOf(['kind']) ?? root.range?.[0], 'kind', `expected Llm or LlmPool, found ${describeValue(kind)}`);
       return;
     }
     if (!headerOk) return;
@@ -130,21 +113,13 @@ export function parseResourceFile(file: string, text: string): FileParse {
     const schema = kind === 'Llm' ? llmSchema : llmPoolSchema;
     const parsed = schema.safeParse(data, { reportInput: true });
     if (!parsed.success || secrets.length > 0 || reservedKeys.length > 0) {
-      const reported = new Set<string>();
-      const described = (parsed.error?.issues ?? []).flatMap((issue) => describeIssue(issue, kind, data));
-      // A misspelt key (`metdata`) is one mistake: its did-you-mean says it, "metadata is missing" would repeat it.
-      const misspelt = new Set(described.flatMap((d) => (d.suggestion === undefined ? [] : [[...d.path.slice(0, -1), d.suggestion].join('.')])));
-      for (const d of described) {
-        const path = d.path.join('.');
-        if (d.code === 'MissingField' && misspelt.has(path)) continue;
+      const issues = locateZodIssues(file, doc, lineCounter, parsed.error?.issues ?? [], {
+        data,
+        knownFieldsAt: KNOWN_FIELDS[kind],
         // A secret is reported once, as a secret, not again as an unknown or invalid field.
-        if (secrets.some((s) => path === s.scope || path.startsWith(`${s.scope}.`))) continue;
-        // One reason per field: a name both too long and badly formed needs one line, not two.
-        if (reported.has(path)) continue;
-        reported.add(path);
-        const offset = d.code === 'UnknownField' ? keyOffset(doc, d.path) : offsetOf(d.path);
-        push(d.code, offset ?? nearestOffset(doc, d.path), path, d.message);
-      }
+        omit: (path) => secrets.some((s) => path === s.scope || path.startsWith(`${s.scope}.`)),
+      });
+      for (const d of issues) out.diagnostics.push(d);
       return;
     }
     const first = root.items[0];
@@ -312,253 +287,17 @@ export function stringifyResource(value: unknown): string {
   return stringify(value, { indent: 2, lineWidth: 0, minContentWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' });
 }
 
-interface IssueDescription {
-  code: DiagnosticCode;
-  path: (string | number)[];
-  message: string;
-  /** For an unknown field: the known field it is probably a misspelling of. */
-  suggestion?: string;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, kind: 'Llm' | 'LlmPool', data: unknown): IssueDescription[] {
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  const input = 'input' in issue ? issue.input : undefined;
-  if (issue.message.startsWith('invalid name')) {
-    const found =
-      typeof input === 'string' && input.length > 63 ? `${input.length} characters` : input === '' ? 'an empty string' : describeValue(input);
-    return [{ code: 'InvalidName', path, message: `${issue.message}, found ${found}` }];
-  }
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => {
-        const known = knownFieldsAt(kind, path);
-        const suggestion = known === undefined ? undefined : closestField(known, key);
-        const hint =
-          known === undefined
-            ? ''
-            : suggestion !== undefined
-              ? ` (did you mean ${JSON.stringify(suggestion)}?)`
-              : known.length === 1
-                ? ` (the only field here is ${known[0] ?? ''})`
-                : ` (expected one of ${known.join(', ')})`;
-        const description: IssueDescription = { code: 'UnknownField', path: [...path, key], message: `unknown field ${JSON.stringify(key)}${hint}` };
-        if (suggestion !== undefined) description.suggestion = suggestion;
-        return description;
-      });
-    case 'invalid_type': {
-      const expected = isZodDefault(issue.message) ? describeType(issue.expected) : issue.message.replace(/^expected /, '');
-      if (input === undefined) return [{ code: 'MissingField', path, message: `required field is missing (expected ${expected})` }];
-      return [{ code: 'InvalidValue', path, message: `expected ${expected}, found ${describeValue(input)}${quoteHint(issue.expected, input)}` }];
-    }
-    case 'invalid_value': {
-      const expected = issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => String(v)).join(', ')}`;
-      if (input === undefined) return [{ code: 'MissingField', path, message: `required field is missing (expected ${expected})` }];
-      return [{ code: 'InvalidValue', path, message: `expected ${expected}, found ${describeValue(input)}` }];
-    }
-    case 'too_small':
-    case 'too_big': {
-      const expected = isZodDefault(issue.message) ? describeBound(issue) : issue.message;
-      const found = typeof input === 'string' ? (input.length === 0 ? 'an empty string' : `${input.length} characters`) : describeValue(input);
-      return [{ code: 'InvalidValue', path, message: `${expected}, found ${found}` }];
-    }
-    case 'custom':
-      // Refinements (a static Llm's url) report fields that may be absent: absent is "missing".
-      if (valueAt(data, path) === undefined) return [{ code: 'MissingField', path, message: `required field is missing: ${issue.message}` }];
-      return [{ code: 'InvalidValue', path, message: issue.message }];
-    default:
-      return [{ code: 'InvalidValue', path, message: `${issue.message}${input === undefined ? '' : `, found ${describeValue(input)}`}` }];
-  }
-}
-
-/** zod's built-in messages ("Invalid input: …", "Too small: …") versus ones our schemas set. */
-function isZodDefault(message: string): boolean {
-  return /^(Invalid input|Too small|Too big)\b/.test(message);
-}
-
-function describeType(expected: string): string {
-  switch (expected) {
-    case 'object':
-    case 'record':
-      return 'a mapping';
-    case 'array':
-      return 'a list';
-    case 'string':
-      return 'a string';
-    case 'number':
-      return 'a number';
-    case 'int':
-      return 'a whole number';
-    case 'boolean':
-      return 'true or false';
-    default:
-      return expected;
-  }
-}
-
-function describeBound(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
-  const small = issue.code === 'too_small';
-  const bound = Number(small ? (issue as z.core.$ZodIssueTooSmall).minimum : (issue as z.core.$ZodIssueTooBig).maximum);
-  const inclusive = issue.inclusive !== false;
-  if (issue.origin === 'string') return small ? `expected at least ${inclusive ? bound : bound + 1} characters` : `expected at most ${inclusive ? bound : bound - 1} characters`;
-  if (issue.origin === 'array' || issue.origin === 'set') return small ? `expected at least ${bound} items` : `expected at most ${bound} items`;
-  const op = small ? (inclusive ? '≥' : '>') : inclusive ? '≤' : '<';
-  return `expected a number ${op} ${bound}`;
-}
-
-/** YAML reads `1`, `1.5` and `true` as numbers and booleans; where text is expected, say how to keep it text. */
-function quoteHint(expected: string, input: unknown): string {
-  if (expected !== 'string' || (typeof input !== 'number' && typeof input !== 'boolean')) return '';
-  return ` (put it in quotes: ${JSON.stringify(String(input))})`;
-}
-
-function valueAt(data: unknown, path: (string | number)[]): unknown {
-  let value = data;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string | number, unknown>)[key];
-  }
-  return value;
-}
-
-const KNOWN_FIELDS: Record<string, string[]> = {
-  '': ['apiVersion', 'kind', 'metadata', 'spec'],
-  metadata: ['name', 'labels', 'annotations'],
-  'Llm spec': ['type', 'model', 'url', 'poolName', 'source', 'enabled', 'apiKeyRef'],
-  'LlmPool spec': ['minActive', 'description'],
-  'Llm spec.apiKeyRef': ['env'],
+const RESOURCE_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec'];
+const METADATA_FIELDS = ['name', 'labels', 'annotations'];
+const KNOWN_FIELDS = {
+  Llm: createKnownFieldsLookup({
+    '': RESOURCE_FIELDS,
+    metadata: METADATA_FIELDS,
+    spec: ['type', 'model', 'url', 'poolName', 'source', 'enabled', 'apiKeyRef'],
+    'spec.apiKeyRef': ['env'],
+  }),
+  LlmPool: createKnownFieldsLookup({ '': RESOURCE_FIELDS, metadata: METADATA_FIELDS, spec: ['minActive', 'description'] }),
 };
-
-function knownFieldsAt(kind: string, path: (string | number)[]): string[] | undefined {
-  const joined = path.join('.');
-  return KNOWN_FIELDS[joined] ?? KNOWN_FIELDS[`${kind} ${joined}`];
-}
-
-/** The known field a key most likely misspells: same letters in another case, or at most two edits away. */
-function closestField(known: string[], key: string): string | undefined {
-  const lower = key.toLowerCase();
-  return known.find((k) => k.toLowerCase() === lower) ?? known.find((k) => editDistance(k.toLowerCase(), lower) <= 2);
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'an empty value';
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return typeof value;
-}
-
-/** apiVersion and kind are plain strings: show them as written, or say what else was there. */
-function describeHeaderValue(value: unknown): string {
-  return value === undefined ? 'nothing' : describeValue(value);
-}
-
-function describeNode(node: Node): string {
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return describeValue(node.value);
-  return 'something else';
-}
-
-/**
- * yaml's own words, reworded where they name parser internals, and moved to where the mistake is
- * (the opening quote or bracket) rather than where the parser gave up.
- */
-function describeYamlError(error: YAMLError, text: string, docStart: number): { offset: number; message: string } {
-  const offset = error.pos[0];
-  // yaml's messages may continue with a source excerpt; keep the first line, whose position we give.
-  const original = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, '');
-  switch (error.code) {
-    case 'TAB_AS_INDENT':
-      return { offset, message: 'a tab is used for indentation: indent with spaces' };
-    case 'DUPLICATE_KEY': {
-      const key = /^("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^:\n]*?)\s*:/.exec(text.slice(offset, offset + 1100))?.[1];
-      return { offset, message: `duplicate key${key === undefined || key === '' ? '' : ` ${JSON.stringify(key.replace(/^["']|["']$/g, ''))}`}: a key may appear only once in a mapping` };
-    }
-    case 'BLOCK_AS_IMPLICIT_KEY':
-    case 'MULTILINE_IMPLICIT_KEY':
-      return { offset, message: 'bad indentation: the next line is indented deeper than this key, which already has a value' };
-    case 'BAD_INDENT':
-      if (original.startsWith('Flow map') || original.startsWith('Flow sequence')) {
-        const [open, close, what] = original.startsWith('Flow map') ? ['{', '}', 'flow mapping'] : ['[', ']', 'flow sequence'];
-        const opener = findOpener(text, docStart, offset, open, close);
-        return { offset: opener ?? offset, message: `${what} opened with ${open} is never closed (expected ${close})` };
-      }
-      if (original.startsWith('All mapping items')) {
-        return { offset: skipSpaces(text, offset), message: 'bad indentation: this key does not line up with the other keys of its mapping' };
-      }
-      return { offset, message: `bad indentation: ${original}` };
-    case 'MISSING_CHAR': {
-      const quote = /^Missing closing (["'])quote/.exec(original)?.[1];
-      if (quote !== undefined) {
-        const opener = findQuoteOpener(text, docStart, offset, quote);
-        return { offset: opener ?? offset, message: `string opened with ${quote} is never closed (expected a closing ${quote})` };
-      }
-      return { offset, message: original };
-    }
-    default:
-      return { offset, message: original };
-  }
-}
-
-function findUnresolvedAlias(doc: Document): Alias | undefined {
-  let found: Alias | undefined;
-  visit(doc, {
-    Alias(_, node) {
-      if (node.resolve(doc) !== undefined) return undefined;
-      found = node;
-      return visit.BREAK;
-    },
-  });
-  return found;
-}
-
-function skipSpaces(text: string, offset: number): number {
-  let n = offset;
-  while (text[n] === ' ') n++;
-  return n;
-}
-
-/** The unmatched `open` before `offset`, counting nested pairs (quotes are not tracked; a fallback is kept). */
-function findOpener(text: string, from: number, offset: number, open: string, close: string): number | undefined {
-  let depth = 0;
-  for (let n = Math.min(offset, text.length) - 1; n >= from; n--) {
-    const c = text[n];
-    if (c === close) depth++;
-    else if (c === open) {
-      if (depth === 0) return n;
-      depth--;
-    }
-  }
-  return undefined;
-}
-
-/** An unclosed quoted string runs to the end, so its opening quote is the last lone one before `offset`. */
-function findQuoteOpener(text: string, from: number, offset: number, quote: string): number | undefined {
-  for (let n = Math.min(offset, text.length) - 1; n >= from; n--) {
-    if (text[n] !== quote) continue;
-    if (quote === '"' && text[n - 1] === '\\') continue;
-    if (quote === "'" && text[n - 1] === "'") {
-      n--; // '' is an escaped quote inside a single-quoted string
-      continue;
-    }
-    return n;
-  }
-  return undefined;
-}
 
 interface SecretFinding {
   offset: number | undefined;
@@ -603,46 +342,6 @@ function findInlineSecrets(doc: Document): SecretFinding[] {
     }
   }
   return found;
-}
-
-function nodeOffset(doc: Document, path: (string | number)[]): number | undefined {
-  if (path.length === 0) return doc.contents?.range?.[0];
-  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
-  const last = path[path.length - 1];
-  if (isMap(parent)) {
-    for (const pair of parent.items) {
-      if (isScalar(pair.key) && pair.key.value === last) {
-        // Point at the value when it is written (a wrong value), at the key otherwise (`spec:` left empty).
-        const value = pair.value as Node | null;
-        const range = value?.range;
-        return range !== undefined && range !== null && range[1] > range[0] ? range[0] : pair.key.range?.[0];
-      }
-    }
-    return undefined;
-  }
-  if (isSeq(parent) && typeof last === 'number') return (parent.items[last] as Node | undefined)?.range?.[0];
-  return undefined;
-}
-
-function keyOffset(doc: Document, path: (string | number)[]): number | undefined {
-  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
-  const last = path[path.length - 1];
-  if (!isMap(parent)) return undefined;
-  for (const pair of parent.items) if (isScalar(pair.key) && pair.key.value === last) return pair.key.range?.[0];
-  return undefined;
-}
-
-/** For a missing field: the key of the nearest ancestor that exists. */
-function nearestOffset(doc: Document, path: (string | number)[]): number | undefined {
-  for (let n = path.length - 1; n >= 1; n--) {
-    const parentPath = path.slice(0, n);
-    const parent = n === 1 ? doc.contents : doc.getIn(parentPath.slice(0, -1), true);
-    const key = parentPath[parentPath.length - 1];
-    if (isMap(parent)) {
-      for (const pair of parent.items) if (isScalar(pair.key) && pair.key.value === key) return pair.key.range?.[0];
-    }
-  }
-  return doc.contents?.range?.[0];
 }
 
 function collectFieldLines(

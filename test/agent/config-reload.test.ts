@@ -108,6 +108,6 @@ describe('runAgentCommand', () => {
     await writeFile(file, 'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    url: http://g:1/v1\n');
     const failure = runAgentCommand({ config: file });
     await expect(failure).rejects.toBeInstanceOf(CliError);
-    await expect(failure).rejects.toThrow(`${file}:3:5: providers[0].model: required field is missing (expected string)`);
+    await expect(failure).rejects.toThrow(`${file}:3:5: providers[0].model: required field is missing (expected a string)`);
   });
 });

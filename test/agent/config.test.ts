@@ -39,7 +39,7 @@ describe('parseAgentConfig', () => {
 
   it.each([
     ['an unknown top-level field, at its key', 'server: http://r:7420\nheartbeat: 5s\n', ['agent.yaml:2:1: heartbeat: unknown field "heartbeat" (expected one of server, token, tokenFile, agentId, providers)']],
-    ['a missing server, at the mapping', 'providers: []\n', ['agent.yaml:1:1: server: required field is missing (expected string)']],
+    ['a missing server, at the mapping', 'providers: []\n', ['agent.yaml:1:1: server: required field is missing (expected a string)']],
     [
       'an invalid provider name, at the value',
       'server: http://r:7420\nproviders:\n  - name: GPU1_Qwen\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n',
@@ -48,12 +48,12 @@ describe('parseAgentConfig', () => {
     [
       'a missing model, at the list entry',
       'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    url: http://g:8000/v1\n',
-      ['agent.yaml:3:5: providers[0].model: required field is missing (expected string)'],
+      ['agent.yaml:3:5: providers[0].model: required field is missing (expected a string)'],
     ],
     [
       'an unknown type, at the value',
       'server: http://r:7420\nproviders:\n  - name: a\n    type: sglang\n    model: m\n    url: http://g:8000/v1\n',
-      ['agent.yaml:4:11: providers[0].type: expected vllm | openai | ollama | llamacpp | tgi | anthropic | other, found "sglang"'],
+      ['agent.yaml:4:11: providers[0].type: expected one of vllm, openai, ollama, llamacpp, tgi, anthropic, other, found "sglang"'],
     ],
     [
       'an unknown provider field, with the known ones',
@@ -72,10 +72,24 @@ describe('parseAgentConfig', () => {
       'server: http://r:7420\nproviders:\n  - { name: a, type: vllm, model: m, url: "http://g:1/v1" }\n  - { name: a, type: vllm, model: m, url: "http://g:2/v1" }\n',
       ['agent.yaml:4:13: providers[1].name: duplicate provider name "a"'],
     ],
-    ['a YAML syntax error', 'server: http://r:7420\nproviders: [\n', ['agent.yaml:3:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]']],
-    ['a duplicate key', 'server: http://r:7420\nserver: http://s:7420\n', ['agent.yaml:2:1: invalid YAML: Map keys must be unique']],
+    ['a YAML syntax error, at the opening bracket', 'server: http://r:7420\nproviders: [\n', ['agent.yaml:2:12: invalid YAML: flow sequence opened with [ is never closed (expected ])']],
+    ['a duplicate key, naming it', 'server: http://r:7420\nserver: http://s:7420\n', ['agent.yaml:2:1: invalid YAML: duplicate key "server": a key may appear only once in a mapping']],
     ['a list instead of a mapping', '- server\n', ['agent.yaml:1:1: expected a mapping with server and providers, found a list']],
     ['an empty file', '', ['agent.yaml:1:1: expected a mapping with server and providers, found an empty file']],
+    ['a misspelt top-level key once, with a did-you-mean', 'sever: http://r:7420\n', ['agent.yaml:1:1: sever: unknown field "sever" (did you mean "server"?)']],
+    [
+      'a misspelt provider field once, with a did-you-mean',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    modle: m\n    url: http://g:8000/v1\n',
+      ['agent.yaml:5:5: providers[0].modle: unknown field "modle" (did you mean "model"?)'],
+    ],
+    ['an empty server, at its key', 'server:\n', ['agent.yaml:1:1: server: expected a string, found an empty value']],
+    ['a number where a name is expected, with a quote hint', 'server: http://r:7420\nagentId: 7\n', ['agent.yaml:2:10: agentId: expected a string, found number 7 (put it in quotes: "7")']],
+    ['a token that is not a string, without echoing it', 'server: http://r:7420\ntoken: 918273645\n', ['agent.yaml:2:8: token: expected a string, found a number']],
+    [
+      'an alias without an anchor, as a located error',
+      'server: http://r:7420\nproviders: *nope\n',
+      ['agent.yaml:2:12: invalid YAML: alias *nope has no anchor &nope before it in this document (anchors do not cross ---)'],
+    ],
   ])('reports %s with file:line:col', (_case, text, expected) => {
     expect(errorsOf(text)).toEqual(expected);
   });
