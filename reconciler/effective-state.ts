@@ -3,8 +3,8 @@
 // key so that one pool's members are found without scanning the fleet, recomputes only the
 // names that changed, and tells watchers about real changes only (ADDED/MODIFIED/DELETED).
 import { buildViews, type StaticProbe } from '../schema/effective.js';
-import { compareNames, membersOf, summarizePools } from '../schema/pools.js';
-import { MEMBER_KINDS, PHASES, type LlmView, type MemberKind, type MembersAnswer, type Phase, type PoolSummary, type StatusAnswer } from '../schema/views.js';
+import { compareNames, countActive, membersOf, poolHealthOf, summarizePools } from '../schema/pools.js';
+import { MEMBER_KINDS, PHASES, type LlmView, type MemberKind, type MembersAnswer, type Phase, type PoolStats, type PoolSummary, type StatusAnswer } from '../schema/views.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
 import type { DesiredStateView } from './desired-state-api.js';
 import type { Leases } from './leases.js';
@@ -28,6 +28,10 @@ interface PoolAnswer {
   views: LlmView[];
   /** The views as a UTF-8 JSON array, encoded once. */
   json: Buffer;
+  /** The pool's figures as membersOf computes them, less the anchor's own `explicit`. */
+  stats: Omit<PoolStats, 'explicit'>;
+  /** Each member's `explicit` (its own poolName is set); the anchors this answer can serve. */
+  explicitByName: Map<string, boolean>;
 }
 
 /**
@@ -161,26 +165,42 @@ export class EffectiveState {
   }
 
   /**
-   * The `/members` answer as UTF-8 JSON. The member list is serialised once per pool and shared
-   * by every anchor and request until it changes (or ages past POOL_ANSWER_MAX_AGE_MS).
+   * The `/members` answer as UTF-8 JSON, in parts to be written one after the other: a small
+   * head naming the anchor, then the member list serialised once per pool and shared by every
+   * anchor and request until it changes (or ages past POOL_ANSWER_MAX_AGE_MS). Not joining them
+   * keeps a request from copying the whole list (600 KB for 1,000 members) into a fresh buffer,
+   * whose external memory would set off a garbage collection every request or two.
    */
-  membersJson(anchor: string): Buffer | null {
+  membersParts(anchor: string): Buffer[] | null {
     this.refresh();
     const cached = this.cache.get(anchor);
     if (cached === undefined) return null;
     const answer = this.poolAnswerOf(cached.poolKey);
-    const members = membersOf(answer.views, anchor, this.snapshotNow().policies);
-    if (members === null) return null;
-    const head = `${JSON.stringify({ anchor: members.anchor, pool: members.pool }).slice(0, -1)},"members":`;
-    return Buffer.concat([Buffer.from(head), answer.json, CLOSE_BRACE]);
+    const explicit = answer.explicitByName.get(anchor);
+    if (explicit === undefined) return null;
+    const { key, size, activeCount, minActive, health } = answer.stats;
+    const pool: PoolStats = { key, explicit, size, activeCount, minActive, health };
+    const head = `${JSON.stringify({ anchor, pool }).slice(0, -1)},"members":`;
+    return [Buffer.from(head), answer.json, CLOSE_BRACE];
   }
 
-  /** `{revision, items}` of one pool's member views (`/llms?pool=KEY`), as UTF-8 JSON. */
-  poolViewsJson(poolKey: string, revision: string | null): Buffer {
+  /** membersParts joined into one buffer. */
+  membersJson(anchor: string): Buffer | null {
+    const parts = this.membersParts(anchor);
+    return parts === null ? null : Buffer.concat(parts);
+  }
+
+  /** `{revision, items}` of one pool's member views (`/llms?pool=KEY`), as UTF-8 JSON parts. */
+  poolViewsParts(poolKey: string, revision: string | null): Buffer[] {
     this.refresh();
     const head = Buffer.from(`{"revision":${JSON.stringify(revision)},"items":`);
     const items = this.poolNames.has(poolKey) ? this.poolAnswerOf(poolKey).json : EMPTY_ARRAY;
-    return Buffer.concat([head, items, CLOSE_BRACE]);
+    return [head, items, CLOSE_BRACE];
+  }
+
+  /** poolViewsParts joined into one buffer. */
+  poolViewsJson(poolKey: string, revision: string | null): Buffer {
+    return Buffer.concat(this.poolViewsParts(poolKey, revision));
   }
 
   /** Every pool, including LlmPool policies without members, sorted by key. */
@@ -217,7 +237,13 @@ export class EffectiveState {
     let answer = this.poolAnswers.get(key);
     if (answer === undefined || now - answer.atMs >= POOL_ANSWER_MAX_AGE_MS || now < answer.atMs) {
       const views = this.computeViews(this.membersOfKey(key));
-      answer = { atMs: now, views, json: Buffer.from(JSON.stringify(views)) };
+      // What membersOf works out per anchor; every member of one pool shares all of it but
+      // `explicit`, so it is worked out here once.
+      const activeCount = countActive(views.map((v) => ({ name: v.metadata.name, poolName: v.spec.poolName, phase: v.status.phase })));
+      const minActive = this.snapshotNow().policies.get(key)?.minActive ?? 0;
+      const stats = { key, size: views.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
+      const explicitByName = new Map(views.map((v) => [v.metadata.name, v.spec.poolName !== undefined]));
+      answer = { atMs: now, views, json: Buffer.from(JSON.stringify(views)), stats, explicitByName };
       this.poolAnswers.set(key, answer);
     }
     return answer;

@@ -163,26 +163,33 @@ export class Leases {
     return this.answerFor(lease, rejected, snapshot);
   }
 
-  /** Null when the agent has no lease or `leaseId` is not its current one (LeaseNotFound). */
+  /**
+   * Null when the agent has no lease or `leaseId` is not its current one (LeaseNotFound). A beat
+   * that changes nothing (the common case) allocates little beyond its answer: no change sets,
+   * no listener call, no record, only the store's timestamp touch.
+   */
   async heartbeat(agentId: string, heartbeat: Heartbeat): Promise<RegistrationAnswer | null> {
     const lease = this.agents.get(agentId);
     if (lease === undefined || lease.leaseId !== heartbeat.leaseId) return null;
     const now = this.options.now();
     const snapshot = this.options.declared.current();
-    const changed = new Set<string>();
-    if (this.isLeaseStale(lease, now)) for (const name of lease.llms.keys()) changed.add(name);
+    let changed: Set<string> | null = null;
+    const change = (name: string): void => {
+      (changed ??= new Set()).add(name);
+    };
+    if (this.isLeaseStale(lease, now)) for (const name of lease.llms.keys()) change(name);
     lease.lastHeartbeatAt = now;
     lease.restored = false;
     lease.staleAtLastSweep = false;
     let entriesChanged = false;
     if (heartbeat.gpus !== undefined) {
-      if (!isSameGpuInventory(lease.gpus, heartbeat.gpus)) for (const name of lease.llms.keys()) changed.add(name);
+      if (!isSameGpuInventory(lease.gpus, heartbeat.gpus)) for (const name of lease.llms.keys()) change(name);
       // Usage figures change on every beat; they are telemetry, kept but not a change.
       if (!isSameGpus(lease.gpus, heartbeat.gpus)) entriesChanged = true;
       lease.gpus = heartbeat.gpus;
     }
     const rejected: Rejection[] = [];
-    const losers = new Set<AgentLease>();
+    let losers: Set<AgentLease> | null = null;
     let acquired = false;
     for (const entry of heartbeat.llms) {
       const current = lease.llms.get(entry.name);
@@ -191,7 +198,7 @@ export class Leases {
         if (current !== undefined) {
           if (!isSameEntry(current, next)) {
             lease.llms.set(entry.name, next);
-            changed.add(entry.name);
+            change(entry.name);
             entriesChanged = true;
           }
           continue;
@@ -204,11 +211,11 @@ export class Leases {
         const holder = this.owners.get(entry.name);
         if (holder !== undefined) {
           holder.llms.delete(entry.name);
-          losers.add(holder);
+          (losers ??= new Set()).add(holder);
         }
         lease.llms.set(entry.name, next);
         this.owners.set(entry.name, lease);
-        changed.add(entry.name);
+        change(entry.name);
         acquired = true;
         continue;
       }
@@ -221,16 +228,17 @@ export class Leases {
         if (entry.healthMessage === undefined) delete next.healthMessage;
         else next.healthMessage = entry.healthMessage;
         lease.llms.set(entry.name, next);
-        changed.add(entry.name);
+        change(entry.name);
         entriesChanged = true;
       }
     }
     this.nextSweepAt = Math.min(this.nextSweepAt, now + this.options.ttlMs + 1);
-    this.bump([...changed]);
+    if (changed !== null) this.bump([...(changed as Set<string>)]);
     const store = this.options.store;
     if (acquired) {
       // Taking a name is a registration: durable before the answer.
-      await Promise.all([store.put(recordOf(lease)), ...[...losers].map((loser) => store.put(recordOf(loser)))]);
+      const losing: AgentLease[] = losers === null ? [] : [...(losers as Set<AgentLease>)];
+      await Promise.all([store.put(recordOf(lease)), ...losing.map((loser) => store.put(recordOf(loser)))]);
     } else if (entriesChanged) {
       store.putLater(recordOf(lease));
     } else {
@@ -304,8 +312,8 @@ export class Leases {
   }
 
   /** The desired answer for names an agent holds (Git wins for declared names). */
-  desiredFor(names: readonly string[], snapshot: DeclaredSnapshot = this.options.declared.current()): DesiredForAgent[] {
-    return [...names].sort().map((name) => {
+  desiredFor(names: Iterable<string>, snapshot: DeclaredSnapshot = this.options.declared.current()): DesiredForAgent[] {
+    return Array.from(names).sort().map((name) => {
       const declared = snapshot.byName.get(name);
       if (declared !== undefined) {
         const spec = declared.resource.spec;
@@ -360,7 +368,7 @@ export class Leases {
       ttlSeconds: this.options.ttlMs / 1000,
       heartbeatIntervalSeconds: this.options.heartbeatIntervalMs / 1000,
       revision: snapshot.revision,
-      desired: this.desiredFor([...lease.llms.keys()], snapshot),
+      desired: this.desiredFor(lease.llms.keys(), snapshot),
       rejected,
     };
   }

@@ -2,9 +2,10 @@
 // at this edge, check the token's name globs, call the lease rules, answer.
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { heartbeatSchema, registrationSchema } from '../../schema/agent-protocol.js';
+import { registrationSchema } from '../../schema/agent-protocol.js';
 import { assertNamesAllowed } from '../auth-plugin.js';
 import { ApiError, describeZodError } from '../errors.js';
+import { parseHeartbeatBody } from '../heartbeat-body.js';
 
 // Route parameters are always strings (find-my-way); an unknown agentId is just a missing lease.
 interface AgentParams {
@@ -28,7 +29,7 @@ export const agentRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Params: AgentParams }>('/agents/:agentId/heartbeat', register, async (request) => {
     const { agentId } = request.params;
-    const parsed = heartbeatSchema.safeParse(request.body ?? null);
+    const parsed = parseHeartbeatBody(request.body ?? null);
     if (!parsed.success) throw new ApiError('InvalidRegistration', `invalid heartbeat: ${describeZodError(parsed.error)}`);
     if (request.principal !== null) {
       assertNamesAllowed(request, parsed.data.llms.map((llm) => llm.name));

@@ -1,5 +1,6 @@
 // GET /llms (?pool=KEY), /llms/:name and /llms/:name/members (DESIGN §2, §3).
-import type { FastifyPluginAsync } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 
@@ -16,7 +17,7 @@ export const llmRoutes: FastifyPluginAsync = async (app) => {
     const revision = declared.current().revision;
     if (query.pool === undefined) return { revision, items: state.views() };
     // A pool's members come pre-serialised from the effective state (see membersJson).
-    return reply.type(JSON_TYPE).send(state.poolViewsJson(query.pool, revision));
+    return sendParts(reply, state.poolViewsParts(query.pool, revision));
   });
 
   app.get('/llms/:name', view, async (request) => {
@@ -28,11 +29,21 @@ export const llmRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/llms/:name/members', view, async (request, reply) => {
     const { name } = nameParamsSchema.parse(request.params);
-    const json = state.membersJson(name);
-    if (json === null) throw llmNotFound(name);
-    return reply.type(JSON_TYPE).send(json);
+    const parts = state.membersParts(name);
+    if (parts === null) throw llmNotFound(name);
+    return sendParts(reply, parts);
   });
 };
+
+/**
+ * Writes a JSON answer given in parts without joining them: the shared, pre-serialised member
+ * list is written as it is rather than copied into a fresh buffer on every request.
+ */
+function sendParts(reply: FastifyReply, parts: Buffer[]): FastifyReply {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return reply.type(JSON_TYPE).header('content-length', length).send(Readable.from(parts));
+}
 
 function llmNotFound(name: string): ApiError {
   return new ApiError('LlmNotFound', `no Llm named ${JSON.stringify(name)}: it is neither declared in the served revision nor registered by an agent`);
