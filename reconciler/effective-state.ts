@@ -2,8 +2,9 @@
 // (served revision, live leases, now), level-triggered. It keeps an index by name and by pool
 // key so that one pool's members are found without scanning the fleet, recomputes only the
 // names that changed, and tells watchers about real changes only (ADDED/MODIFIED/DELETED).
-import { buildViews, type StaticProbe } from '../schema/effective.js';
-import { compareNames, countActive, membersOf, poolHealthOf, summarizePools } from '../schema/pools.js';
+import type { LocatedLlm } from '../schema/codec.js';
+import { buildViews, phaseOf, type LiveLlm, type StaticProbe } from '../schema/effective.js';
+import { compareNames, membersOf, poolHealthOf, summarizePools } from '../schema/pools.js';
 import { MEMBER_KINDS, PHASES, type LlmView, type MemberKind, type MembersAnswer, type Phase, type PoolStats, type PoolSummary, type StatusAnswer } from '../schema/views.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
 import type { DesiredStateView } from './desired-state-api.js';
@@ -25,7 +26,6 @@ export interface EffectiveStateOptions {
 /** A pool's member views, computed at `atMs` and serialised once for the requests that follow. */
 interface PoolAnswer {
   atMs: number;
-  views: LlmView[];
   /** The views as a UTF-8 JSON array, encoded once. */
   json: Buffer;
   /** The pool's figures as membersOf computes them, less the anchor's own `explicit`. */
@@ -35,12 +35,34 @@ interface PoolAnswer {
 }
 
 /**
+ * One member's view serialised, with the inputs it was built from. While those inputs hold
+ * (compared by identity, the live entry field by field) and its phase is the same, its view
+ * differs from a fresh one only in the reason's age: a rebuild writes `head`, the reason and
+ * `tail` rather than building and serialising the view again.
+ */
+interface MemberJson {
+  declared: LocatedLlm | undefined;
+  live: LiveLlm | undefined;
+  probe: StaticProbe | undefined;
+  revision: string | null;
+  phase: Phase;
+  explicit: boolean;
+  /** The view's JSON before the reason's value, and after it; null tail: the JSON is all in head. */
+  head: string;
+  tail: string | null;
+}
+
+/**
  * How long a pool's serialised members may be served again. Real changes (phase, pool, agent,
- * spec) drop it at once; only the ages in reasons and heartbeat times may lag by up to this.
+ * spec) drop it at once; only the ages in reasons, heartbeat times and GPU usage figures (a
+ * beat's telemetry, not a change) may lag by up to this.
  */
 export const POOL_ANSWER_MAX_AGE_MS = 1000;
 const CLOSE_BRACE = Buffer.from('}');
 const EMPTY_ARRAY = Buffer.from('[]');
+/** Stands in for the reason while a member is serialised, to find where the reason goes. */
+export const REASON_MARK = '\u0000mcpctl-reason\u0000';
+const REASON_MARK_JSON = JSON.stringify(REASON_MARK);
 
 interface CachedView {
   view: LlmView;
@@ -57,6 +79,7 @@ export class EffectiveState {
   private readonly sortedMembers = new Map<string, string[]>();
   private readonly summaries = new Map<string, PoolSummary>();
   private readonly poolAnswers = new Map<string, PoolAnswer>();
+  private readonly memberJson = new Map<string, MemberJson>();
   private sortedPoolKeys: string[] | null = null;
   private readonly byPhaseKind = new Map<string, number>();
   private readonly dirty = new Set<string>();
@@ -236,17 +259,74 @@ export class EffectiveState {
     const now = this.options.now();
     let answer = this.poolAnswers.get(key);
     if (answer === undefined || now - answer.atMs >= POOL_ANSWER_MAX_AGE_MS || now < answer.atMs) {
-      const views = this.computeViews(this.membersOfKey(key));
-      // What membersOf works out per anchor; every member of one pool shares all of it but
-      // `explicit`, so it is worked out here once.
-      const activeCount = countActive(views.map((v) => ({ name: v.metadata.name, poolName: v.spec.poolName, phase: v.status.phase })));
-      const minActive = this.snapshotNow().policies.get(key)?.minActive ?? 0;
-      const stats = { key, size: views.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
-      const explicitByName = new Map(views.map((v) => [v.metadata.name, v.spec.poolName !== undefined]));
-      answer = { atMs: now, views, json: Buffer.from(JSON.stringify(views)), stats, explicitByName };
+      answer = this.buildPoolAnswer(key, now);
       this.poolAnswers.set(key, answer);
     }
     return answer;
+  }
+
+  /**
+   * The pool's members serialised at `now`, from each member's cached JSON where its inputs are
+   * unchanged: once a second every reason's age moves on, and re-rendering only those keeps
+   * the rebuild (and its garbage) small. What membersOf works out per anchor is worked out
+   * here once: every member of one pool shares all of it but `explicit`.
+   */
+  private buildPoolAnswer(key: string, now: number): PoolAnswer {
+    const snapshot = this.snapshotNow();
+    const clock = { nowMs: now, ttlMs: this.options.ttlMs, probes: this.probes };
+    const names = this.membersOfKey(key);
+    const parts: string[] = [];
+    let activeCount = 0;
+    const explicitByName = new Map<string, boolean>();
+    for (const name of names) {
+      const declared = snapshot.byName.get(name);
+      const live = this.options.leases.live(name);
+      const phased = phaseOf(declared, live, clock);
+      if (phased === null) continue;
+      const [phase, reason] = phased;
+      let member = this.memberJson.get(name);
+      if (member === undefined || !isSameInputs(member, declared, live, this.probes.get(name), snapshot.revision) || member.phase !== phase) {
+        const rendered = this.renderMember(name, declared, live, now);
+        if (rendered === null) continue;
+        member = rendered;
+        this.memberJson.set(name, member);
+      }
+      parts.push(member.tail === null ? member.head : member.head + JSON.stringify(reason) + member.tail);
+      if (phase === 'active') activeCount++;
+      explicitByName.set(name, member.explicit);
+    }
+    const json = Buffer.from(`[${parts.join(',')}]`);
+    const minActive = snapshot.policies.get(key)?.minActive ?? 0;
+    const stats = { key, size: parts.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
+    return { atMs: now, json, stats, explicitByName };
+  }
+
+  /** One member's view built and serialised afresh, its reason cut out where it can be. */
+  private renderMember(name: string, declared: LocatedLlm | undefined, live: LiveLlm | undefined, now: number): MemberJson | null {
+    const snapshot = this.snapshotNow();
+    const view = buildViews({
+      declared: declared === undefined ? [] : [declared],
+      revision: snapshot.revision,
+      live: live === undefined ? [] : [live],
+      nowMs: now,
+      ttlMs: this.options.ttlMs,
+      probes: this.probes,
+    })[0];
+    if (view === undefined) return null;
+    const marked = JSON.stringify({ ...view, status: { ...view.status, reason: REASON_MARK } });
+    const at = marked.indexOf(REASON_MARK_JSON);
+    // An agent's strings could hold the mark too; such a member is then served whole, not cut.
+    const cut = at >= 0 && marked.indexOf(REASON_MARK_JSON, at + 1) < 0;
+    return {
+      declared,
+      live,
+      probe: this.probes.get(name),
+      revision: snapshot.revision,
+      phase: view.status.phase,
+      explicit: view.spec.poolName !== undefined,
+      head: cut ? marked.slice(0, at) : JSON.stringify(view),
+      tail: cut ? marked.slice(at + REASON_MARK_JSON.length) : null,
+    };
   }
 
   private snapshotNow(): DeclaredSnapshot {
@@ -313,6 +393,7 @@ export class EffectiveState {
     if (view === undefined) {
       if (old === undefined) return;
       this.cache.delete(name);
+      this.memberJson.delete(name);
       this.count(old.view, -1);
       this.leavePool(name, old.poolKey);
       this.emit({ type: 'DELETED', view: old.view });
@@ -416,6 +497,20 @@ export class EffectiveState {
       }
     }
   }
+}
+
+/** Whether a member's cached JSON was built from these very inputs. */
+function isSameInputs(member: MemberJson, declared: LocatedLlm | undefined, live: LiveLlm | undefined, probe: StaticProbe | undefined, revision: string | null): boolean {
+  return member.declared === declared && member.probe === probe && member.revision === revision && isSameLive(member.live, live);
+}
+
+/** Field by field: the leases hand out a fresh LiveLlm on every read. */
+function isSameLive(a: LiveLlm | undefined, b: LiveLlm | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  for (const key in a) if (a[key as keyof LiveLlm] !== b[key as keyof LiveLlm]) return false;
+  for (const key in b) if (a[key as keyof LiveLlm] !== b[key as keyof LiveLlm]) return false;
+  return true;
 }
 
 /**

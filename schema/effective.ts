@@ -65,30 +65,9 @@ function declaredView(declared: LocatedLlm, live: LiveLlm | undefined, input: Ef
   const spec = resource.spec;
   const isStatic = llmSourceOf(spec) === 'static';
   const drift = live === undefined || isStatic ? [] : driftOf(spec, live);
-  let kind: MemberKind;
-  let phase: Phase;
-  let reason: string;
-  let sync: SyncState;
-  if (isStatic) {
-    kind = 'static';
-    const probe = input.probes?.get(resource.metadata.name);
-    if (probe === undefined) [phase, reason] = ['unknown', 'static endpoint, not probed yet'];
-    else if (probe.ok) [phase, reason] = ['active', 'static endpoint answers'];
-    else [phase, reason] = ['unhealthy', `endpoint failing: ${probe.message ?? 'no answer'}`];
-    sync = 'Synced';
-  } else if (live === undefined) {
-    kind = 'declared';
-    [phase, reason] = ['pending', `declared in ${declared.file}, no agent yet`];
-    sync = 'Pending';
-  } else {
-    kind = 'managed';
-    [phase, reason] = livePhase(live, input);
-    sync = drift.length > 0 ? 'OutOfSync' : 'Synced';
-  }
-  if (!llmEnabledOf(spec)) {
-    phase = 'draining';
-    reason = `enabled: false in ${declared.file}:${declared.fieldLines['spec.enabled'] ?? declared.line}`;
-  }
+  const kind: MemberKind = isStatic ? 'static' : live === undefined ? 'declared' : 'managed';
+  const sync: SyncState = isStatic ? 'Synced' : live === undefined ? 'Pending' : drift.length > 0 ? 'OutOfSync' : 'Synced';
+  const [phase, reason] = declaredPhaseOf(declared, live, input);
   return {
     apiVersion: resource.apiVersion,
     kind: 'Llm',
@@ -110,8 +89,7 @@ function declaredView(declared: LocatedLlm, live: LiveLlm | undefined, input: Ef
 function virtualView(live: LiveLlm, input: EffectiveInput): LlmView {
   const spec: LlmSpec = { type: live.type, model: live.model, url: live.url };
   if (live.poolName !== undefined) spec.poolName = live.poolName;
-  const [phase, liveReason] = livePhase(live, input);
-  const reason = phase === 'active' ? `published by agent ${live.agentId}, not declared` : liveReason;
+  const [phase, reason] = virtualPhaseOf(live, input);
   return {
     apiVersion: 'mcpctl/v1',
     kind: 'Llm',
@@ -130,7 +108,38 @@ function virtualView(live: LiveLlm, input: EffectiveInput): LlmView {
   };
 }
 
-function livePhase(live: LiveLlm, input: EffectiveInput): [Phase, string] {
+/** What a view's phase and reason depend on besides the declared and live entries. */
+export type ViewClock = Pick<EffectiveInput, 'nowMs' | 'ttlMs' | 'probes'>;
+
+/**
+ * The phase and reason of one Llm at `input.nowMs`, as its view would carry them: the only
+ * parts of a view that move with the clock alone. Null when the name is neither declared nor
+ * live (it has no view). Lets a cache of serialised views re-render just these.
+ */
+export function phaseOf(declared: LocatedLlm | undefined, live: LiveLlm | undefined, input: ViewClock): [Phase, string] | null {
+  if (declared !== undefined) return declaredPhaseOf(declared, live, input);
+  return live === undefined ? null : virtualPhaseOf(live, input);
+}
+
+function declaredPhaseOf(declared: LocatedLlm, live: LiveLlm | undefined, input: ViewClock): [Phase, string] {
+  const spec = declared.resource.spec;
+  if (!llmEnabledOf(spec)) return ['draining', `enabled: false in ${declared.file}:${declared.fieldLines['spec.enabled'] ?? declared.line}`];
+  if (llmSourceOf(spec) === 'static') {
+    const probe = input.probes?.get(declared.resource.metadata.name);
+    if (probe === undefined) return ['unknown', 'static endpoint, not probed yet'];
+    if (probe.ok) return ['active', 'static endpoint answers'];
+    return ['unhealthy', `endpoint failing: ${probe.message ?? 'no answer'}`];
+  }
+  if (live === undefined) return ['pending', `declared in ${declared.file}, no agent yet`];
+  return livePhase(live, input);
+}
+
+function virtualPhaseOf(live: LiveLlm, input: ViewClock): [Phase, string] {
+  const [phase, reason] = livePhase(live, input);
+  return [phase, phase === 'active' ? `published by agent ${live.agentId}, not declared` : reason];
+}
+
+function livePhase(live: LiveLlm, input: ViewClock): [Phase, string] {
   const age = formatAge(input.nowMs - live.lastHeartbeatAt);
   if (live.restored === true) return ['stale', `restored after a reconciler restart, no heartbeat since (last ${age} ago)`];
   if (isStale(live, input.nowMs, input.ttlMs)) return ['stale', `no heartbeat for ${age}`];

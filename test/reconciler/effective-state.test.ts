@@ -3,10 +3,10 @@
 // must equal the pure rules applied to the whole fleet from scratch.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildViews } from '../../schema/effective.js';
+import { buildViews, type StaticProbe } from '../../schema/effective.js';
 import { membersOf, summarizePools } from '../../schema/pools.js';
 import { MEMBER_KINDS, PHASES, type LlmView, type MembersAnswer } from '../../schema/views.js';
-import { signatureOf, type WatchEvent } from '../../reconciler/effective-state.js';
+import { POOL_ANSWER_MAX_AGE_MS, REASON_MARK, signatureOf, type WatchEvent } from '../../reconciler/effective-state.js';
 import { closeHarnesses, entry, FLEET_FILES, GPU, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
 
 afterEach(closeHarnesses);
@@ -16,7 +16,8 @@ const POOLS = [undefined, 'qwen3', 'user-vllm-qwen3-thinking', 'side'];
 
 type Op =
   | { kind: 'register'; agent: number; entries: { name: string; pool: string | undefined; failing: boolean }[] }
-  | { kind: 'beat'; agent: number; name: string; failing: boolean }
+  | { kind: 'beat'; agent: number; name: string; failing: boolean; utilizationPct: number | null }
+  | { kind: 'probe'; probe: StaticProbe | null }
   | { kind: 'deregister'; agent: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'revision'; which: number };
@@ -27,7 +28,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     agent: fc.integer({ min: 0, max: 3 }),
     entries: fc.array(fc.record({ name: fc.constantFrom(...NAMES), pool: fc.constantFrom(...POOLS), failing: fc.boolean() }), { maxLength: 3 }),
   }),
-  fc.record({ kind: fc.constant('beat' as const), agent: fc.integer({ min: 0, max: 3 }), name: fc.constantFrom(...NAMES), failing: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('beat' as const),
+    agent: fc.integer({ min: 0, max: 3 }),
+    name: fc.constantFrom(...NAMES),
+    failing: fc.boolean(),
+    // A beat with GPU figures replaces them without being a change; one without keeps them.
+    utilizationPct: fc.option(fc.integer({ min: 0, max: 100 })),
+  }),
+  fc.record({
+    kind: fc.constant('probe' as const),
+    probe: fc.option(fc.record({ ok: fc.boolean(), message: fc.constantFrom('ECONNREFUSED', 'timeout') }, { requiredKeys: ['ok'] })),
+  }),
   fc.record({ kind: fc.constant('deregister' as const), agent: fc.integer({ min: 0, max: 3 }) }),
   fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 2 * TTL_MS }) }),
   fc.record({ kind: fc.constant('revision' as const), which: fc.integer({ min: 0, max: 1 }) }),
@@ -55,8 +67,17 @@ spec:
   },
 ];
 
-async function apply(h: Harness, op: Op, leases: Map<number, string>): Promise<void> {
-  const agentId = `agent-${op.kind === 'advance' || op.kind === 'revision' ? 0 : op.agent}`;
+/** The static Llm of FLEET_FILES, whose phase comes from probes. */
+const STATIC_NAME = 'openai-gpt4o';
+
+interface World {
+  leases: Map<number, string>;
+  probes: Map<string, StaticProbe>;
+}
+
+async function apply(h: Harness, op: Op, world: World): Promise<void> {
+  const { leases } = world;
+  const agentId = `agent-${'agent' in op ? op.agent : 0}`;
   switch (op.kind) {
     case 'register': {
       const entries = op.entries.map((e) => entry(e.name, { ...(e.pool === undefined ? {} : { poolName: e.pool }), health: e.failing ? 'failing' : 'ok' }));
@@ -64,8 +85,15 @@ async function apply(h: Harness, op: Op, leases: Map<number, string>): Promise<v
       leases.set(op.agent, answer.leaseId);
       break;
     }
-    case 'beat':
-      await h.services.leases.heartbeat(agentId, { leaseId: leases.get(op.agent) ?? 'none', llms: [{ name: op.name, health: op.failing ? 'failing' : 'ok' }] });
+    case 'beat': {
+      const gpus = op.utilizationPct === null ? {} : { gpus: [{ ...GPU, utilizationPct: op.utilizationPct }] };
+      await h.services.leases.heartbeat(agentId, { leaseId: leases.get(op.agent) ?? 'none', llms: [{ name: op.name, health: op.failing ? 'failing' : 'ok' }], ...gpus });
+      break;
+    }
+    case 'probe':
+      if (op.probe === null) world.probes.delete(STATIC_NAME);
+      else world.probes.set(STATIC_NAME, op.probe);
+      h.services.state.setProbe(STATIC_NAME, op.probe ?? undefined);
       break;
     case 'deregister':
       await h.services.leases.deregister(agentId);
@@ -79,21 +107,50 @@ async function apply(h: Harness, op: Op, leases: Map<number, string>): Promise<v
   }
 }
 
-/** The answer with what moves with the clock alone (heartbeat times, ages in reasons) blanked. */
-function withoutAges(answer: MembersAnswer | null): MembersAnswer | null {
+/**
+ * The answer with what moves on every beat or with the clock alone (heartbeat times, ages in
+ * reasons, GPU usage figures) blanked: a cached answer may lag in these by up to
+ * POOL_ANSWER_MAX_AGE_MS.
+ */
+function withoutTelemetry(answer: MembersAnswer | null): MembersAnswer | null {
   if (answer === null) return null;
   const members = answer.members.map((view) => {
     const { agent, phase } = view.status;
     if (agent === null) return view;
     const timed = phase === 'active' || phase === 'stale';
-    return { ...view, status: { ...view.status, agent: { ...agent, lastHeartbeatAt: '' }, reason: timed ? '' : view.status.reason } };
+    const gpus = agent.gpus.map((g) => ({ ...g, memoryUsedMiB: 0, utilizationPct: 0 }));
+    return { ...view, status: { ...view.status, agent: { ...agent, lastHeartbeatAt: '', gpus }, reason: timed ? '' : view.status.reason } };
   });
   return { ...answer, members };
 }
 
-function freshViews(h: Harness): LlmView[] {
+function freshViews(h: Harness, world: World): LlmView[] {
   const served = h.desired.current();
-  return buildViews({ declared: served?.llms ?? [], revision: served?.revision ?? null, live: h.services.leases.allLive(), nowMs: h.clock.nowMs, ttlMs: TTL_MS });
+  return buildViews({ declared: served?.llms ?? [], revision: served?.revision ?? null, live: h.services.leases.allLive(), nowMs: h.clock.nowMs, ttlMs: TTL_MS, probes: world.probes });
+}
+
+/**
+ * [served, pure] JSON text of every name's `/members` and every pool's `/llms?pool=`, by route;
+ * the pure side from buildViews and membersOf at the clock's current time.
+ */
+function servedAndPure(h: Harness, world: World): Map<string, [string | null, string | null]> {
+  const views = freshViews(h, world);
+  const snapshot = h.services.declared.current();
+  const out = new Map<string, [string | null, string | null]>();
+  for (const name of new Set([...NAMES, STATIC_NAME, ...views.map((v) => v.metadata.name)])) {
+    const answer = membersOf(views, name, snapshot.policies);
+    out.set(`/llms/${name}/members`, [h.services.state.membersJson(name)?.toString('utf8') ?? null, answer === null ? null : JSON.stringify(answer)]);
+  }
+  for (const key of new Set([...POOLS, ...views.map((v) => v.status.pool.key)])) {
+    if (key === undefined) continue;
+    const items = views.filter((v) => v.status.pool.key === key);
+    out.set(`/llms?pool=${key}`, [h.services.state.poolViewsJson(key, snapshot.revision).toString('utf8'), JSON.stringify({ revision: snapshot.revision, items })]);
+  }
+  return out;
+}
+
+function newWorld(): World {
+  return { leases: new Map(), probes: new Map() };
 }
 
 describe('the effective-state index', () => {
@@ -101,20 +158,20 @@ describe('the effective-state index', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), async (ops) => {
         const h = await startHarness();
-        const leases = new Map<number, string>();
+        const world = newWorld();
         try {
           for (const op of ops) {
-            await apply(h, op, leases);
-            const views = freshViews(h);
+            await apply(h, op, world);
+            const views = freshViews(h, world);
             const policies = h.services.declared.current().policies;
             expect(h.services.state.views()).toEqual(views);
             expect(h.services.state.pools()).toEqual(summarizePools(views, policies));
             for (const name of NAMES) {
               expect(h.services.state.members(name)).toEqual(membersOf(views, name, policies));
-              // The serialised answer may be up to POOL_ANSWER_MAX_AGE_MS old in its ages only.
+              // The serialised answer may be up to POOL_ANSWER_MAX_AGE_MS old in its telemetry only.
               const json = h.services.state.membersJson(name);
               const answer = json === null ? null : (JSON.parse(json.toString('utf8')) as MembersAnswer);
-              expect(withoutAges(answer)).toEqual(withoutAges(membersOf(views, name, policies)));
+              expect(withoutTelemetry(answer)).toEqual(withoutTelemetry(membersOf(views, name, policies)));
             }
             const counts = h.services.state.counts();
             expect(counts.llms).toBe(views.length);
@@ -127,6 +184,46 @@ describe('the effective-state index', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('serves the very bytes of the pure rules once the cached answers have aged out', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: POOL_ANSWER_MAX_AGE_MS - 1 }), async (ops, within) => {
+        const h = await startHarness();
+        const world = newWorld();
+        try {
+          for (const op of ops) {
+            await apply(h, op, world);
+            // Every answer cached before now is rebuilt, from per-member parts kept across ops.
+            h.clock.advance(POOL_ANSWER_MAX_AGE_MS);
+            const exact = servedAndPure(h, world);
+            for (const [route, [served, pure]] of exact) expect(served, route).toBe(pure);
+            // Within the age limit: the same bytes again (ages may lag), or, after a real
+            // change such as a lease turning stale, the pure answer of this moment.
+            h.clock.advance(within);
+            for (const [route, [served, pure]] of servedAndPure(h, world)) {
+              if (served !== exact.get(route)?.[0]) expect(served, route).toBe(pure);
+            }
+          }
+        } finally {
+          await h.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('serves a member whose own strings hold the reason mark whole', async () => {
+    const h = await startHarness();
+    const world = newWorld();
+    const odd = entry('w1', { model: REASON_MARK, poolName: 'side' });
+    await h.services.leases.register(registration('gpu1', [odd, entry('w2', { poolName: 'side' })]));
+    for (let step = 0; step < 3; step++) {
+      h.clock.advance(POOL_ANSWER_MAX_AGE_MS);
+      const pairs = servedAndPure(h, world);
+      expect(pairs.get('/llms/w1/members')?.[0]).toContain(JSON.stringify(REASON_MARK).slice(1, -1));
+      for (const [route, [served, pure]] of pairs) expect(served, route).toBe(pure);
+    }
   });
 
   it('tells watchers about real changes only, each once', async () => {
