@@ -312,6 +312,21 @@ describe.concurrent('--push', () => {
     expect(remoteHead).toBe(await repo.head());
   });
 
+  it('--push --wait: the reconciler following the remote serves the new commit before apply returns', async () => {
+    const remote = await bareCloneOf(fileScope, source.dir);
+    const follower = await startReconciler(fileScope, remote);
+    const repo = await cloneRepo(fileScope, remote);
+    const input = OLLAMA_YAML.replace('qwen3:8b', 'qwen3:32b');
+    const result = await runCli(['--server', follower.url, '--repo', repo.dir, 'apply', '-f', '-', '--yes', '--push', '--wait'], { input });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const head = await repo.head();
+    expect(result.stdout).toContain(`the reconciler serves ${head}`);
+    const view = await (await fetch(`${follower.url}/api/v1/llms/ollama-dev`)).json() as { spec: { model: string }; status: { source: { revision: string } } };
+    expect(view.spec.model).toBe('qwen3:32b');
+    expect(view.status.source.revision).toBe(head);
+  });
+
   it('against a remote that moved on: exit 1, one line that says to pull, the local commit kept', async () => {
     const remote = await bareCloneOf(fileScope, source.dir);
     const [mine, theirs] = await Promise.all([cloneRepo(fileScope, remote), cloneRepo(fileScope, remote)]);
