@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
 import type { LlmView, MembersAnswer } from '../../schema/views.js';
 import { killAllMcpctl, REPO_ROOT, startMcpctl, waitForServingUrl, type McpctlProcess } from './mcpctl-process.js';
-import { waitFor as waitForWithin } from './wait-for.js';
+import { waitFor as waitForWithin } from '../support/wait-for.js';
 
 // The reconciler is built by another part of the project; without it there is nothing to run against.
 const reconcilerBuilt = existsSync(join(REPO_ROOT, 'dist/reconciler/app.js'));

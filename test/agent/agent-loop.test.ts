@@ -6,7 +6,7 @@ import { createReconcilerClient } from '../../agent/reconciler-client.js';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
 import type { Gpu } from '../../schema/agent-protocol.js';
 import { startFakeReconciler, type FakeReconciler } from './fake-reconciler.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 const gpu: Gpu = { index: 0, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 1, utilizationPct: 0 };
 

@@ -6,7 +6,7 @@ import { runAgentCommand, startAgentService, type AgentService } from '../../age
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
 import { CliError } from '../../cli/errors.js';
 import { startFakeReconciler, type FakeReconciler } from './fake-reconciler.js';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 let dir: string;
 let file: string;

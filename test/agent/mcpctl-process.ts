@@ -1,7 +1,7 @@
 // Starts `node dist/cli/bin.js …` as a real child process, keeps its output, and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));

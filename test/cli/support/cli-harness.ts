@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { RegisteredLlm, RegistrationAnswer } from '../../../schema/agent-protocol.js';
+import { waitFor } from '../../support/wait-for.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 export const BIN = join(REPO_ROOT, 'dist/cli/bin.js');
@@ -279,21 +280,7 @@ export function closedPort(): Promise<number> {
 }
 
 /** Polls `probe` until it returns a value (never a fixed sleep). */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor };
 
 // ---------------------------------------------------------------------------------------------
 // Which modules a command loads

@@ -1,5 +1,6 @@
-// Polls a predicate until it holds (tests never sleep a fixed time).
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+// Polls a probe until it gives a value (tests never sleep a fixed time). The default leaves room
+// for process starts on a loaded 2-core machine.
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
