@@ -7,6 +7,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, round1 } from './measure.js';
 
 const LLMS = 1_000;
 const RUNS = 15;
@@ -117,16 +118,6 @@ function runNode(args: string[]): Promise<{ ms: number; code: number | null; std
       resolve({ ms, code, stdout: Buffer.concat(chunks).toString('utf8') });
     });
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function round1(n: number): number {
-  return Math.round(n * 10) / 10;
 }
 
 function round2(n: number): number {

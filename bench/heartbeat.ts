@@ -8,6 +8,7 @@ import type { Gpu, Registration } from '../schema/agent-protocol.js';
 import { buildApp } from '../reconciler/app.js';
 import type { DesiredStateView, DesiredStatus, ServedRevision } from '../reconciler/desired-state-api.js';
 import { createServices, type ReconcilerServices } from '../reconciler/services.js';
+import { median, percentile, round3 } from './measure.js';
 
 const AGENTS = 10_000;
 const CONCURRENCY = 64;
@@ -255,20 +256,6 @@ async function measureMembers(): Promise<Record<string, number>> {
 function collectGarbage(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc !== undefined) gc();
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }
 
 function round2(n: number): number {

@@ -3,6 +3,7 @@
 // cold load. Prints nothing: the bench runner prints the figures.
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { loadResources, ParseCache, type SourceFile } from '../schema/codec.js';
+import { median, round1, round3, timeMs as time } from './measure.js';
 
 const FILES = 10_000;
 const REPETITIONS = 7;
@@ -70,20 +71,6 @@ function runYaml(files: readonly SourceFile[], multi: ReadonlySet<string>): numb
   return n;
 }
 
-function time(run: () => unknown): number {
-  const start = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-const round1 = (n: number): number => Math.round(n * 10) / 10;
-const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
 // --- a realistic repository, generated deterministically ------------------------------------
 

@@ -15,6 +15,7 @@ import { formatPlan } from '../cli/format/plan-format.js';
 import { loadResources, type SourceFile } from '../schema/codec.js';
 import { buildViews, type LiveLlm, type StaticProbe } from '../schema/effective.js';
 import { computePlan, type DeclaredSet, type Plan } from '../schema/plan.js';
+import { median, round1, round3, timeMsAfterGc as time } from './measure.js';
 
 const LLMS = 10_000;
 const CHANGED = 1_000;
@@ -91,21 +92,6 @@ function loadOrThrow(files: SourceFile[], what: string): DeclaredSet {
   return { llms: loaded.llms, pools: loaded.pools };
 }
 
-function time(run: () => void): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  const start = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-const round1 = (n: number): number => Math.round(n * 10) / 10;
-const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
 // --- a realistic repository and fleet, generated deterministically ---------------------------
 
