@@ -9,7 +9,8 @@ export interface DesiredStateOptions {
   source: DesiredSource;
   pollMs: number;
   now?: () => number;
-  log?: (line: string) => void;
+  /** Where lines go; `warn` for problems with the source (the served revision is kept). */
+  log?: (line: string, level: 'info' | 'warn') => void;
 }
 
 export interface ParseCacheStats {
@@ -33,7 +34,7 @@ export class DesiredState implements DesiredStateView {
   private readonly source: DesiredSource;
   private readonly pollMs: number;
   private readonly now: () => number;
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, level?: 'info' | 'warn') => void;
   private readonly cache = new ParseCache();
   private readonly listeners = new Set<() => void>();
 
@@ -54,7 +55,7 @@ export class DesiredState implements DesiredStateView {
     this.source = options.source;
     this.pollMs = Math.min(Math.max(options.pollMs, 1), MAX_TIMER_MS);
     this.now = options.now ?? Date.now;
-    this.log = options.log ?? (() => {});
+    this.log = (line, level = 'info') => options.log?.(line, level);
   }
 
   /** The first sync, then the poll timer and the source's watcher. */
@@ -68,7 +69,7 @@ export class DesiredState implements DesiredStateView {
       else this.stopWatching = stopWatching;
     } catch (error) {
       // Without a watcher the poll still picks every change up, only later.
-      this.log(`cannot watch ${this.source.description}: ${messageOf(error)}; polling only`);
+      this.log(`cannot watch ${this.source.description}: ${messageOf(error)}; polling only`, 'warn');
     }
     this.schedulePoll();
     return first;
@@ -151,7 +152,7 @@ export class DesiredState implements DesiredStateView {
       // An unreachable remote, a missing branch: keep serving what we have and say why in /status.
       this.errors = [{ file: '', line: 0, col: 0, message: messageOf(error) }];
       attempt = this.record(null, startedMs, 'rejected', this.errors);
-      this.log(`cannot read ${this.source.description}: ${messageOf(error)}; still serving ${this.served?.revision ?? 'nothing'}`);
+      this.log(`cannot read ${this.source.description}: ${messageOf(error)}; still serving ${this.served?.revision ?? 'nothing'}`, 'warn');
     }
     this.lastSyncAt = attempt.at;
     if (this.snapshot() !== before) this.notify();
@@ -174,7 +175,7 @@ export class DesiredState implements DesiredStateView {
     const attempt = this.record(candidate.revision, startedMs, 'rejected', this.errors);
     const first = this.errors[0];
     const where = first === undefined ? '' : `: ${first.file}:${first.line}:${first.col}: ${first.message}`;
-    this.log(`rejected ${candidate.revision} (${this.errors.length} errors${where}); still serving ${this.served?.revision ?? 'nothing'}`);
+    this.log(`rejected ${candidate.revision} (${this.errors.length} errors${where}); still serving ${this.served?.revision ?? 'nothing'}`, 'warn');
     return attempt;
   }
 
@@ -206,7 +207,7 @@ export class DesiredState implements DesiredStateView {
       try {
         listener();
       } catch (error) {
-        this.log(`a desired-state listener failed: ${messageOf(error)}`);
+        this.log(`a desired-state listener failed: ${messageOf(error)}`, 'warn');
       }
     }
   }
@@ -216,7 +217,7 @@ export class DesiredState implements DesiredStateView {
     try {
       await this.sync();
     } catch (error) {
-      this.log(`sync of ${this.source.description} failed: ${messageOf(error)}`);
+      this.log(`sync of ${this.source.description} failed: ${messageOf(error)}`, 'warn');
     }
   }
 

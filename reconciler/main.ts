@@ -59,7 +59,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   }
 
   let log: (level: 'info' | 'warn' | 'error', line: string) => void = (_level, line) => process.stderr.write(`${line}\n`);
-  const desired = new DesiredState({ source, pollMs: settings.pollMs, log: (line) => log('info', line) });
+  const desired = new DesiredState({ source, pollMs: settings.pollMs, log: (line, level) => log(level, line) });
   const store = options.stateDir === undefined ? undefined : new FileLeaseStore({ dir: options.stateDir, onError: (error) => log('error', `cannot write the lease file: ${error.message}`) });
   const services = createServices({
     desired,
