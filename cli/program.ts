@@ -51,6 +51,8 @@ export function buildProgram(): Command {
   program
     .command('reconciler')
     .description('run the reconciler: Git in, live registrations, read-only HTTP API')
+    // --path is the global option (one flag for every command); say so where DESIGN lists it.
+    .addHelpText('after', '\nThe resource folder inside the repository is the global --path <dir> (default "llms").')
     .option('--source <git-url-or-path>', 'Git URL or local repository to follow')
     .option('--worktree <dir>', 'serve the working-tree files of DIR (development loop)')
     .option('--branch <name>', 'branch to follow', 'main')
