@@ -225,8 +225,15 @@ function addClientCommands(program: Command): void {
     .command('tui')
     .description('interactive pools, members, plan and apply (also bare `mcpctl` on a terminal)')
     .action(async () => {
+      const ctx = await contextOf(program);
+      // Ink prints only its last frame when CI is set (is-in-ci, read when Ink loads). On a
+      // terminal someone is watching the TUI is live whatever the environment says.
+      if (ctx.interactive) {
+        delete process.env['CI'];
+        delete process.env['CONTINUOUS_INTEGRATION'];
+      }
       const { runTui } = await import('./tui/run.js');
-      await runTui(await contextOf(program));
+      await runTui(ctx);
     });
 
   program

@@ -1,6 +1,6 @@
 // The real thing, end to end: `mcpctl reconciler` on a worktree, real `mcpctl agent` processes
 // probing a stand-in model server, and `mcpctl tui` in a tmux pane read back with capture-pane.
-// A worker joins the pool (2/3 → 3/4) and `q` quits.
+// A worker joins the pool (2/3 → 3/4) and `q` quits. The pane has CI=true, as CI runners do.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -69,7 +69,10 @@ async function until<T>(what: string, probe: () => T | null | undefined | Promis
   for (;;) {
     const value = await probe();
     if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const pane = tmuxSocket === null ? '' : `; the pane shows:\n${screen()}`;
+      throw new Error(`timed out waiting for ${what}${pane}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -138,7 +141,9 @@ describe.skipIf(!HAS_TMUX)(`the real TUI in tmux${HAS_TMUX ? '' : ' (skipped: tm
     const errors = join(repo, 'tui.stderr');
     exitFile = join(repo, 'tui.exit');
     const command = `${[process.execPath, BIN, 'tui', '--server', server].map(quoteForShell).join(' ')} 2>${quoteForShell(errors)}; echo $? >${quoteForShell(exitFile)}`;
-    tmux('-f', conf, 'new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', repo, '-e', 'NO_COLOR=1', command);
+    // CI=true as CI runners set it: Ink would then print only its last frame, so the TUI must
+    // ignore it on a terminal.
+    tmux('-f', conf, 'new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', repo, '-e', 'NO_COLOR=1', '-e', 'CI=true', command);
 
     const before = await until('the pool at 2/3', async () => {
       const row = poolRow(screen());
