@@ -32,6 +32,10 @@ interface PoolAnswer {
   stats: Omit<PoolStats, 'explicit'>;
   /** Each member's `explicit` (its own poolName is set); the anchors this answer can serve. */
   explicitByName: Map<string, boolean>;
+  /** The member names serialised, in order (the index's own sorted list, compared by identity). */
+  names: readonly string[];
+  /** Each serialised member's JSON, in order: a rebuild that finds them all the same keeps `json`. */
+  memberTexts: string[];
 }
 
 /**
@@ -50,6 +54,9 @@ interface MemberJson {
   /** The view's JSON before the reason's value, and after it; null tail: the JSON is all in head. */
   head: string;
   tail: string | null;
+  /** The reason last written between head and tail, and the member's whole JSON with it. */
+  reason: string | null;
+  text: string;
 }
 
 /**
@@ -275,7 +282,11 @@ export class EffectiveState {
     const snapshot = this.snapshotNow();
     const clock = { nowMs: now, ttlMs: this.options.ttlMs, probes: this.probes };
     const names = this.membersOfKey(key);
-    const parts: string[] = [];
+    const previous = this.poolAnswers.get(key);
+    const memberTexts: string[] = [];
+    // Whether every member serialises as it did in the previous answer: then its bytes are kept,
+    // and a rebuild (once a second for a pool that is read) allocates no pool-sized string.
+    let same = previous !== undefined && previous.names === names;
     let activeCount = 0;
     const explicitByName = new Map<string, boolean>();
     for (const name of names) {
@@ -291,14 +302,20 @@ export class EffectiveState {
         member = rendered;
         this.memberJson.set(name, member);
       }
-      parts.push(member.tail === null ? member.head : member.head + JSON.stringify(reason) + member.tail);
+      if (member.tail !== null && member.reason !== reason) {
+        member.reason = reason;
+        member.text = member.head + JSON.stringify(reason) + member.tail;
+      }
+      if (same && previous?.memberTexts[memberTexts.length] !== member.text) same = false;
+      memberTexts.push(member.text);
       if (phase === 'active') activeCount++;
       explicitByName.set(name, member.explicit);
     }
-    const json = Buffer.from(`[${parts.join(',')}]`);
+    if (previous !== undefined && memberTexts.length !== previous.memberTexts.length) same = false;
+    const json = same && previous !== undefined ? previous.json : Buffer.from(`[${memberTexts.join(',')}]`);
     const minActive = snapshot.policies.get(key)?.minActive ?? 0;
-    const stats = { key, size: parts.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
-    return { atMs: now, json, stats, explicitByName };
+    const stats = { key, size: memberTexts.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
+    return { atMs: now, json, stats, explicitByName, names, memberTexts };
   }
 
   /** One member's view built and serialised afresh, its reason cut out where it can be. */
@@ -317,6 +334,8 @@ export class EffectiveState {
     const at = marked.indexOf(REASON_MARK_JSON);
     // An agent's strings could hold the mark too; such a member is then served whole, not cut.
     const cut = at >= 0 && marked.indexOf(REASON_MARK_JSON, at + 1) < 0;
+    const head = cut ? marked.slice(0, at) : JSON.stringify(view);
+    const tail = cut ? marked.slice(at + REASON_MARK_JSON.length) : null;
     return {
       declared,
       live,
@@ -324,8 +343,10 @@ export class EffectiveState {
       revision: snapshot.revision,
       phase: view.status.phase,
       explicit: view.spec.poolName !== undefined,
-      head: cut ? marked.slice(0, at) : JSON.stringify(view),
-      tail: cut ? marked.slice(at + REASON_MARK_JSON.length) : null,
+      head,
+      tail,
+      reason: tail === null ? null : view.status.reason,
+      text: tail === null ? head : head + JSON.stringify(view.status.reason) + tail,
     };
   }
 

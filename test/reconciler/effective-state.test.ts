@@ -226,6 +226,26 @@ describe('the effective-state index', () => {
     }
   });
 
+  it('keeps the bytes of a pool answer when it ages out unchanged, and renders afresh when an age moves', async () => {
+    const h = await startHarness();
+    const world = newWorld();
+    // Undeclared workers: their reasons carry no age, so a second later nothing has changed.
+    await h.services.leases.register(registration('gpu1', [entry('w1', { poolName: 'side' }), entry('w2', { poolName: 'side' })]));
+    const first = h.services.state.membersParts('w1')?.[1];
+    h.clock.advance(POOL_ANSWER_MAX_AGE_MS);
+    expect(h.services.state.membersParts('w1')?.[1]).toBe(first);
+    for (const [route, [served, pure]] of servedAndPure(h, world)) expect(served, route).toBe(pure);
+
+    // A declared worker's reason says how long ago it beat: the next second is new bytes.
+    await h.services.leases.register(registration('gpu2', [entry('vllm-gpu1-qwen3')]));
+    const declared = h.services.state.membersParts('vllm-gpu1-qwen3')?.[1];
+    h.clock.advance(POOL_ANSWER_MAX_AGE_MS);
+    const later = h.services.state.membersParts('vllm-gpu1-qwen3')?.[1];
+    expect(later).not.toBe(declared);
+    expect(later?.toString('utf8')).toContain('"heartbeat 1s ago from agent gpu2"');
+    for (const [route, [served, pure]] of servedAndPure(h, world)) expect(served, route).toBe(pure);
+  });
+
   it('tells watchers about real changes only, each once', async () => {
     const h = await startHarness();
     const events: string[] = [];
