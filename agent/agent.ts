@@ -8,7 +8,7 @@ import type { AgentSettings } from './config.js';
 import { describeAnswerChanges, startDesiredLog, type DesiredLogState } from './desired-log.js';
 import type { GpuReader } from './gpus.js';
 import type { HealthProber, ProbeResult } from './health-probe.js';
-import { acknowledgeDelta, acknowledgeNothing, buildRegisteredLlm, computeHeartbeatDelta, type Acknowledged } from './heartbeat-delta.js';
+import { acknowledgeDelta, acknowledgeNothing, buildRegisteredLlm, computeHeartbeatDelta, keepHeld, type Acknowledged } from './heartbeat-delta.js';
 import type { Log } from './log.js';
 import type { CallResult, ReconcilerClient } from './reconciler-client.js';
 
@@ -143,9 +143,11 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
       return 'failed';
     }
     noteRecovery();
-    acknowledged = { health: new Map(providers.map((p) => [p.name, probes.get(p.name) ?? { health: 'unknown' }])), gpus };
+    acknowledged = keepHeld({ health: new Map(providers.map((p) => [p.name, probes.get(p.name) ?? { health: 'unknown' }])), gpus }, result.value);
     noteAnswer(result.value, providers);
-    const names = providers.length === 0 ? 'no providers' : providers.map((p) => `${p.name} (${describeProbe(probes.get(p.name))})`).join(', ');
+    const rejected = new Set(result.value.rejected.map((r) => r.name));
+    const describe = (p: LlmProviderFileEntry): string => `${p.name} (${rejected.has(p.name) ? 'rejected' : describeProbe(probes.get(p.name))})`;
+    const names = providers.length === 0 ? 'no providers' : providers.map(describe).join(', ');
     log(`registered as ${settings.agentId} with ${client.server}: ${names}; heartbeat every ${formatDelay(result.value.heartbeatIntervalSeconds * 1000)}`);
     nextAtMs = clock.nowMs() + applyJitterMs(result.value.heartbeatIntervalSeconds * 1000, random);
     return 'ok';
@@ -178,10 +180,11 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
     noteRecovery();
     leaseLossesInRow = 0;
     for (const change of delta.llms) {
+      // A name sent whole again after a rejection is no health change; the answer's own lines say how it went.
       const before = acknowledged.health.get(change.name);
-      log(`health: ${change.name} ${before === undefined ? '' : `${describeProbe(before)} → `}${describeProbe(change)}`);
+      if (before !== undefined) log(`health: ${change.name} ${describeProbe(before)} → ${describeProbe(change)}`);
     }
-    acknowledged = acknowledgeDelta(acknowledged, delta);
+    acknowledged = keepHeld(acknowledgeDelta(acknowledged, delta), result.value);
     noteAnswer(result.value, providers);
     nextAtMs = startedAtMs + applyJitterMs(result.value.heartbeatIntervalSeconds * 1000, random);
     return 'ok';

@@ -27,7 +27,7 @@ export function describeAnswerChanges(
   const rejected = new Map<string, string>();
   for (const { name, reason } of answer.rejected) {
     rejected.set(name, reason);
-    if (previous.rejected.get(name) !== reason) lines.push(`reconciler: rejected ${name}: ${reason}`);
+    if (!isSameReason(previous.rejected.get(name), reason)) lines.push(`reconciler: rejected ${name}: ${reason}`);
   }
 
   const desired = new Map<string, string>();
@@ -51,4 +51,16 @@ export function describeDesired(provider: LlmProviderFileEntry | undefined, desi
   if (!desired.enabled) lines.push(`reconciler: ${name} drained by Git (enabled: false)`);
   if (lines.length === 0) lines.push(`reconciler: ${name} declared in Git, matches this agent (poolName: ${ownPool ?? '(none)'}, enabled: true)`);
   return lines;
+}
+
+/**
+ * A rejected name is sent again on every beat and its reason may carry an age (`last heartbeat
+ * 4s ago`): the same reason with another age is not news.
+ */
+function isSameReason(before: string | undefined, reason: string): boolean {
+  return before !== undefined && withoutAges(before) === withoutAges(reason);
+}
+
+function withoutAges(reason: string): string {
+  return reason.replace(/\b\d+(ms|s|m|h|d)\b/g, '');
 }

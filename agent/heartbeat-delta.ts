@@ -1,7 +1,7 @@
 // What a heartbeat carries: only the health changes and GPU readings the reconciler has not
 // acknowledged yet (DESIGN §3), and the full entries a registration carries.
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
-import type { Gpu, HeartbeatLlm, RegisteredLlm } from '../schema/agent-protocol.js';
+import type { Gpu, HeartbeatLlm, RegisteredLlm, RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { ProbeResult } from './health-probe.js';
 
 /** What the reconciler last acknowledged, per name, plus the GPUs it last got. */
@@ -46,7 +46,7 @@ export function computeHeartbeatDelta(
     if (probe === undefined) continue;
     const known = acknowledged.health.get(provider.name);
     if (known === undefined) {
-      // Not acknowledged at all (should not happen after a registration): send the full entry.
+      // Not held by the reconciler for this agent (rejected, or dropped since): the full entry.
       llms.push(buildRegisteredLlm(provider, probe));
     } else if (known.health !== probe.health || known.healthMessage !== probe.healthMessage) {
       llms.push({ name: provider.name, health: probe.health, ...(probe.healthMessage === undefined ? {} : { healthMessage: probe.healthMessage }) });
@@ -61,6 +61,20 @@ export function acknowledgeDelta(acknowledged: Acknowledged, delta: HeartbeatDel
   const health = new Map(acknowledged.health);
   for (const llm of delta.llms) health.set(llm.name, llm.healthMessage === undefined ? { health: llm.health } : { health: llm.health, healthMessage: llm.healthMessage });
   return { health, gpus: delta.gpus ?? acknowledged.gpus };
+}
+
+/**
+ * The acknowledged state less every name the reconciler does not hold for this agent now: one
+ * it rejected (taken by a live lease, undeclared under --unmanaged reject, declared static) or
+ * later dropped. The next beat sends those names' full entries again, so a name is published
+ * once the obstacle is gone (the other lease expires, a pull request declares it).
+ */
+export function keepHeld(acknowledged: Acknowledged, answer: Pick<RegistrationAnswer, 'desired'>): Acknowledged {
+  const held = new Set(answer.desired.map((d) => d.name));
+  let all = true;
+  for (const name of acknowledged.health.keys()) if (!held.has(name)) all = false;
+  if (all) return acknowledged;
+  return { health: new Map([...acknowledged.health].filter(([name]) => held.has(name))), gpus: acknowledged.gpus };
 }
 
 function isSameGpus(a: readonly Gpu[], b: readonly Gpu[]): boolean {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DesiredForAgent, Gpu, Heartbeat, Registration, RegistrationAnswer, RegisteredLlm } from '../schema/agent-protocol.js';
 import { formatAge, isStale, type LiveLlm } from '../schema/effective.js';
-import { llmEnabledOf } from '../schema/resources.js';
+import { llmEnabledOf, llmSourceOf } from '../schema/resources.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
 import type { AgentRecord, LeaseStore, StoredLlm } from './lease-store.js';
 
@@ -327,14 +327,52 @@ export class Leases {
     await this.options.store.flush();
   }
 
+  /**
+   * Drops the names the served revision no longer lets an agent hold: names declared
+   * `source: static`, and under `--unmanaged reject` names it does not declare. Called when the
+   * revision changes; the agent then sees the name gone from its answer's `desired`, sends the
+   * full entry again and gets the refusal's reason in `rejected`. Nothing is dropped while no
+   * revision is loaded.
+   */
+  enforceRevision(): string[] {
+    const snapshot = this.options.declared.current();
+    if (snapshot.revision === null) return [];
+    const dropped: string[] = [];
+    for (const lease of this.agents.values()) {
+      let touched = false;
+      for (const name of lease.llms.keys()) {
+        if (this.revisionRefusalOf(name, snapshot) === null) continue;
+        lease.llms.delete(name);
+        if (this.owners.get(name) === lease) this.owners.delete(name);
+        dropped.push(name);
+        touched = true;
+      }
+      if (touched) this.options.store.putLater(recordOf(lease));
+    }
+    this.bump(dropped);
+    return dropped;
+  }
+
   private refusalOf(name: string, agentId: string, now: number, snapshot: DeclaredSnapshot): string | null {
+    const declaredRefusal = this.revisionRefusalOf(name, snapshot);
+    if (declaredRefusal !== null) return declaredRefusal;
     const holder = this.owners.get(name);
     if (holder !== undefined && holder.agentId !== agentId && !this.isLeaseStale(holder, now)) {
       return `held by agent ${holder.agentId} under a live lease (last heartbeat ${formatAge(now - holder.lastHeartbeatAt)} ago)`;
     }
-    if (this.options.unmanaged === 'reject' && !snapshot.byName.has(name)) {
-      const where = snapshot.revision === null ? 'no revision is loaded yet' : `not declared in revision ${snapshot.revision}`;
-      return `${where} and the reconciler runs with --unmanaged reject`;
+    if (this.options.unmanaged === 'reject' && snapshot.revision === null) return 'no revision is loaded yet and the reconciler runs with --unmanaged reject';
+    return null;
+  }
+
+  /** Why the served revision itself keeps an agent off `name`; null when it does not. */
+  private revisionRefusalOf(name: string, snapshot: DeclaredSnapshot): string | null {
+    const declared = snapshot.byName.get(name);
+    if (declared !== undefined) {
+      if (llmSourceOf(declared.resource.spec) !== 'static') return null;
+      return `declared with source: static in ${declared.file}:${declared.line}; a static endpoint is not served by an agent`;
+    }
+    if (this.options.unmanaged === 'reject' && snapshot.revision !== null) {
+      return `not declared in revision ${snapshot.revision} and the reconciler runs with --unmanaged reject`;
     }
     return null;
   }

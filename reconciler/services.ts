@@ -59,6 +59,7 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
     ttlMs: options.ttlMs,
     ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
   });
+  let unsubscribe = (): void => {};
   const metrics = new ReconcilerMetrics({ state, desired: options.desired, leases, processMetrics: options.processMetrics ?? false });
   return {
     desired: options.desired,
@@ -70,9 +71,14 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
     now,
     async start() {
       await leases.restore();
+      // A new revision can take names away from agents (source: static, --unmanaged reject);
+      // the leases hear of it before the effective state recomputes.
+      leases.enforceRevision();
+      unsubscribe = options.desired.onChange(() => leases.enforceRevision());
       state.start();
     },
     async stop() {
+      unsubscribe();
       state.stop();
       await store.close();
     },

@@ -21,6 +21,8 @@ export const agentRoutes: FastifyPluginAsync = async (app) => {
     const parsed = registrationSchema.safeParse(request.body ?? null);
     if (!parsed.success) throw new ApiError('InvalidRegistration', `invalid registration: ${describeZodError(parsed.error)}`);
     assertNamesAllowed(request, parsed.data.llms.map((llm) => llm.name));
+    // A registration replaces the agent's lease and drops what it held: the token must cover that too.
+    if (request.principal !== null) assertNamesAllowed(request, leases.namesOf(parsed.data.agentId) ?? []);
     const answer = await leases.register(parsed.data);
     metrics.registrations.inc();
     if (answer.rejected.length > 0) metrics.rejections.inc(answer.rejected.length);

@@ -243,6 +243,37 @@ describe.skipIf(!reconcilerBuilt).concurrent('mcpctl agent against a real reconc
     expect(proc.output()).toContain('config reloaded: + vllm-gpu6-b');
   });
 
+  it('a rejected name is published once the obstacle is gone: declared by a later revision, or its holder gone', async (context) => {
+    const { expect } = context;
+    const scenario = openScenario(context);
+    const worktree = await makeWorktree('rejected', { 'first.yaml': 'apiVersion: mcpctl/v1\nkind: Llm\nmetadata:\n  name: first\nspec:\n  type: vllm\n  model: Qwen/Qwen3-8B\n' });
+    const reconciler = await scenario.startReconciler(worktree, ['--unmanaged', 'reject']);
+    const server = await scenario.standin('Qwen/Qwen3-8B');
+    const provider = (name: string): Provider => ({ name, model: 'Qwen/Qwen3-8B', url: server.url });
+
+    // late-one is not declared yet: rejected, and said once.
+    const { proc } = await scenario.startAgent(reconciler.url, 'gpu8', [provider('first'), provider('late-one')]);
+    await waitFor('the rejection in the agent log', () => proc.output().includes('reconciler: rejected late-one: not declared in revision'));
+    expect(proc.output()).toContain('late-one (rejected)');
+    await writeFile(join(worktree, 'llms/late.yaml'), 'apiVersion: mcpctl/v1\nkind: Llm\nmetadata:\n  name: late-one\nspec:\n  type: vllm\n  model: Qwen/Qwen3-8B\n');
+    const late = await waitFor('late-one to be served by gpu8', async () => {
+      const view = await llm(reconciler.url, 'late-one');
+      return view?.status.phase === 'active' ? view : undefined;
+    });
+    expect(late.status.agent?.id).toBe('gpu8');
+    expect(proc.output().match(/rejected late-one/g)).toHaveLength(1);
+
+    // A second agent wants `first` while gpu8 holds it: rejected until gpu8 is gone (kill -9, stale).
+    const second = await scenario.startAgent(reconciler.url, 'gpu9', [provider('first')]);
+    await waitFor('the takeover refusal', () => second.proc.output().includes('reconciler: rejected first: held by agent gpu8'));
+    proc.kill('SIGKILL');
+    await waitFor('first to move to gpu9 once gpu8 is stale', async () => {
+      const view = await llm(reconciler.url, 'first');
+      return view?.status.agent?.id === 'gpu9' && view.status.phase === 'active' ? view : undefined;
+    });
+    expect(second.proc.output().match(/rejected first/g)).toHaveLength(1);
+  });
+
   it('agents carry on when the reconciler restarts with --state-dir', async (context) => {
     const { expect } = context;
     const scenario = openScenario(context);

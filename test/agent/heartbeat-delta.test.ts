@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acknowledgeDelta, acknowledgeNothing, buildRegisteredLlm, computeHeartbeatDelta } from '../../agent/heartbeat-delta.js';
+import { acknowledgeDelta, acknowledgeNothing, buildRegisteredLlm, computeHeartbeatDelta, keepHeld } from '../../agent/heartbeat-delta.js';
 import type { LlmProviderFileEntry } from '../../schema/agent-config.js';
 import type { Gpu } from '../../schema/agent-protocol.js';
 import type { ProbeResult } from '../../agent/health-probe.js';
@@ -57,5 +57,22 @@ describe('acknowledgeDelta', () => {
     const after = acknowledgeDelta(failing, { llms: [{ name: 'qwen3', health: 'ok' }] });
     expect(after.health.get('qwen3')).toEqual({ health: 'ok' });
     expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [], after)).toEqual({ llms: [] });
+  });
+});
+
+describe('keepHeld', () => {
+  const both = { health: new Map<string, ProbeResult>([['qwen3', { health: 'ok' }], ['vllm-gpu1-qwen3', { health: 'ok' }]]), gpus: [gpu] };
+  const desired = (name: string) => ({ name, poolName: null, enabled: true, declared: true });
+
+  it('forgets a name the reconciler does not hold for the agent, so the next beat sends it whole', () => {
+    const kept = keepHeld(both, { desired: [desired('vllm-gpu1-qwen3')] });
+    expect([...kept.health.keys()]).toEqual(['vllm-gpu1-qwen3']);
+    expect(computeHeartbeatDelta([pooled, solo], probes({ qwen3: { health: 'ok' }, 'vllm-gpu1-qwen3': { health: 'ok' } }), [gpu], kept)).toEqual({
+      llms: [{ name: 'qwen3', type: 'vllm', model: 'Qwen/Qwen3-8B', url: 'http://gpu1:8001/v1', health: 'ok' }],
+    });
+  });
+
+  it('keeps the acknowledged state as it is when every name is held', () => {
+    expect(keepHeld(both, { desired: [desired('qwen3'), desired('vllm-gpu1-qwen3')] })).toBe(both);
   });
 });

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView } from '../../schema/views.js';
-import { closeHarnesses, entry, GC_MS, getJson, GPU, postJson, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
+import { closeHarnesses, entry, FLEET_FILES, GC_MS, getJson, GPU, postJson, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
 
 afterEach(closeHarnesses);
 
@@ -103,6 +103,45 @@ describe('register', () => {
     expect(answer.rejected).toEqual([{ name: 'stray', reason: 'not declared in revision rev-1 and the reconciler runs with --unmanaged reject' }]);
     expect(answer.desired.map((d) => d.name)).toEqual(['vllm-gpu1-qwen3']);
     expect((await getJson(h.app, '/api/v1/llms/stray')).status).toBe(404);
+  });
+
+  it('refuses a name Git declares with source: static, saying where, and registers the rest', async () => {
+    const h = await startHarness();
+    const answer = await register(h, registration('gpu1', [entry('openai-gpt4o'), entry('vllm-gpu1-qwen3')]));
+    expect(answer.rejected).toEqual([{ name: 'openai-gpt4o', reason: 'declared with source: static in llms/hosted.yaml:1; a static endpoint is not served by an agent' }]);
+    expect(answer.desired.map((d) => d.name)).toEqual(['vllm-gpu1-qwen3']);
+    expect((await viewOf(h, 'openai-gpt4o')).status.agent).toBeNull();
+  });
+
+  it('a new revision takes away names it no longer lets agents hold; a later beat sending them whole hears why', async () => {
+    const h = await startHarness({ unmanaged: 'reject' });
+    const first = await register(h, registration('gpu1', [entry('vllm-gpu1-qwen3'), entry('qwen3')]));
+    expect(first.rejected).toEqual([]);
+    // The next revision no longer declares qwen3, and makes the pool worker static.
+    const files = { ...FLEET_FILES };
+    delete files['llms/legacy.yaml'];
+    files['llms/pool.yaml'] = (files['llms/pool.yaml'] ?? '').replace('  poolName: user-vllm-qwen3-thinking\n', '  poolName: user-vllm-qwen3-thinking\n  url: http://gpu1.lan:8000/v1\n  source: static\n');
+    h.desired.serve(files, 'rev-2');
+    expect(h.services.leases.namesOf('gpu1')).toEqual([]);
+    expect((await viewOf(h, 'vllm-gpu1-qwen3')).status.kind).toBe('static');
+    expect((await getJson(h.app, '/api/v1/llms/qwen3')).status).toBe(404);
+
+    const again = await beat(h, 'gpu1', { leaseId: first.leaseId, llms: [entry('vllm-gpu1-qwen3'), entry('qwen3')] });
+    expect(again.status).toBe(200);
+    expect((again.body as RegistrationAnswer).rejected).toEqual([
+      { name: 'vllm-gpu1-qwen3', reason: expect.stringMatching(/^declared with source: static in llms\/pool\.yaml:\d+; a static endpoint is not served by an agent$/) as unknown as string },
+      { name: 'qwen3', reason: 'not declared in revision rev-2 and the reconciler runs with --unmanaged reject' },
+    ]);
+  });
+
+  it('--unmanaged admit keeps an undeclared name published when a revision stops declaring it', async () => {
+    const h = await startHarness();
+    await register(h, registration('gpu1', [entry('qwen3')]));
+    const files = { ...FLEET_FILES };
+    delete files['llms/legacy.yaml'];
+    h.desired.serve(files, 'rev-2');
+    expect(h.services.leases.namesOf('gpu1')).toEqual(['qwen3']);
+    expect((await viewOf(h, 'qwen3')).status.kind).toBe('virtual');
   });
 
   it('--unmanaged reject before any revision is loaded refuses every name', async () => {

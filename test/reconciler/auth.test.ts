@@ -189,4 +189,20 @@ describe('name globs of a register:llms token', () => {
     expect(response.statusCode).toBe(403);
     expect(h.services.leases.agentCount).toBe(1);
   });
+
+  it('a limited token may not re-register an agent id whose lease holds names outside its globs', async () => {
+    const h = await startHarness({ auth: authConfig() });
+    const fleet = { ...bearer('fleet-token'), 'content-type': 'application/json' };
+    await h.app.inject({ method: 'POST', url: '/api/v1/agents/register', headers: fleet, payload: JSON.stringify(registration('shared', [entry('vllm-gpu2-qwen3')])) });
+    // An empty registration under the same agent id would drop vllm-gpu2-qwen3.
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/agents/register',
+      headers: { ...bearer('gpu1-token'), 'content-type': 'application/json' },
+      payload: JSON.stringify(registration('shared', [])),
+    });
+    expect(response.statusCode).toBe(403);
+    expect(response.json()).toEqual({ error: { code: 'Forbidden', message: 'token "gpu1" may not publish "vllm-gpu2-qwen3": allowed names are vllm-gpu1-*' } });
+    expect(h.services.leases.namesOf('shared')).toEqual(['vllm-gpu2-qwen3']);
+  });
 });
