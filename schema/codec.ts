@@ -11,6 +11,7 @@ import {
   type Llm,
   type LlmPool,
   type Resource,
+  urlSecretOf,
 } from './resources.js';
 import { createKnownFieldsLookup, describeNode, describeValue, findValueOffset, locateYamlErrors, locateZodIssues, resolveDocumentData } from './yaml-diagnostics.js';
 
@@ -333,8 +334,9 @@ function findInlineSecrets(doc: Document): SecretFinding[] {
       found.push({ offset: pair.key.range?.[0], path: 'spec.apiKeyRef', scope: 'spec.apiKeyRef', message: 'inline secrets are not allowed: apiKeyRef must be { env: VAR_NAME }, not a value' });
     } else if (key === 'url' && isScalar(value) && typeof value.value === 'string') {
       try {
-        if (new URL(value.value).password !== '') {
-          found.push({ offset: value.range?.[0], path: 'spec.url', scope: 'spec.url', message: 'inline secrets are not allowed: the URL carries a password; use apiKeyRef: { env: VAR_NAME }' });
+        const secret = urlSecretOf(new URL(value.value));
+        if (secret !== null) {
+          found.push({ offset: value.range?.[0], path: 'spec.url', scope: 'spec.url', message: `inline secrets are not allowed: ${secret}; use apiKeyRef: { env: VAR_NAME }` });
         }
       } catch {
         // Not a URL: the schema reports it.

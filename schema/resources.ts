@@ -24,8 +24,26 @@ export const urlSchema = z.string().min(1).max(2048).superRefine((value, ctx) =>
     ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, found ${JSON.stringify(value)} (no http:// or https://)` });
   } else if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, found scheme ${JSON.stringify(parsed.protocol)}` });
+  } else {
+    const secret = urlSecretOf(parsed);
+    if (secret !== null) ctx.addIssue({ code: 'custom', message: `inline secrets are not allowed: ${secret}` });
   }
 });
+
+/** Query parameters that carry credentials by their usual names (`?api_key=`, `?token=`). */
+const SECRET_QUERY_KEY = /^(api[-_]?key|apikey|key|token|access[-_]?token|auth|authorization|secret|client[-_]?secret|password|passwd|sig|signature)$/i;
+
+/**
+ * What in a URL is a secret, in words (a password, a credential in the query); null when
+ * nothing is. A URL is shown in every view, so it may carry none (DESIGN §1, §3).
+ */
+export function urlSecretOf(url: URL): string | null {
+  if (url.password !== '') return 'the URL carries a password';
+  for (const key of url.searchParams.keys()) {
+    if (SECRET_QUERY_KEY.test(key)) return `the URL's query carries a credential (${key}=)`;
+  }
+  return null;
+}
 
 export const apiKeyRefSchema = z.strictObject({
   env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),

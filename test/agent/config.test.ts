@@ -96,6 +96,15 @@ describe('parseAgentConfig', () => {
 });
 
 describe('a realistic broken config', () => {
+  it('refuses a provider URL that carries a secret, at its value', () => {
+    expect(errorsOf(GOOD.replace('http://gpu1.lan:8000/v1', 'http://u:pw@gpu1.lan:8000/v1'))).toEqual([
+      'agent.yaml:9:10: providers[0].url: inline secrets are not allowed: the URL carries a password',
+    ]);
+    expect(errorsOf(GOOD.replace('http://gpu1.lan:8080/v1', 'http://gpu1.lan:8080/v1?api_key=abc'))).toEqual([
+      "agent.yaml:13:10: providers[1].url: inline secrets are not allowed: the URL's query carries a credential (api_key=)",
+    ]);
+  });
+
   it('reports every mistake on its own file:line:col line', async () => {
     const text = [
       'server: reconciler.lan:7420',

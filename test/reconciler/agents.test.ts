@@ -105,6 +105,15 @@ describe('register', () => {
     expect((await getJson(h.app, '/api/v1/llms/stray')).status).toBe(404);
   });
 
+  it('refuses a registration whose URL carries a secret with 400, naming the field, and keeps nothing', async () => {
+    const h = await startHarness();
+    const { status, body } = await postJson(h.app, '/api/v1/agents/register', registration('gpu1', [entry('a', { url: 'http://user:pw@gpu1.lan:8000/v1' })]));
+    expect(status).toBe(400);
+    expect(JSON.stringify(body)).toContain('llms.0.url: inline secrets are not allowed: the URL carries a password');
+    expect(JSON.stringify(body)).not.toContain('pw@');
+    expect(h.services.leases.agentCount).toBe(0);
+  });
+
   it('refuses a name Git declares with source: static, saying where, and registers the rest', async () => {
     const h = await startHarness();
     const answer = await register(h, registration('gpu1', [entry('openai-gpt4o'), entry('vllm-gpu1-qwen3')]));
