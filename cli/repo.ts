@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { SourceFile } from '../schema/codec.js';
+import { isResourceFileName, isResourcePath } from '../schema/resource-paths.js';
 import { CliError } from './errors.js';
 
 export interface Repo {
@@ -15,7 +16,6 @@ export interface Repo {
   git: SimpleGit;
 }
 
-const RESOURCE_FILE = /\.ya?ml$/;
 
 /** Opens the repository: --repo, else the Git top level of the current directory. */
 export async function openRepo(repoOption: string | undefined, resourcePath: string, cwd = process.cwd()): Promise<Repo> {
@@ -50,7 +50,7 @@ export async function readWorktreeFiles(repo: Repo): Promise<SourceFile[]> {
       if (entry.name.startsWith('.')) continue;
       const child = path.join(abs, entry.name);
       if (entry.isDirectory()) await walk(child);
-      else if (entry.isFile() && RESOURCE_FILE.test(entry.name)) {
+      else if (entry.isFile() && isResourceFileName(entry.name)) {
         out.push({ path: path.relative(repo.root, child).split(path.sep).join('/'), text: await fs.readFile(child, 'utf8') });
       }
     }
@@ -72,7 +72,7 @@ export async function readFilesAtRef(repo: Repo, ref: string): Promise<{ revisio
   const blobs: { path: string; hash: string }[] = [];
   for (const entry of listing.split('\0')) {
     const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
-    if (match && RESOURCE_FILE.test(match[2] as string)) blobs.push({ hash: match[1] as string, path: match[2] as string });
+    if (match && isResourcePath(path.posix.relative(repo.path, match[2] as string))) blobs.push({ hash: match[1] as string, path: match[2] as string });
   }
   const texts = await catBlobs(repo.root, blobs.map((b) => b.hash));
   return { revision, files: blobs.map((b, i) => ({ path: b.path, hash: b.hash, text: texts[i] as string })) };

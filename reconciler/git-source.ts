@@ -10,7 +10,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import type { SourceFile } from '../schema/codec.js';
 import { debounce } from './debounce.js';
 import type { DesiredSource, RevisionCandidate } from './desired-state-api.js';
-import { isResourceFileName, isUnderSourcePath, normalizeSourcePath } from './resource-files.js';
+import { isResourcePath, isUnderSourcePath, normalizeSourcePath, relativeToSourcePath } from './resource-files.js';
 
 export interface GitSourceOptions {
   /** A Git URL or the path of a local repository, bare or not. */
@@ -141,7 +141,7 @@ export class GitSource implements DesiredSource {
       const [mode, type, oid] = record.slice(0, tab).split(' ');
       const path = record.slice(tab + 1);
       if (type !== 'blob' || mode === '120000' || oid === undefined) continue;
-      if (!isUnderSourcePath(path, this.sourcePath) || !isResourceFileName(basename(path))) continue;
+      if (!isUnderSourcePath(path, this.sourcePath) || !isResourcePath(relativeToSourcePath(path, this.sourcePath))) continue;
       entries.push({ path, oid });
     }
     return entries;

@@ -2,10 +2,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 
-/** `*.yaml` and `*.yml`, as DESIGN §3 declares; anything else under --path is ignored. */
-export function isResourceFileName(name: string): boolean {
-  return name.endsWith('.yaml') || name.endsWith('.yml');
-}
+export { isResourceFileName, isResourcePath } from '../schema/resource-paths.js';
 
 /** `llms`, `./llms/`, `llms//` all mean `llms`; `.` and `` mean the whole tree (returned as ``). */
 export function normalizeSourcePath(path: string): string {
@@ -16,6 +13,12 @@ export function normalizeSourcePath(path: string): string {
 /** Whether `file` (relative to the repository root) lies under the normalised `--path`. */
 export function isUnderSourcePath(file: string, sourcePath: string): boolean {
   return sourcePath === '' || file === sourcePath || file.startsWith(`${sourcePath}/`);
+}
+
+/** `file` (under the normalised `--path`) relative to it; a `--path` naming a file gives its base name. */
+export function relativeToSourcePath(file: string, sourcePath: string): string {
+  if (sourcePath === '') return file;
+  return file === sourcePath ? posix.basename(file) : file.slice(sourcePath.length + 1);
 }
 
 /**

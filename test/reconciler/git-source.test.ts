@@ -26,6 +26,9 @@ describe('GitSource.read', () => {
       'llms/README.md': '# not a resource\n',
       'other/c.yaml': llmYaml('c'),
       'llms.yaml': llmYaml('d'),
+      // Hidden files and folders are skipped, as the CLI skips them in the working tree.
+      'llms/.archive/old.yaml': llmYaml('old'),
+      'llms/.hidden.yaml': llmYaml('hidden'),
     });
     const candidate = await (await sourceFor(repo.dir)).read();
 
