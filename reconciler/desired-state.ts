@@ -141,10 +141,11 @@ export class DesiredState implements DesiredStateView {
     try {
       const candidate = await this.source.read();
       if (this.lastLoaded !== null && this.lastLoaded.revision === candidate.revision) {
-        // Same revision id, same content: nothing to parse. Its errors come back if a read failure replaced them.
+        // Same revision id, same content: nothing to parse. Its errors come back if a read failure
+        // replaced them, and a revision that was rejected is still rejected, not `unchanged`.
         this.newestRevision = candidate.revision;
         this.errors = this.lastLoaded.errors;
-        attempt = this.record(candidate.revision, startedMs, 'unchanged', this.errors);
+        attempt = this.record(candidate.revision, startedMs, this.errors.length > 0 ? 'rejected' : 'unchanged', this.errors);
       } else {
         attempt = this.load(candidate, startedMs);
       }
@@ -187,9 +188,11 @@ export class DesiredState implements DesiredStateView {
       result,
       errors: errors.map((e) => ({ ...e })),
     };
-    // A quiet poll is one `unchanged` row kept fresh, not ten rows pushing the last apply out of view.
+    // A quiet poll is one row kept fresh, not ten rows pushing the last apply out of view: the same
+    // revision unchanged again, rejected again for the same errors, or the source unreadable again.
     const newest = this.history[0];
-    if (result === 'unchanged' && newest !== undefined && newest.result === 'unchanged' && newest.revision === revision) {
+    const again = newest !== undefined && newest.revision === revision && newest.result === result && JSON.stringify(newest.errors) === JSON.stringify(attempt.errors);
+    if (result !== 'applied' && again) {
       this.history[0] = attempt;
     } else {
       this.history = [attempt, ...this.history].slice(0, HISTORY_LENGTH);

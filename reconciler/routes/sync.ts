@@ -13,6 +13,12 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
     }
     state.refresh();
     metrics.observeAttempts();
+    // No revision read at all (unreachable remote, missing branch): the sync failed; a revision
+    // that was read and rejected is an answer, with its errors.
+    if (attempt.result === 'rejected' && attempt.revision === null) {
+      const reason = attempt.errors[0]?.message ?? 'unknown error';
+      throw new ApiError('SyncFailed', `could not read the source: ${reason}; still serving ${desired.current()?.revision ?? 'nothing'}`);
+    }
     return { revision: desired.current()?.revision ?? null, result: attempt.result, errors: attempt.errors };
   });
 };

@@ -123,3 +123,26 @@ describe.sequential('sync and status', () => {
     expect(stderr).toBe('');
   });
 });
+
+describe('a source that cannot be read', () => {
+  it('sync exits 1 with SyncFailed in one line while the last good revision keeps serving; it recovers', async () => {
+    const repo = await createRepo(scope, FLEET_FILES);
+    const sha = await repo.head();
+    await repo.git.branch(['fleet', sha]);
+    const url = (await startReconciler(scope, repo.dir, ['--branch', 'fleet'])).url;
+    const cli = (...args: string[]): Promise<CliResult> => runCli(['--server', url, ...args], { cwd: repo.dir });
+
+    await repo.git.branch(['-D', 'fleet']);
+    const failed = await cli('sync');
+    expect(failed.code).toBe(1);
+    expect(expectOneErrorLine(failed)).toBe(`mcpctl: error: ${url} answered 502 SyncFailed: could not read the source: branch "fleet" does not exist in ${repo.dir}; still serving ${sha}`);
+    const history = (await getJson<StatusAnswer>(`${url}/api/v1/status`)).history;
+    expect(history[0]).toMatchObject({ revision: null, result: 'rejected' });
+    expect((await cli('get', 'llm', 'vllm-gpu1-qwen3', '-o', 'name')).stdout).toBe('llm/vllm-gpu1-qwen3\n');
+
+    await repo.git.branch(['fleet', sha]);
+    const recovered = await cli('sync');
+    expect(recovered.code).toBe(0);
+    expect(recovered.stdout).toBe(`synced: serving revision ${sha}\n`);
+  });
+});

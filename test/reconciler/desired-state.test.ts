@@ -210,6 +210,9 @@ describe('DesiredState with a Git source', () => {
     expect(state.current()).toBe(served);
     expect(state.status()).toMatchObject({ revision: bad, lastGoodRevision: good, errors });
     expect(changes).toBe(1);
+    // Polled again it is still rejected, not `unchanged`, and keeps one history row fresh.
+    expect(await state.sync()).toMatchObject({ revision: bad, result: 'rejected', errors });
+    expect(state.status().history.map((a) => a.result)).toEqual(['rejected', 'applied']);
 
     const fixed = await repo.commit({ 'llms/team/copy.yaml': null, 'llms/a.yaml': llmYaml('a', { pool: 'qwen' }), 'llms/team/b.yaml': llmYaml('b'), 'llms/pool.yaml': poolYaml('qwen') });
     expect(await state.sync()).toMatchObject({ revision: fixed, result: 'applied', errors: [] });
