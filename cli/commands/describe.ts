@@ -2,7 +2,7 @@
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { formatDescribe } from '../format/describe.js';
-import { resourceKindOf } from './get.js';
+import { assertNameArgument, resourceKindOf } from './get.js';
 
 export interface DescribeOptions {
   resource: string;
@@ -11,6 +11,7 @@ export interface DescribeOptions {
 
 export async function run(options: DescribeOptions, ctx: CommandContext): Promise<void> {
   if (resourceKindOf(options.resource) !== 'llm') throw new CliError('describe supports llm only; use `mcpctl get pool KEY` for a pool');
+  assertNameArgument(options.name, 'NAME');
   const client = ctx.client();
   const [view, members] = await Promise.all([client.getLlm(options.name), client.members(options.name)]);
   if (view === null) throw new CliError(`llm ${JSON.stringify(options.name)} not found`);

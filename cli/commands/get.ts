@@ -3,8 +3,10 @@
 // them: `get` is the command people run most, and its start-up time is measured (bench/cli.ts).
 import type { Llm } from '../../schema/resources.js';
 import type { LlmView, PoolSummary } from '../../schema/views.js';
+import { checkName } from '../../schema/name-rule.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { NO_RESOURCES } from '../format/table.js';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -20,6 +22,13 @@ export interface GetOptions {
 
 export type ResourceKind = 'llm' | 'pool';
 
+/** A name given on the command line follows the one name rule (DESIGN §1), checked before any request. */
+export function assertNameArgument(value: string | undefined, where: string): void {
+  if (value === undefined) return;
+  const problem = checkName(value);
+  if (problem !== null) throw new CliError(`${where}: invalid name: ${problem}`);
+}
+
 export function resourceKindOf(word: string): ResourceKind {
   const w = word.toLowerCase();
   if (w === 'llm' || w === 'llms') return 'llm';
@@ -29,6 +38,9 @@ export function resourceKindOf(word: string): ResourceKind {
 
 export async function run(options: GetOptions, ctx: CommandContext): Promise<void> {
   const kind = resourceKindOf(options.resource);
+  assertNameArgument(options.name, kind === 'llm' ? 'NAME' : 'KEY');
+  assertNameArgument(options.pool, '--pool');
+  if (kind === 'pool' && options.pool !== undefined) throw new CliError('--pool: applies to get llm; for one pool use `mcpctl get pool KEY`');
   if (kind === 'llm') await getLlms(options, ctx);
   else await getPools(options, ctx);
 }
@@ -62,7 +74,9 @@ async function getLlms(options: GetOptions, ctx: CommandContext): Promise<void> 
       return;
     case 'name': {
       const { formatLlmNames } = await import('../format/llm-table.js');
-      ctx.out(formatLlmNames(views).stdout);
+      const names = formatLlmNames(views);
+      ctx.out(names.stdout);
+      if (names.stderr !== '') ctx.err(names.stderr);
       return;
     }
     default: {
@@ -104,6 +118,7 @@ async function getPools(options: GetOptions, ctx: CommandContext): Promise<void>
     }
     case 'name':
       ctx.out(pools.map((p) => `pool/${p.key}\n`).join(''));
+      if (pools.length === 0) ctx.err(`${NO_RESOURCES}\n`);
       return;
     default: {
       const { formatPoolTable } = await import('../format/pool-table.js');

@@ -119,6 +119,34 @@ spec:
     expect(pooled.stdout).toBe('llm/vllm-gpu1-qwen3\nllm/vllm-gpu2-qwen3\n');
   });
 
+  it('an empty selection says so on stderr for every output, stdout stays empty', async () => {
+    for (const args of [['get', 'llm', '--pool', 'no-such-pool'], ['get', 'llm', '--pool', 'no-such-pool', '-o', 'name']]) {
+      const result = await mcpctl(...args);
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.stdout, args.join(' ')).toBe('');
+      expect(result.stderr, args.join(' ')).toBe('No resources found.\n');
+    }
+  });
+
+  it('a name that breaks the name rule is refused before any request, naming where it came from', async () => {
+    const port = await closedPort();
+    // Checked first: even an unreachable reconciler gives the name error, exit 1.
+    const cases: [string[], string][] = [
+      [['get', 'llm', 'Bad_Name'], 'NAME: invalid name'],
+      [['get', 'llm', '--pool', 'Bad_Pool'], '--pool: invalid name'],
+      [['get', 'pool', 'Bad_Pool'], 'KEY: invalid name'],
+      [['describe', 'llm', 'Bad_Name'], 'NAME: invalid name'],
+    ];
+    for (const [args, start] of cases) {
+      const result = await runCli(['--server', `http://127.0.0.1:${port}`, ...args], { cwd: repo.dir });
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(expectOneErrorLine(result)).toContain(`mcpctl: error: ${start}: expected 1-63 characters`);
+    }
+    const poolsWithPool = await mcpctl('get', 'pools', '--pool', 'qwen3');
+    expect(poolsWithPool.code).toBe(1);
+    expect(expectOneErrorLine(poolsWithPool)).toBe('mcpctl: error: --pool: applies to get llm; for one pool use `mcpctl get pool KEY`');
+  });
+
   it('an unknown name is exit 1 with one error line, and nothing on stdout', async () => {
     const result = await mcpctl('get', 'llm', 'no-such-llm');
     expect(result.code).toBe(1);
