@@ -34,6 +34,11 @@ export interface FieldChange {
   /** An absent field that has a default (`spec.enabled`, `spec.source`, `spec.minActive`) shows the default. */
   before: PlanValue;
   after: PlanValue;
+  /**
+   * In words, where or why (DESIGN §7): `declared in llms/pool.yaml:14`; `removed from llms/a.yaml:5`
+   * (its nearest declared parent); `declared in llms/a.yaml:6 in reconciler revision 1a2b3c4` for a deletion.
+   */
+  reason: string;
   /** Where the desired side declares the field (its nearest declared parent when removed); the base side for deletions. */
   file: string;
   line: number;
@@ -42,6 +47,8 @@ export interface FieldChange {
 export interface LlmChange {
   action: PlanAction;
   name: string;
+  /** `added in llms/a.yaml:3`, `changed in llms/a.yaml:3`, `removed: declared in llms/a.yaml:3 in reconciler revision 1a2b3c4`. */
+  reason: string;
   /** The desired document; the base document for a deletion. */
   file: string;
   line: number;
@@ -55,6 +62,8 @@ export interface LlmChange {
 export interface LlmPoolChange {
   action: PlanAction;
   name: string;
+  /** Worded as an Llm change's reason. */
+  reason: string;
   file: string;
   line: number;
   fields: FieldChange[];
@@ -67,6 +76,14 @@ export interface PoolSizeChange {
   sizeAfter: number;
   added: string[];
   removed: string[];
+  /**
+   * What moves the members, added ones first, at most MEMBER_CAUSES of them:
+   * `w3 added (llms/p.yaml:12)`, `w2 moved to pool other (llms/p.yaml:9)`, `w1 deleted (llms/p.yaml:1)`.
+   */
+  reason: string;
+  /** Where the first of those causes is declared (the base side for a deleted Llm); null when unknown. */
+  file: string | null;
+  line: number | null;
 }
 
 export const FINDING_TYPES = ['pending', 'stale', 'unhealthy', 'unmanaged', 'drift'] as const;
@@ -130,10 +147,12 @@ export const DEFAULT_DESIRED_LABEL = 'working tree';
 export const OFFLINE_POLICY_REASON = 'no live state: offline plan (--against without a reachable reconciler)';
 
 export function computePlan(input: PlanInput): Plan {
-  const changes = diffResources(input.base.llms, input.desired.llms, canonicalizeLlm).map(
+  const baseLabel = input.base.label;
+  const changes = diffResources(input.base.llms, input.desired.llms, canonicalizeLlm, baseLabel).map(
     (c): LlmChange => ({
       action: c.action,
       name: c.name,
+      reason: c.reason,
       file: c.file,
       line: c.line,
       fields: c.fields,
@@ -141,8 +160,8 @@ export function computePlan(input: PlanInput): Plan {
       poolAfter: c.after === undefined ? null : llmPoolKey(c.after.resource),
     }),
   );
-  const poolChanges = diffResources(input.base.pools, input.desired.pools, canonicalizePool).map(
-    (c): LlmPoolChange => ({ action: c.action, name: c.name, file: c.file, line: c.line, fields: c.fields }),
+  const poolChanges = diffResources(input.base.pools, input.desired.pools, canonicalizePool, baseLabel).map(
+    (c): LlmPoolChange => ({ action: c.action, name: c.name, reason: c.reason, file: c.file, line: c.line, fields: c.fields }),
   );
   const summary = { add: 0, change: 0, remove: 0 };
   for (const c of changes) {
@@ -182,6 +201,7 @@ export function planExitCode(plan: Plan, detailed: boolean): 0 | 2 | 4 {
 interface ResourceDiff<T extends Resource> {
   action: PlanAction;
   name: string;
+  reason: string;
   file: string;
   line: number;
   fields: FieldChange[];
@@ -208,7 +228,12 @@ const FIELD_ORDER = [
 ];
 
 /** Compares canonical resources by name; moving a document between files is not a change. */
-function diffResources<T extends Resource>(base: readonly Located<T>[], desired: readonly Located<T>[], canonicalize: (r: T) => T): ResourceDiff<T>[] {
+function diffResources<T extends Resource>(
+  base: readonly Located<T>[],
+  desired: readonly Located<T>[],
+  canonicalize: (r: T) => T,
+  baseLabel: string,
+): ResourceDiff<T>[] {
   const baseByName = new Map(base.map((l) => [l.resource.metadata.name, l]));
   const desiredByName = new Map(desired.map((l) => [l.resource.metadata.name, l]));
   const names = [...new Set([...baseByName.keys(), ...desiredByName.keys()])].sort(compareNames);
@@ -230,14 +255,35 @@ function diffResources<T extends Resource>(base: readonly Located<T>[], desired:
       // Deleted fields are placed on the base side; everything else where the desired side has it.
       const where = after ?? before;
       if (where === undefined) continue;
-      fields.push({ path, before: b ?? defaulted ?? null, after: a ?? defaulted ?? null, file: where.file, line: lineOf(where, path) });
+      const line = lineOf(where, path);
+      const at = locationOf(where.file, line);
+      let reason: string;
+      if (after === undefined) reason = declaredInBase(at, baseLabel);
+      // An explicit default (`enabled: true`) is declared though canonical output drops it.
+      else if (a !== undefined || where.fieldLines[path] !== undefined) reason = `declared in ${at}`;
+      // Gone from the desired document: the line is its nearest declared parent.
+      else reason = defaulted === undefined ? `removed from ${at}` : `removed from ${at}, default ${String(defaulted)}`;
+      fields.push({ path, before: b ?? defaulted ?? null, after: a ?? defaulted ?? null, reason, file: where.file, line });
     }
     if (before !== undefined && after !== undefined && fields.length === 0) continue;
     const action: PlanAction = before === undefined ? 'create' : after === undefined ? 'delete' : 'update';
     const doc = (after ?? before) as Located<T>;
-    out.push({ action, name, file: doc.file, line: doc.line, fields, before, after });
+    const at = locationOf(doc.file, doc.line);
+    const reason = action === 'create' ? `added in ${at}` : action === 'update' ? `changed in ${at}` : `removed: ${declaredInBase(at, baseLabel)}`;
+    out.push({ action, name, reason, file: doc.file, line: doc.line, fields, before, after });
   }
   return out;
+}
+
+/** `file:line`, the file alone without a line, or '' when a base rebuilt from served views does not know it. */
+function locationOf(file: string, line: number): string {
+  if (file === '') return '';
+  return line === 0 ? file : `${file}:${line}`;
+}
+
+/** `declared in llms/a.yaml:3 in reconciler revision 1a2b3c4`, or `declared in reconciler revision 1a2b3c4` when the place is unknown. */
+function declaredInBase(at: string, baseLabel: string): string {
+  return at === '' ? `declared in ${baseLabel}` : `declared in ${at} in ${baseLabel}`;
 }
 
 /** Leaf values of a canonical resource by dotted path; the name is the identity, not a field. */
@@ -294,37 +340,85 @@ function isVirtual(view: LlmView): boolean {
   return view.status.kind === 'virtual';
 }
 
-/** Pool key → member names: the declared Llms plus the live-only ones they do not declare. */
-function membersByKey(declared: readonly LocatedLlm[], live: readonly LlmView[] | null): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+interface Membership {
+  /** Pool key → member names. */
+  byKey: Map<string, Set<string>>;
+  /** Member name → its pool key. */
+  keyOf: Map<string, string>;
+}
+
+/** The declared Llms plus the live-only ones they do not declare, by pool. */
+function membershipOf(declared: readonly LocatedLlm[], live: readonly LlmView[] | null): Membership {
+  const byKey = new Map<string, Set<string>>();
+  const keyOf = new Map<string, string>();
   const add = (key: string, name: string): void => {
-    let set = out.get(key);
-    if (set === undefined) out.set(key, (set = new Set()));
+    let set = byKey.get(key);
+    if (set === undefined) byKey.set(key, (set = new Set()));
     set.add(name);
+    keyOf.set(name, key);
   };
-  const names = new Set<string>();
-  for (const l of declared) {
-    names.add(l.resource.metadata.name);
-    add(llmPoolKey(l.resource), l.resource.metadata.name);
-  }
-  for (const view of live ?? []) if (isVirtual(view) && !names.has(view.metadata.name)) add(view.status.pool.key, view.metadata.name);
-  return out;
+  for (const l of declared) add(llmPoolKey(l.resource), l.resource.metadata.name);
+  for (const view of live ?? []) if (isVirtual(view) && !keyOf.has(view.metadata.name)) add(view.status.pool.key, view.metadata.name);
+  return { byKey, keyOf };
+}
+
+/** How many member causes a pool's reason names before `and N more`. */
+const MEMBER_CAUSES = 3;
+
+interface MemberCause {
+  text: string;
+  file: string | null;
+  line: number | null;
 }
 
 function diffPoolMembers(input: PlanInput): PoolSizeChange[] {
-  const before = membersByKey(input.base.llms, input.live);
-  const after = membersByKey(input.desired.llms, input.live);
-  const keys = [...new Set([...before.keys(), ...after.keys()])].sort(compareNames);
+  const before = membershipOf(input.base.llms, input.live);
+  const after = membershipOf(input.desired.llms, input.live);
+  const baseByName = new Map(input.base.llms.map((l) => [l.resource.metadata.name, l]));
+  const desiredByName = new Map(input.desired.llms.map((l) => [l.resource.metadata.name, l]));
+  const keys = [...new Set([...before.byKey.keys(), ...after.byKey.keys()])].sort(compareNames);
   const out: PoolSizeChange[] = [];
   for (const key of keys) {
-    const b = before.get(key) ?? new Set<string>();
-    const a = after.get(key) ?? new Set<string>();
+    const b = before.byKey.get(key) ?? new Set<string>();
+    const a = after.byKey.get(key) ?? new Set<string>();
     const added = [...a].filter((n) => !b.has(n)).sort(compareNames);
     const removed = [...b].filter((n) => !a.has(n)).sort(compareNames);
     if (added.length === 0 && removed.length === 0) continue;
-    out.push({ key, sizeBefore: b.size, sizeAfter: a.size, added, removed });
+    const causes = [...added, ...removed].slice(0, MEMBER_CAUSES).map((name) =>
+      a.has(name)
+        ? describeJoining(name, desiredByName.get(name), baseByName.get(name), before.keyOf.get(name))
+        : describeLeavingPool(name, desiredByName.get(name), baseByName.get(name), after.keyOf.get(name)),
+    );
+    const more = added.length + removed.length - causes.length;
+    const reason = causes.map((c) => c.text).join(', ') + (more > 0 ? `, and ${more} more` : '');
+    const first = causes[0] as MemberCause;
+    out.push({ key, sizeBefore: b.size, sizeAfter: a.size, added, removed, reason, file: first.file, line: first.line });
   }
   return out;
+}
+
+/** Why `name` joins a pool: created, moved from another pool, or undeclared but still published there. */
+function describeJoining(name: string, desired: LocatedLlm | undefined, base: LocatedLlm | undefined, keyBefore: string | undefined): MemberCause {
+  if (desired === undefined) return causeAt(`${name} deleted`, base, undefined, ', still published by its agent');
+  if (keyBefore === undefined) return causeAt(`${name} added`, desired);
+  return causeAt(`${name} moved from pool ${keyBefore}`, desired, 'spec.poolName');
+}
+
+/** Why `name` leaves a pool: deleted, or moved to another pool. */
+function describeLeavingPool(name: string, desired: LocatedLlm | undefined, base: LocatedLlm | undefined, keyAfter: string | undefined): MemberCause {
+  if (desired !== undefined) return causeAt(`${name} moved to pool ${keyAfter ?? llmPoolKey(desired.resource)}`, desired, 'spec.poolName');
+  // Undeclared but still published elsewhere: its agent names another pool.
+  const still = keyAfter === undefined ? '' : `, still published by its agent in pool ${keyAfter}`;
+  return causeAt(`${name} deleted`, base, undefined, still);
+}
+
+/** `w2 moved to pool b (llms/w.yaml:7)`: the place of `path` (the document without one) on `located`. */
+function causeAt(what: string, located: LocatedLlm | undefined, path?: string, after = ''): MemberCause {
+  if (located === undefined) return { text: `${what}${after}`, file: null, line: null };
+  const line = path === undefined ? located.line : lineOf(located, path);
+  const at = locationOf(located.file, line);
+  if (at === '') return { text: `${what}${after}`, file: null, line: null };
+  return { text: `${what} (${at})${after}`, file: located.file, line };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,7 +529,7 @@ function checkPolicy(input: PlanInput, live: readonly LlmView[]): PolicyCheck {
   const floorsAfter = policiesByKey(input.desired.pools.map((p) => p.resource));
   const desiredByName = new Map(input.desired.llms.map((l) => [l.resource.metadata.name, l]));
   const baseByName = new Map(input.base.llms.map((l) => [l.resource.metadata.name, l]));
-  const membersBefore = membersByKey(input.base.llms, live);
+  const membersBefore = membershipOf(input.base.llms, live).byKey;
 
   // Where each live Llm will be once the desired state applies: its pool key, or null when it
   // leaves every pool's active count (deleted or drained).
@@ -497,9 +591,9 @@ function checkPolicy(input: PlanInput, live: readonly LlmView[]): PolicyCheck {
 
 function describeLeaving(name: string, desired: LocatedLlm | undefined, base: LocatedLlm | undefined): string {
   if (desired === undefined) {
-    return base === undefined ? `${name} no longer declared` : `${name} deleted (${base.file}:${base.line})`;
+    return base === undefined ? `${name} no longer declared` : causeAt(`${name} deleted`, base).text;
   }
-  if (!llmEnabledOf(desired.resource.spec)) return `${name} drained (${desired.file}:${lineOf(desired, 'spec.enabled')})`;
-  return `${name} moved to pool ${llmPoolKey(desired.resource)} (${desired.file}:${lineOf(desired, 'spec.poolName')})`;
+  if (!llmEnabledOf(desired.resource.spec)) return causeAt(`${name} drained`, desired, 'spec.enabled').text;
+  return causeAt(`${name} moved to pool ${llmPoolKey(desired.resource)}`, desired, 'spec.poolName').text;
 }
 

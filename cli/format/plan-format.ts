@@ -120,7 +120,9 @@ function formatPlanText(plan: Plan, color: boolean): string {
     const lines = ['Pools:'];
     for (const pool of plan.pools) {
       const moves = [...pool.added.map((n) => `${mark('+')} ${n}`), ...pool.removed.map((n) => `${mark('-')} ${n}`)];
-      lines.push(`  ${mark(poolMark(pool))} ${pool.key}: ${describePoolSize(pool)} (${moves.join(', ')})`);
+      // Where the first member change is declared; its cause in words when no file says it.
+      const because = pool.file === null ? `  ${paint(`(${pool.reason})`, 'dim', color)}` : located(pool.file, pool.line);
+      lines.push(`  ${mark(poolMark(pool))} ${pool.key}: ${describePoolSize(pool)} (${moves.join(', ')})${because}`);
     }
     sections.push(lines);
   }
@@ -278,8 +280,12 @@ function markdownPoolChanges(changes: readonly LlmPoolChange[]): string {
 }
 
 function markdownPools(pools: readonly PoolSizeChange[]): string {
-  const rows = pools.map((pool) => `| ${cell(codeSpan(pool.key))} | ${describePoolSize(pool)} | ${cell(namesCell(pool.added))} | ${cell(namesCell(pool.removed))} |`);
-  return ['#### Pools', boundedTable('| pool | members | added | removed |\n| --- | --- | --- | --- |', rows, 'pool', 'pools')].join('\n\n');
+  // escapeText already escapes pipes for the reason: cell() again would double them.
+  const rows = pools.map(
+    (pool) =>
+      `| ${cell(codeSpan(pool.key))} | ${describePoolSize(pool)} | ${cell(namesCell(pool.added))} | ${cell(namesCell(pool.removed))} | ${escapeText(pool.reason)} |`,
+  );
+  return ['#### Pools', boundedTable('| pool | members | added | removed | why |\n| --- | --- | --- | --- | --- |', rows, 'pool', 'pools')].join('\n\n');
 }
 
 function markdownFindings(plan: Plan): string {

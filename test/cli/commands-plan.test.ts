@@ -177,7 +177,9 @@ describe.concurrent('mcpctl plan -o json', () => {
     expect(parsed.summary).toEqual({ add: 0, change: 1, remove: 0 });
     expect(parsed.changes).toHaveLength(1);
     expect(parsed.changes[0]).toMatchObject({ action: 'update', name: 'vllm-gpu1-qwen3', file: 'llms/pool.yaml' });
-    expect(parsed.changes[0]?.fields).toEqual([{ path: 'spec.enabled', before: true, after: false, file: 'llms/pool.yaml', line: 21 }]);
+    expect(parsed.changes[0]?.fields).toEqual([
+      { path: 'spec.enabled', before: true, after: false, reason: 'declared in llms/pool.yaml:21', file: 'llms/pool.yaml', line: 21 },
+    ]);
     expect(parsed.policy.violations).toEqual([expect.objectContaining({ pool: 'qwen3', activeAfter: 0, minActive: 1 })]);
   });
 });

@@ -245,8 +245,15 @@ describe('formatPlan text', () => {
   it('gives every field line its file and line', () => {
     const text = formatPlan(SCENARIOS.realistic?.() as Plan, 'text');
     expect(text).toContain('  ~ vllm-gpu3-qwen3  (llms/qwen3-thinking-pool.yaml:32)\n      ~ spec.enabled: false → true  (llms/qwen3-thinking-pool.yaml:37)\n');
-    expect(text).toContain('  ~ user-vllm-qwen3-thinking: 4 → 5 members (+ vllm-gpu4-qwen3)\n');
+    expect(text).toContain('  ~ user-vllm-qwen3-thinking: 4 → 5 members (+ vllm-gpu4-qwen3)  (llms/qwen3-thinking-pool.yaml:42)\n');
     expect(text).toContain('vllm-gpu2-qwen3  stale: no heartbeat for 92s  (llms/qwen3-thinking-pool.yaml:21)');
+  });
+
+  it('gives a pool line its cause in words when no file places it', () => {
+    const located = declare({ 'llms/p.yaml': [llm('w1', { poolName: 'qwen' }), llm('w2', { poolName: 'qwen' })] });
+    const base = { llms: located.llms.map((l) => ({ ...l, file: '', line: 0, fieldLines: {} })), pools: [], revision: 'abc', label: 'reconciler revision abc' };
+    const plan = computePlan({ desired: declare({ 'llms/p.yaml': [llm('w2', { poolName: 'qwen' })] }), base, live: null });
+    expect(formatPlan(plan, 'text')).toContain('\nPools:\n  ~ qwen: 2 → 1 member (- w1)  (w1 deleted)\n');
   });
 
   it('says that an offline plan skipped the live checks', () => {
@@ -304,6 +311,7 @@ describe('formatPlan markdown', () => {
     expect(markdown).toContain('Comparing **working tree** with **main \\| \\`x\\` \\<b\\>**.');
     expect(markdown).toContain('+ spec.description: "line one\\n</details>\\n```"');
     expect(markdown).toContain('````diff\n@@ + LlmPool p');
+    expect(markdown).toContain('| `a` | 0 → 1 member | `a` |  | a added (llms/we\\|rd\\<x\\>.yaml:1) |');
   });
 
   it('stays under the comment size limit with 10,000 changed Llms, naming what it leaves out', async () => {

@@ -77,13 +77,14 @@ describe('computePlan: Llm changes', () => {
       {
         action: 'update',
         name: 'gpu1',
+        reason: 'changed in llms/pool.yaml:8',
         file: 'llms/pool.yaml',
         line: 8,
         poolBefore: 'qwen',
         poolAfter: 'other',
         fields: [
-          { path: 'metadata.labels.team', before: 'research', after: 'platform', file: 'llms/pool.yaml', line: 13 },
-          { path: 'spec.poolName', before: 'qwen', after: 'other', file: 'llms/pool.yaml', line: 17 },
+          { path: 'metadata.labels.team', before: 'research', after: 'platform', reason: 'declared in llms/pool.yaml:13', file: 'llms/pool.yaml', line: 13 },
+          { path: 'spec.poolName', before: 'qwen', after: 'other', reason: 'declared in llms/pool.yaml:17', file: 'llms/pool.yaml', line: 17 },
         ],
       },
     ]);
@@ -93,7 +94,22 @@ describe('computePlan: Llm changes', () => {
     const base = fleet().declare('llms/pool.yaml', POOL_YAML);
     const desired = POOL_YAML.replace('  labels:\n    team: research\n', '');
     const plan = planOf(base, { 'llms/pool.yaml': desired });
-    expect(plan.changes[0]?.fields).toEqual([{ path: 'metadata.labels.team', before: 'research', after: null, file: 'llms/pool.yaml', line: 10 }]);
+    expect(plan.changes[0]?.fields).toEqual([
+      { path: 'metadata.labels.team', before: 'research', after: null, reason: 'removed from llms/pool.yaml:10', file: 'llms/pool.yaml', line: 10 },
+    ]);
+  });
+
+  it('says which default a removed field falls back to, and places an explicit default where it is written', () => {
+    const plan = planOf(declaredOnly({ 'llms/a.yaml': [llm('a', { enabled: false })] }), { 'llms/a.yaml': [llm('a')] });
+    const desired = declare({ 'llms/a.yaml': [llm('a')] }).llms[0];
+    expect(plan.changes[0]?.fields).toEqual([
+      { path: 'spec.enabled', before: false, after: true, reason: `removed from llms/a.yaml:${desired?.fieldLines.spec}, default true`, file: 'llms/a.yaml', line: desired?.fieldLines.spec },
+    ]);
+    const explicit = 'apiVersion: mcpctl/v1\nkind: Llm\nmetadata:\n  name: a\nspec:\n  type: vllm\n  model: Qwen/Qwen3-8B\n  enabled: true\n';
+    const undrained = planOf(declaredOnly({ 'llms/a.yaml': [llm('a', { enabled: false })] }), { 'llms/a.yaml': explicit });
+    expect(undrained.changes[0]?.fields).toEqual([
+      { path: 'spec.enabled', before: false, after: true, reason: 'declared in llms/a.yaml:8', file: 'llms/a.yaml', line: 8 },
+    ]);
   });
 
   it.each<[string, Parameters<typeof llm>[1], Parameters<typeof llm>[1], Pick<FieldChange, 'path' | 'before' | 'after'>[]]>([
@@ -134,16 +150,19 @@ describe('computePlan: Llm changes', () => {
       {
         action: 'create',
         name: 'new',
+        reason: 'added in llms/new.yaml:1',
         file: 'llms/new.yaml',
         line: 1,
         poolBefore: null,
         poolAfter: 'p',
-        fields: [
-          { path: 'metadata.labels.team', before: null, after: 'x', file: 'llms/new.yaml', line: desired?.fieldLines['metadata.labels.team'] },
-          { path: 'spec.type', before: null, after: 'vllm', file: 'llms/new.yaml', line: desired?.fieldLines['spec.type'] },
-          { path: 'spec.model', before: null, after: 'Qwen/Qwen3-8B', file: 'llms/new.yaml', line: desired?.fieldLines['spec.model'] },
-          { path: 'spec.poolName', before: null, after: 'p', file: 'llms/new.yaml', line: desired?.fieldLines['spec.poolName'] },
-        ],
+        fields: (['metadata.labels.team', 'spec.type', 'spec.model', 'spec.poolName'] as const).map((path, i) => ({
+          path,
+          before: null,
+          after: ['x', 'vllm', 'Qwen/Qwen3-8B', 'p'][i],
+          reason: `declared in llms/new.yaml:${desired?.fieldLines[path]}`,
+          file: 'llms/new.yaml',
+          line: desired?.fieldLines[path],
+        })),
       },
     ]);
     expect(plan.summary).toEqual({ add: 1, change: 0, remove: 0 });
@@ -157,14 +176,15 @@ describe('computePlan: Llm changes', () => {
       {
         action: 'delete',
         name: 'gpu2',
+        reason: `removed: declared in llms/pool.yaml:19 in ${BASE_LABEL}`,
         file: 'llms/pool.yaml',
         line: 19,
         poolBefore: 'qwen',
         poolAfter: null,
         fields: [
-          { path: 'spec.type', before: 'vllm', after: null, file: 'llms/pool.yaml', line: 24 },
-          { path: 'spec.model', before: 'Qwen/Qwen3-8B', after: null, file: 'llms/pool.yaml', line: 25 },
-          { path: 'spec.poolName', before: 'qwen', after: null, file: 'llms/pool.yaml', line: 26 },
+          { path: 'spec.type', before: 'vllm', after: null, reason: `declared in llms/pool.yaml:24 in ${BASE_LABEL}`, file: 'llms/pool.yaml', line: 24 },
+          { path: 'spec.model', before: 'Qwen/Qwen3-8B', after: null, reason: `declared in llms/pool.yaml:25 in ${BASE_LABEL}`, file: 'llms/pool.yaml', line: 25 },
+          { path: 'spec.poolName', before: 'qwen', after: null, reason: `declared in llms/pool.yaml:26 in ${BASE_LABEL}`, file: 'llms/pool.yaml', line: 26 },
         ],
       },
     ]);
@@ -260,6 +280,14 @@ describe('computePlan: LlmPool changes', () => {
     expect(plan.empty).toBe(expected.length === 0);
     expect(plan.poolChanges.every((c) => c.name === 'p' && c.file === 'llms/p.yaml')).toBe(true);
   });
+
+  it.each<[string, Resource[], Resource[], string]>([
+    ['created', [], [pool('p', 2)], 'added in llms/p.yaml:1'],
+    ['changed', [llm('a'), pool('p', 1)], [llm('a'), pool('p', 3)], 'changed in llms/p.yaml:9'],
+    ['deleted', [llm('a'), pool('p', 1)], [llm('a')], `removed: declared in llms/p.yaml:9 in ${BASE_LABEL}`],
+  ])('an LlmPool %s says so and where', (_case, before, after, reason) => {
+    expect(planOf(declaredOnly({ 'llms/p.yaml': before }), { 'llms/p.yaml': after }).poolChanges.map((c) => c.reason)).toEqual([reason]);
+  });
 });
 
 describe('computePlan: pool size changes', () => {
@@ -267,24 +295,24 @@ describe('computePlan: pool size changes', () => {
 
   it.each<[string, Record<string, Resource[]>, Record<string, Resource[]>, Plan['pools']]>([
     ['grows', { 'llms/p.yaml': workers('w1', 'w2') }, { 'llms/p.yaml': workers('w1', 'w2', 'w3') }, [
-      { key: 'qwen', sizeBefore: 2, sizeAfter: 3, added: ['w3'], removed: [] },
+      { key: 'qwen', sizeBefore: 2, sizeAfter: 3, added: ['w3'], removed: [], reason: 'w3 added (llms/p.yaml:19)', file: 'llms/p.yaml', line: 19 },
     ]],
     ['shrinks', { 'llms/p.yaml': workers('w1', 'w2') }, { 'llms/p.yaml': workers('w2') }, [
-      { key: 'qwen', sizeBefore: 2, sizeAfter: 1, added: [], removed: ['w1'] },
+      { key: 'qwen', sizeBefore: 2, sizeAfter: 1, added: [], removed: ['w1'], reason: 'w1 deleted (llms/p.yaml:1)', file: 'llms/p.yaml', line: 1 },
     ]],
     ['a member moves to another pool', { 'llms/p.yaml': workers('w1', 'w2') }, { 'llms/p.yaml': [...workers('w1'), llm('w2', { poolName: 'other' })] }, [
-      { key: 'other', sizeBefore: 0, sizeAfter: 1, added: ['w2'], removed: [] },
-      { key: 'qwen', sizeBefore: 2, sizeAfter: 1, added: [], removed: ['w2'] },
+      { key: 'other', sizeBefore: 0, sizeAfter: 1, added: ['w2'], removed: [], reason: 'w2 moved from pool qwen (llms/p.yaml:17)', file: 'llms/p.yaml', line: 17 },
+      { key: 'qwen', sizeBefore: 2, sizeAfter: 1, added: [], removed: ['w2'], reason: 'w2 moved to pool other (llms/p.yaml:17)', file: 'llms/p.yaml', line: 17 },
     ]],
     ['a member is swapped for another', { 'llms/p.yaml': workers('w1', 'w2') }, { 'llms/p.yaml': workers('w1', 'w3') }, [
-      { key: 'qwen', sizeBefore: 2, sizeAfter: 2, added: ['w3'], removed: ['w2'] },
+      { key: 'qwen', sizeBefore: 2, sizeAfter: 2, added: ['w3'], removed: ['w2'], reason: 'w3 added (llms/p.yaml:10), w2 deleted (llms/p.yaml:10)', file: 'llms/p.yaml', line: 10 },
     ]],
     ['a legacy solo Llm is joined by a declared worker', { 'llms/a.yaml': [llm('qwen')] }, { 'llms/a.yaml': [llm('qwen'), llm('w1', { poolName: 'qwen' })] }, [
-      { key: 'qwen', sizeBefore: 1, sizeAfter: 2, added: ['w1'], removed: [] },
+      { key: 'qwen', sizeBefore: 1, sizeAfter: 2, added: ['w1'], removed: [], reason: 'w1 added (llms/a.yaml:9)', file: 'llms/a.yaml', line: 9 },
     ]],
     ['a pool name collides with another Llm\'s name', { 'llms/a.yaml': [llm('alpha'), llm('beta')] }, { 'llms/a.yaml': [llm('alpha', { poolName: 'beta' }), llm('beta')] }, [
-      { key: 'alpha', sizeBefore: 1, sizeAfter: 0, added: [], removed: ['alpha'] },
-      { key: 'beta', sizeBefore: 1, sizeAfter: 2, added: ['alpha'], removed: [] },
+      { key: 'alpha', sizeBefore: 1, sizeAfter: 0, added: [], removed: ['alpha'], reason: 'alpha moved to pool beta (llms/a.yaml:8)', file: 'llms/a.yaml', line: 8 },
+      { key: 'beta', sizeBefore: 1, sizeAfter: 2, added: ['alpha'], removed: [], reason: 'alpha moved from pool alpha (llms/a.yaml:8)', file: 'llms/a.yaml', line: 8 },
     ]],
     ['a field edit keeps the member set', { 'llms/p.yaml': workers('w1') }, { 'llms/p.yaml': [llm('w1', { poolName: 'qwen', model: 'm2', enabled: false })] }, []],
   ])('a pool %s', (_case, before, after, expected) => {
@@ -295,7 +323,9 @@ describe('computePlan: pool size changes', () => {
     const base = fleet().declare('llms/a.yaml', llm('qwen3')).agent('gpu5').llm('qwen3-gpu5', { poolName: 'qwen3' });
     expect(planOf(base, { 'llms/a.yaml': [llm('qwen3')] }).pools).toEqual([]);
     const grown = planOf(base, { 'llms/a.yaml': [llm('qwen3'), llm('qwen3-gpu6', { poolName: 'qwen3' })] });
-    expect(grown.pools).toEqual([{ key: 'qwen3', sizeBefore: 2, sizeAfter: 3, added: ['qwen3-gpu6'], removed: [] }]);
+    expect(grown.pools).toEqual([
+      { key: 'qwen3', sizeBefore: 2, sizeAfter: 3, added: ['qwen3-gpu6'], removed: [], reason: 'qwen3-gpu6 added (llms/a.yaml:9)', file: 'llms/a.yaml', line: 9 },
+    ]);
   });
 
   it('declaring a virtual worker with its own pool is a create that leaves the member set alone', () => {
@@ -308,16 +338,43 @@ describe('computePlan: pool size changes', () => {
   it('declaring a virtual worker in another pool moves it', () => {
     const base = fleet().agent('gpu5').llm('w', { poolName: 'a' });
     expect(planOf(base, { 'llms/w.yaml': [llm('w', { poolName: 'b' })] }).pools).toEqual([
-      { key: 'a', sizeBefore: 1, sizeAfter: 0, added: [], removed: ['w'] },
-      { key: 'b', sizeBefore: 0, sizeAfter: 1, added: ['w'], removed: [] },
+      { key: 'a', sizeBefore: 1, sizeAfter: 0, added: [], removed: ['w'], reason: 'w moved to pool b (llms/w.yaml:8)', file: 'llms/w.yaml', line: 8 },
+      { key: 'b', sizeBefore: 0, sizeAfter: 1, added: ['w'], removed: [], reason: 'w moved from pool a (llms/w.yaml:8)', file: 'llms/w.yaml', line: 8 },
     ]);
   });
 
   it('an offline plan counts declared Llms only', () => {
     const base = fleet().declare('llms/a.yaml', llm('qwen3')).agent('gpu5').llm('qwen3-gpu5', { poolName: 'qwen3' });
     const plan = planOf(base, { 'llms/a.yaml': [llm('qwen3'), llm('qwen3-gpu6', { poolName: 'qwen3' })] }, { offline: true });
-    expect(plan.pools).toEqual([{ key: 'qwen3', sizeBefore: 1, sizeAfter: 2, added: ['qwen3-gpu6'], removed: [] }]);
+    expect(plan.pools).toEqual([
+      { key: 'qwen3', sizeBefore: 1, sizeAfter: 2, added: ['qwen3-gpu6'], removed: [], reason: 'qwen3-gpu6 added (llms/a.yaml:9)', file: 'llms/a.yaml', line: 9 },
+    ]);
     expect(plan.offline).toBe(true);
+  });
+
+  it('names the first few member causes and counts the rest', () => {
+    const plan = planOf(declaredOnly({}), { 'llms/p.yaml': workers('w1', 'w2', 'w3', 'w4', 'w5') }, { offline: true });
+    expect(plan.pools).toEqual([
+      {
+        key: 'qwen',
+        sizeBefore: 0,
+        sizeAfter: 5,
+        added: ['w1', 'w2', 'w3', 'w4', 'w5'],
+        removed: [],
+        reason: 'w1 added (llms/p.yaml:1), w2 added (llms/p.yaml:10), w3 added (llms/p.yaml:19), and 2 more',
+        file: 'llms/p.yaml',
+        line: 1,
+      },
+    ]);
+  });
+
+  it('a base that does not know its files still gives each change and pool a reason, with no place', () => {
+    const located = declare({ 'llms/p.yaml': workers('w1', 'w2') });
+    const unplaced = { llms: located.llms.map((l) => ({ ...l, file: '', line: 0, fieldLines: {} })), pools: [] };
+    const plan = computePlan({ desired: declare({ 'llms/p.yaml': workers('w2') }), base: { ...unplaced, revision: 'rev1', label: BASE_LABEL }, live: null });
+    expect(plan.changes).toMatchObject([{ action: 'delete', name: 'w1', reason: `removed: declared in ${BASE_LABEL}`, file: '', line: 0 }]);
+    expect(plan.changes[0]?.fields.map((f) => f.reason)).toEqual([`declared in ${BASE_LABEL}`, `declared in ${BASE_LABEL}`, `declared in ${BASE_LABEL}`]);
+    expect(plan.pools).toEqual([{ key: 'qwen', sizeBefore: 2, sizeAfter: 1, added: [], removed: ['w1'], reason: 'w1 deleted', file: null, line: null }]);
   });
 });
 

@@ -154,7 +154,9 @@ describe('createReconcilerSource against a real reconciler', () => {
     const planned = await source.plan();
     expect(planned.plan.summary).toEqual({ add: 1, change: 0, remove: 0 });
     expect(planned.diffs.map((d) => `${d.action} ${d.name}`)).toEqual(['create vllm-gpu3-qwen3']);
-    expect(planned.plan.pools).toEqual([{ key: 'qwen3', sizeBefore: 2, sizeAfter: 3, added: ['vllm-gpu3-qwen3'], removed: [] }]);
+    expect(planned.plan.pools).toEqual([
+      { key: 'qwen3', sizeBefore: 2, sizeAfter: 3, added: ['vllm-gpu3-qwen3'], removed: [], reason: 'vllm-gpu3-qwen3 added (llms/gpu3.yaml:1)', file: 'llms/gpu3.yaml', line: 1 },
+    ]);
 
     const steps: StepProgress[] = [];
     const outcome = await source.apply(planned, (s) => steps.push(s));
