@@ -3,18 +3,32 @@
 import { formatDiagnostic } from '../schema/diagnostics.js';
 import { loadResources, type LocatedLlm, type LocatedPool, type SourceFile } from '../schema/codec.js';
 import { appendResourceToText, removeResourceFromText, replaceResourceInText } from '../schema/edit.js';
-import { computePlan, type DeclaredSet, type Plan } from '../schema/plan.js';
-import type { Resource } from '../schema/resources.js';
+import { computePlan, type DeclaredSet, type Plan, type PolicyCheck } from '../schema/plan.js';
+import { poolKeyOf } from '../schema/pools.js';
+import { llmEnabledOf, type Llm, type Resource } from '../schema/resources.js';
 import type { LlmView } from '../schema/views.js';
 import type { CommandContext } from './context.js';
-import { CliError } from './errors.js';
+import { CliError, UnreachableError } from './errors.js';
 import { formatPlan } from './format/plan-format.js';
-import { commitPaths, dirtyPaths, headRevision, openRepo, pushCurrentBranch, readWorktreeFiles, writeFiles, type FileWrite, type Repo } from './repo.js';
+import {
+  commitPaths,
+  dirtyPaths,
+  headRevision,
+  openRepo,
+  pushCurrentBranch,
+  readFilesAtRef,
+  readWorktreeFiles,
+  writeFiles,
+  type FileWrite,
+  type Repo,
+} from './repo.js';
 
 export interface Workspace {
   repo: Repo;
   files: SourceFile[];
   declared: DeclaredSet;
+  /** What `files` are, when not the working tree: HEAD, for `apply -f` of the repo's own files. */
+  base?: { revision: string | null; label: string };
 }
 
 export type ResourceRef = { kind: Resource['kind']; name: string };
@@ -28,6 +42,16 @@ export async function loadWorkspace(ctx: CommandContext): Promise<Workspace> {
   return { repo, files, declared: { llms: loaded.llms, pools: loaded.pools } };
 }
 
+/** The resources committed at HEAD (none in a repository without a commit yet). */
+export async function loadWorkspaceAtHead(repo: Repo): Promise<Workspace> {
+  const head = await headRevision(repo);
+  if (head === null) return { repo, files: [], declared: { llms: [], pools: [] }, base: { revision: null, label: 'HEAD (no commit yet)' } };
+  const { files } = await readFilesAtRef(repo, head);
+  const loaded = loadResources(files);
+  if (!loaded.ok) throw new CliError(`HEAD does not load:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
+  return { repo, files, declared: { llms: loaded.llms, pools: loaded.pools }, base: { revision: head, label: `HEAD (${head.slice(0, 7)})` } };
+}
+
 export function findDeclared(ws: Workspace, ref: ResourceRef): LocatedLlm | LocatedPool | undefined {
   const list: (LocatedLlm | LocatedPool)[] = ref.kind === 'Llm' ? ws.declared.llms : ws.declared.pools;
   return list.find((l) => l.resource.metadata.name === ref.name);
@@ -39,7 +63,13 @@ export interface Edit {
 }
 
 export interface PreparedChange {
+  /** Edits to make in the working tree. */
   writes: FileWrite[];
+  /**
+   * Files (relative to the root) whose working-tree content already is the change, committed as
+   * they are: `apply -f` of the repo's own files.
+   */
+  pending?: string[];
   desired: DeclaredSet;
 }
 
@@ -84,13 +114,50 @@ export function prepareChange(ws: Workspace, edit: Edit): PreparedChange {
   return { writes, desired: { llms: loaded.llms, pools: loaded.pools } };
 }
 
-/** Live views for the policy check; null when the reconciler cannot be reached (the check is then skipped). */
+/**
+ * Live views for the policy check; null only when the reconciler cannot be reached (the check is
+ * then skipped). Any answer it does give that is an error (401, 403, 500) fails the command: a bad
+ * token must not pass for "offline" and skip the check silently.
+ */
 export async function tryLiveViews(ctx: CommandContext): Promise<LlmView[] | null> {
   try {
     return (await ctx.client().listLlms()).items;
-  } catch {
-    return null;
+  } catch (error) {
+    if (error instanceof UnreachableError) return null;
+    throw error;
   }
+}
+
+/** Why the policy check was skipped, in words (the plan's `Policy:` line, the commands' warning). */
+export function describeSkippedPolicy(ctx: CommandContext): string {
+  return `reconciler unreachable at ${ctx.client().server}`;
+}
+
+/**
+ * The policy check of this change alone. The live views show what the reconciler serves, which
+ * may be behind the base (earlier commits not pushed yet): each view is first brought to what the
+ * base declares (an Llm drained, deleted or moved there no longer counts in its old pool), so the
+ * check compares before and after of the same base and never blames an earlier commit. A change
+ * that touches no member of a pool then leaves its count as it is, and an undrain never lowers one.
+ */
+export function checkPolicyOfChange(base: DeclaredSet & { revision: string | null; label: string }, desired: DeclaredSet, live: readonly LlmView[]): PolicyCheck {
+  return computePlan({ desired, base, live: projectLiveOntoBase(live, base) }).policy;
+}
+
+function projectLiveOntoBase(live: readonly LlmView[], base: DeclaredSet): LlmView[] {
+  const declared = new Map<string, Llm>(base.llms.map((l) => [l.resource.metadata.name, l.resource]));
+  return live.map((view) => {
+    if (view.status.phase !== 'active') return view;
+    const llm = declared.get(view.metadata.name);
+    if (llm === undefined) {
+      // Published but not declared stays in its pool; declared once but deleted by the base leaves it.
+      return view.status.kind === 'virtual' ? view : { ...view, status: { ...view.status, phase: 'draining' } };
+    }
+    if (!llmEnabledOf(llm.spec)) return { ...view, status: { ...view.status, phase: 'draining' } };
+    const key = poolKeyOf({ name: llm.metadata.name, poolName: llm.spec.poolName });
+    if (key === view.status.pool.key) return view;
+    return { ...view, status: { ...view.status, pool: { key, explicit: llm.spec.poolName !== undefined } } };
+  });
 }
 
 export interface CommitOptions {
@@ -100,31 +167,36 @@ export interface CommitOptions {
   wait: boolean;
   yes: boolean;
   force: boolean;
-  message: string;
+  /** The commit message, or how to word it from the plan. */
+  message: string | ((plan: Plan) => string);
   /** Whether to print the plan before writing (apply does; create and delete print one line). */
   showPlan: boolean;
 }
 
 /**
- * Shows the plan of the change against the working tree, enforces pool policy, asks, then writes
- * the files, commits exactly them, and optionally pushes and waits for the reconciler.
+ * Shows the plan of the change against its base (the working tree, or HEAD for the repo's own
+ * files), enforces pool policy, asks, then writes the files, commits exactly them, and optionally
+ * pushes and waits for the reconciler.
  */
 export async function commitChange(ctx: CommandContext, ws: Workspace, change: PreparedChange, options: CommitOptions): Promise<Plan> {
   const live = await tryLiveViews(ctx);
-  const head = await headRevision(ws.repo);
-  const plan = computePlan({
-    desired: { ...change.desired, label: 'the files after this change' },
-    base: { ...ws.declared, revision: head, label: 'the working tree' },
-    live,
-  });
+  const base = { ...ws.declared, ...(ws.base ?? { revision: await headRevision(ws.repo), label: 'the working tree' }) };
+  const computed = computePlan({ desired: { ...change.desired, label: 'the files after this change' }, base, live });
+  const policy: PolicyCheck =
+    live === null ? { checked: false, skippedReason: describeSkippedPolicy(ctx), violations: [] } : checkPolicyOfChange(base, change.desired, live);
+  const plan: Plan = { ...computed, policy };
   if (options.showPlan) ctx.out(formatPlan(plan, 'text', { color: ctx.color }));
-  if (change.writes.length === 0) return plan;
+  const pending = change.pending ?? [];
+  if (change.writes.length === 0 && pending.length === 0) {
+    if (!options.dryRun && (options.push || options.wait)) await publishUnpushed(ctx, ws.repo, options);
+    return plan;
+  }
   if (plan.policy.violations.length > 0 && !options.force) {
     const lines = plan.policy.violations.map((v) => `pool ${v.pool} would have ${v.activeAfter} active member(s), below its minActive ${v.minActive}`);
     throw new CliError(`refusing a change that violates pool policy (use --force to override): ${lines.join('; ')}`);
   }
   if (options.dryRun) {
-    ctx.err('dry run: nothing written\n');
+    ctx.err(`dry run: nothing ${change.writes.length > 0 ? 'written' : 'committed'}\n`);
     return plan;
   }
   const paths = change.writes.map((w) => w.path);
@@ -134,25 +206,106 @@ export async function commitChange(ctx: CommandContext, ws: Workspace, change: P
       throw new CliError(`${dirty.join(', ')} ${dirty.length === 1 ? 'has' : 'have'} uncommitted changes; commit or stash them first (or use --no-commit); nothing was written`);
     }
   }
+  if (options.noCommit && change.writes.length === 0) {
+    ctx.out(`${pending.join(', ')} already ${pending.length === 1 ? 'holds' : 'hold'} the change in the working tree; nothing written, not committed\n`);
+    return plan;
+  }
   if (!options.yes) {
     if (!ctx.interactive) throw new CliError('refusing to write without confirmation on a non-interactive terminal: pass --yes');
-    if (!(await ctx.confirm('Write these changes and commit?'))) throw new CliError('cancelled; nothing was written');
+    const question = change.writes.length > 0 ? 'Write these changes and commit?' : 'Commit these changes?';
+    if (!(await ctx.confirm(question))) throw new CliError(`cancelled; nothing was ${change.writes.length > 0 ? 'written' : 'committed'}`);
   }
-  await writeFiles(ws.repo, change.writes);
+  // Only now, with every refusal behind: the one warning line of a command that shows no plan.
+  if (!options.showPlan && live === null) ctx.err(`mcpctl: warning: pool policy check skipped: ${describeSkippedPolicy(ctx)}\n`);
   if (options.noCommit) {
+    await writeFiles(ws.repo, change.writes);
     ctx.out(`wrote ${paths.join(', ')} (not committed)\n`);
     return plan;
   }
-  const commit = await commitPaths(ws.repo, paths, options.message);
-  ctx.out(`committed ${commit.slice(0, 7)}: ${options.message}\n`);
+  const message = typeof options.message === 'string' ? options.message : options.message(plan);
+  const commit = await writeAndCommit(ws, change.writes, [...paths, ...pending], message);
+  ctx.out(`committed ${commit.slice(0, 7)}: ${message}\n`);
+  await pushAndWait(ctx, ws.repo, commit, options);
+  return plan;
+}
+
+/**
+ * Writes the files and commits `paths`. A commit that fails (no Git identity, a hook that says no)
+ * puts the files and the index back as they were, so that, like every other refusal, it leaves
+ * nothing half done.
+ */
+async function writeAndCommit(ws: Workspace, writes: FileWrite[], paths: string[], message: string): Promise<string> {
+  const indexBefore = await readIndexEntries(ws.repo, paths);
+  const originals = new Map(ws.files.map((f) => [f.path, f.text]));
+  const undo: FileWrite[] = writes.map((w) => ({ path: w.path, text: originals.get(w.path) ?? null }));
+  try {
+    await writeFiles(ws.repo, writes);
+    return await commitPaths(ws.repo, paths, message);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    try {
+      await writeFiles(ws.repo, undo);
+      await restoreIndexEntries(ws.repo, paths, indexBefore);
+    } catch (restoreError) {
+      const why = restoreError instanceof Error ? restoreError.message.split('\n')[0] : String(restoreError);
+      throw new CliError(`${reason}; could not put ${paths.join(', ')} back as they were (${why ?? ''}): check \`git status\``);
+    }
+    const what = writes.length > 0 ? 'nothing was written (files and index restored)' : 'nothing was committed (index restored)';
+    throw new CliError(`${reason}; ${what}`);
+  }
+}
+
+/** `git ls-files --stage` entries of `paths`, by path: the index as it was before staging. */
+async function readIndexEntries(repo: Repo, paths: string[]): Promise<Map<string, { mode: string; hash: string }>> {
+  const out = new Map<string, { mode: string; hash: string }>();
+  if (paths.length === 0) return out;
+  const listing = await repo.git.raw(['ls-files', '--stage', '-z', '--', ...paths]);
+  for (const entry of listing.split('\0')) {
+    const match = /^(\d+) ([0-9a-f]+) 0\t(.+)$/.exec(entry);
+    if (match !== null) out.set(match[3] as string, { mode: match[1] as string, hash: match[2] as string });
+  }
+  return out;
+}
+
+async function restoreIndexEntries(repo: Repo, paths: string[], entries: Map<string, { mode: string; hash: string }>): Promise<void> {
+  for (const path of paths) {
+    const entry = entries.get(path);
+    if (entry === undefined) await repo.git.raw(['update-index', '--force-remove', '--', path]);
+    else await repo.git.raw(['update-index', '--add', '--cacheinfo', `${entry.mode},${entry.hash},${path}`]);
+  }
+}
+
+async function pushAndWait(ctx: CommandContext, repo: Repo, revision: string, options: { push: boolean; wait: boolean }): Promise<void> {
   if (options.push) {
-    await pushCurrentBranch(ws.repo);
+    await pushCurrentBranch(repo);
     ctx.out('pushed\n');
   }
   if (options.wait) {
     const { syncAndWait } = await import('./commands/sync.js');
-    const served = await syncAndWait(ctx, 60_000, commit);
+    const served = await syncAndWait(ctx, 60_000, revision);
     ctx.out(`the reconciler serves ${served ?? '(none)'}\n`);
   }
-  return plan;
+}
+
+/**
+ * Nothing to commit, yet --push or --wait: publish HEAD when it holds commits its upstream lacks
+ * (earlier commits not pushed yet), else there is nothing to do.
+ */
+async function publishUnpushed(ctx: CommandContext, repo: Repo, options: { push: boolean; wait: boolean }): Promise<void> {
+  const head = await headRevision(repo);
+  if (head === null || !(await hasUnpushedCommits(repo))) return;
+  ctx.out(`nothing to commit; HEAD ${head.slice(0, 7)} has commits its upstream lacks\n`);
+  await pushAndWait(ctx, repo, head, options);
+}
+
+/** Whether HEAD is ahead of its upstream; without an upstream, whether there is a remote to push to. */
+async function hasUnpushedCommits(repo: Repo): Promise<boolean> {
+  let upstream: string;
+  try {
+    upstream = (await repo.git.revparse(['--abbrev-ref', '--symbolic-full-name', '@{u}'])).trim();
+  } catch {
+    return (await repo.git.getRemotes()).length > 0;
+  }
+  const count = Number((await repo.git.raw(['rev-list', '--count', `${upstream}..HEAD`])).trim());
+  return count > 0;
 }

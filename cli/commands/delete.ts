@@ -1,4 +1,5 @@
 // `mcpctl delete llm NAME`: removes its document (or file) and commits.
+import { checkName } from '../../schema/names.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { commitChange, loadWorkspace, prepareChange } from '../workspace.js';
@@ -16,6 +17,8 @@ export interface DeleteOptions {
 
 export async function run(options: DeleteOptions, ctx: CommandContext): Promise<void> {
   const kind = resourceKindOf(options.resource) === 'llm' ? 'Llm' : 'LlmPool';
+  const nameProblem = checkName(options.name);
+  if (nameProblem !== null) throw new CliError(`NAME: invalid name: ${nameProblem}`);
   const ws = await loadWorkspace(ctx);
   const change = prepareChange(ws, { upserts: [], deletes: [{ kind, name: options.name }] });
   if (change.writes.length === 0) throw new CliError(`nothing to delete for ${options.name}`);

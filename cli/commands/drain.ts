@@ -2,6 +2,7 @@
 import { setFieldInText } from '../../schema/edit.js';
 import { loadResources } from '../../schema/codec.js';
 import { formatDiagnostic } from '../../schema/diagnostics.js';
+import { checkName } from '../../schema/names.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { commitChange, findDeclared, loadWorkspace } from '../workspace.js';
@@ -19,6 +20,9 @@ export interface DrainOptions {
 
 export async function run(options: DrainOptions, ctx: CommandContext): Promise<void> {
   if (resourceKindOf(options.resource) !== 'llm') throw new CliError(`${options.drain ? 'drain' : 'undrain'} supports llm only`);
+  // The one name rule, before anything is read: a typo in case or a stray character is named as such, not "not declared".
+  const nameProblem = checkName(options.name);
+  if (nameProblem !== null) throw new CliError(`NAME: invalid name: ${nameProblem}`);
   const ws = await loadWorkspace(ctx);
   const declared = findDeclared(ws, { kind: 'Llm', name: options.name });
   if (declared === undefined) throw new CliError(`llm ${JSON.stringify(options.name)} is not declared under ${ws.repo.path}/`);

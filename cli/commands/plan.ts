@@ -8,7 +8,7 @@ import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import { formatPlan } from '../format/plan-format.js';
 import { readFilesAtRef, type Repo } from '../repo.js';
-import { loadWorkspace } from '../workspace.js';
+import { loadWorkspace, tryLiveViews } from '../workspace.js';
 import { resourceOfView } from './get.js';
 
 export interface PlanOptions {
@@ -26,12 +26,9 @@ export async function run(options: PlanOptions, ctx: CommandContext): Promise<vo
     const loaded = loadResources(atRef.files);
     if (!loaded.ok) throw new CliError(`${options.against} does not load:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
     base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${atRef.revision.slice(0, 7)})` };
-    // Live state makes the findings and the policy check possible; an offline plan skips them.
-    live = await ctx
-      .client()
-      .listLlms()
-      .then((a) => a.items)
-      .catch(() => null);
+    // Live state makes the findings and the policy check possible; an offline plan (the reconciler
+    // unreachable) skips them. An error answer (a bad token's 401) is no "offline": it fails the plan.
+    live = await tryLiveViews(ctx);
   } else {
     const client = ctx.client();
     const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);
