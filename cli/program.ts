@@ -151,9 +151,10 @@ function addClientCommands(program: Command): void {
     .option('--dry-run', 'show what would be written, write nothing', false)
     .option('--no-commit', 'write the file but do not commit')
     .option('--push', 'push after committing', false)
-    .action(async (resource: string, name: string, o: { type: string; model: string; url?: string; poolName?: string; source?: string; label: string[]; dryRun: boolean; commit: boolean; push: boolean }) => {
+    .option('--force', "write even if it takes a pool below its minActive (create over an existing name moves it)", false)
+    .action(async (resource: string, name: string, o: { type: string; model: string; url?: string; poolName?: string; source?: string; label: string[]; dryRun: boolean; commit: boolean; push: boolean; force: boolean }) => {
       const { run } = await import('./commands/create.js');
-      await run({ resource, name, type: o.type, model: o.model, url: o.url, poolName: o.poolName, source: o.source, label: o.label, dryRun: o.dryRun, noCommit: !o.commit, push: o.push }, await contextOf(program));
+      await run({ resource, name, type: o.type, model: o.model, url: o.url, poolName: o.poolName, source: o.source, label: o.label, dryRun: o.dryRun, noCommit: !o.commit, push: o.push, force: o.force }, await contextOf(program));
     });
 
   program

@@ -18,6 +18,8 @@ export interface CreateOptions {
   dryRun: boolean;
   noCommit: boolean;
   push: boolean;
+  /** Create over an existing name edits it in place, and can move it out of a pool: checked like apply. */
+  force: boolean;
 }
 
 export async function run(options: CreateOptions, ctx: CommandContext): Promise<void> {
@@ -31,7 +33,7 @@ export async function run(options: CreateOptions, ctx: CommandContext): Promise<
     push: options.push,
     wait: false,
     yes: true,
-    force: true,
+    force: options.force,
     message: `create llm ${llm.metadata.name}`,
     showPlan: options.dryRun,
   });

@@ -68,6 +68,20 @@ describe.concurrent('the policy check judges only this change', () => {
     expect(await repo.status()).toBe('');
   });
 
+  it('create over an existing name that moves the only active member out of its pool is refused unless --force', async () => {
+    const repo = await cloneRepo(scope, source.dir);
+    const log = await repo.log();
+    const args = ['create', 'llm', 'vllm-gpu1-qwen3', '--type', 'vllm', '--model', 'Qwen/Qwen3-8B', '--pool-name', 'elsewhere'];
+    const refused = await mcpctlIn(repo, args);
+    expect(refused.code).toBe(1);
+    expect(expectOneErrorLine(refused)).toBe(REFUSED_QWEN3);
+    expect(await repo.log()).toEqual(log);
+    expect(await repo.status()).toBe('');
+    const forced = await mcpctlIn(repo, [...args, '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('llm/vllm-gpu1-qwen3 configured in ');
+  });
+
   it('after an unrelated unpushed commit, a drain that itself breaks the floor is still refused', async () => {
     const repo = await cloneRepo(scope, source.dir);
     expect((await mcpctlIn(repo, ['drain', 'llm', 'ollama-dev'])).code).toBe(0);
