@@ -203,6 +203,30 @@ describe('mcpctl demo', () => {
     expect(listPhases(after)[1]).toBe('vllm-gpu2-qwen3 managed/draining');
   });
 
+  it("the README's clone block and file-first block work in a clone of the demo repository", async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const readme = await readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const shBlocks = (section: string): string[] =>
+      (readme.split(section)[1]?.split('\n## ')[0] ?? '').split('```sh\n').slice(1).map((b) => b.split('```')[0] ?? '');
+    const [tryIt, clone] = shBlocks('## Try it');
+    const [fileFirst] = shBlocks('## The file-first workflow');
+    const alias = (tryIt ?? '').split('\n').find((l) => l.startsWith('alias mcpctl='));
+    expect(alias).toBeDefined();
+    expect(clone).toContain('git clone');
+    expect(fileFirst).toContain('mcpctl apply -f llms/');
+    // Pasted as a user would, without set -e: plan --detailed-exitcode exits 2 by design. Every
+    // line is echoed first so a failure points at its command.
+    const lines = [...(clone ?? '').split('\n'), ...(fileFirst ?? '').split('\n')].filter((l) => l.trim() !== '');
+    const script = ['shopt -s expand_aliases', alias ?? '', ...lines.flatMap((l) => [`echo "+ ${l.replaceAll('"', '\\"').replaceAll('$', '\\$')}"`, l.replaceAll('/tmp/mcpctl-demo-*', `${tmp}/mcpctl-demo-*`)])].join('\n');
+    const result = await runBash(script, PROJECT_ROOT, buildTestEnv({ MCPCTL_SERVER: url, TMPDIR: tmp }));
+    expect(result.output).not.toMatch(/mcpctl: error:|fatal:/);
+    // create --no-commit wrote the file; apply -f llms/ committed it, pushed, and waited until served.
+    expect(result.output).toMatch(/committed [0-9a-f]{7}: /);
+    const after = await fetchMembers('vllm-gpu1-qwen3');
+    expect(listPhases(after)).toContain('vllm-gpu5-qwen3 declared/pending');
+    expect(result.output).toMatch(/^### mcpctl plan: /m);
+  });
+
   it('Ctrl-C stops the reconciler and both agents and removes the demo folder', async () => {
     onTestFailed(() => console.log(describeRunning()));
     const pid = demo.child.pid ?? -1;
