@@ -172,7 +172,10 @@ function waitForExit(child: ChildProcess): Promise<number | null> {
 }
 
 function startChild(args: string[], label: string, ctx: CommandContext): { child: ChildProcess; ready: Promise<string> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each child in a process group of its own: a terminal's Ctrl-C reaches only the demo, which
+  // stops the agents first (they deregister) and then the reconciler. Signalled together with the
+  // demo, an agent would take the demo's SIGTERM as a second Ctrl-C and die without deregistering.
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const ready = new Promise<string>((resolve, reject) => {
     let buffer = '';
     const onData = (chunk: Buffer): void => {

@@ -23,7 +23,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), 'mcpctl-e2e-demo-'));
   // The demo makes its folder under TMPDIR: pointing it here lets the test see that it is removed.
-  demo = startMcpctl(['demo', '--listen', '127.0.0.1:0'], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }) });
+  demo = startMcpctl(['demo', '--listen', '127.0.0.1:0'], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }), group: true });
   await waitFor('the demo to say it is running', () => {
     if (demo.child.exitCode !== null) throw new Error(`the demo exited with ${demo.child.exitCode}: ${demo.stderr()}`);
     return demo.stdout().includes('mcpctl demo is running.');
@@ -227,7 +227,7 @@ describe('mcpctl demo', () => {
     expect(result.output).toMatch(/^### mcpctl plan: /m);
   });
 
-  it('Ctrl-C stops the reconciler and both agents and removes the demo folder', async () => {
+  it('Ctrl-C to its process group stops the reconciler and both agents, which deregister, and removes the demo folder', async () => {
     onTestFailed(() => console.log(describeRunning()));
     const pid = demo.child.pid ?? -1;
     const children = await listChildPids(pid);
@@ -236,7 +236,9 @@ describe('mcpctl demo', () => {
     const demoDir = path.dirname(repo);
     expect(existsSync(demoDir)).toBe(true);
 
-    demo.signal('SIGINT');
+    // Ctrl-C in a terminal signals the whole foreground process group, the demo's children too
+    // unless they are in groups of their own; they must still deregister before they go.
+    process.kill(-pid, 'SIGINT');
     const exit = await demo.exited;
     expect(exit).toEqual({ code: 0, signal: null });
     expect(demo.stdout()).toContain('demo stopped');

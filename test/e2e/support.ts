@@ -37,8 +37,9 @@ export interface Child {
 const running = new Set<Child>();
 
 /** Starts `mcpctl ARGS` as a long-running child (reconciler, agent, demo, `get -w`). */
-export function startMcpctl(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Child {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `group`: the child leads its own process group, so that a signal can go to the group as a terminal's Ctrl-C does. */
+export function startMcpctl(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; group?: boolean }): Child {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
