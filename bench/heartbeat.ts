@@ -1,13 +1,16 @@
 // Reconciler benchmark: heartbeat throughput of the real fastify app against a bare node:http
 // server doing the same JSON parse and map update under the same in-process load generator;
-// /members latency for a 1,000-member pool among 100,000 registrations; memory per
-// registration. Prints nothing: the bench runner prints the figures.
+// /members latency for a 1,000-member pool among 100,000 registrations, seen by a client in a
+// worker thread (its own heap, as a real client has); memory per registration. Prints nothing:
+// the bench runner prints the figures.
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import type { Gpu, Registration } from '../schema/agent-protocol.js';
 import { buildApp } from '../reconciler/app.js';
 import type { DesiredStateView, DesiredStatus, ServedRevision } from '../reconciler/desired-state-api.js';
 import { createServices, type ReconcilerServices } from '../reconciler/services.js';
+import type { MembersClientJob } from './members-client.js';
 import { median, percentile, round3 } from './measure.js';
 
 const AGENTS = 10_000;
@@ -16,7 +19,9 @@ const ROUND_MS = 1_500;
 const ROUNDS = 6;
 const BIG_POOL_SIZE = 1_000;
 const REGISTRATIONS = 100_000;
-const MEMBERS_REQUESTS = 400;
+const MEMBERS_REQUESTS = 1_000;
+/** Requests before the measured ones: the route's code is compiled and the pool answer built. */
+const MEMBERS_WARMUP = 200;
 
 const GPU: Gpu = { index: 0, name: 'NVIDIA H100', memoryTotalMiB: 81559, memoryUsedMiB: 40_000, utilizationPct: 55 };
 
@@ -222,14 +227,8 @@ async function measureMembers(): Promise<Record<string, number>> {
   const poolSize = services.state.members('llm-0')?.pool.size ?? 0;
   if (poolSize !== BIG_POOL_SIZE) throw new Error(`bench setup: the big pool has ${poolSize} members, expected ${BIG_POOL_SIZE}`);
 
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
-  for (let i = 0; i < MEMBERS_REQUESTS + 20; i++) {
-    const anchor = `llm-${(i % BIG_POOL_SIZE) * 100}`;
-    const start = performance.now();
-    await get(agent, port, `/api/v1/llms/${anchor}/members`);
-    if (i >= 20) latencies.push(performance.now() - start);
-  }
+  const anchors = Array.from({ length: BIG_POOL_SIZE }, (_, i) => `llm-${i * 100}`);
+  const latencies = await runMembersClient({ port, anchors, warmup: MEMBERS_WARMUP, count: MEMBERS_REQUESTS });
   latencies.sort((a, b) => a - b);
   // What a request pays when the pool's serialised answer has to be rebuilt (at most once per
   // POOL_ANSWER_MAX_AGE_MS, or after a real change in the pool): compute and serialise.
@@ -239,7 +238,6 @@ async function measureMembers(): Promise<Record<string, number>> {
     JSON.stringify(services.state.views('big-pool'));
     misses.push(performance.now() - start);
   }
-  agent.destroy();
   await app.close();
   await services.stop();
   return {
@@ -251,6 +249,19 @@ async function measureMembers(): Promise<Record<string, number>> {
     heapBytesPerRegistration: Math.round((after.heapUsed - before.heapUsed) / REGISTRATIONS),
     rssBytesPerRegistration: Math.round((after.rss - before.rss) / REGISTRATIONS),
   };
+}
+
+/** Runs bench/members-client.ts in a worker thread and returns its latencies in milliseconds. */
+function runMembersClient(job: MembersClientJob): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./members-client.js', import.meta.url), { workerData: job });
+    worker.once('message', (message: { latencies?: number[]; error?: string }) => {
+      if (message.latencies !== undefined) resolve(message.latencies);
+      else reject(new Error(`the /members client failed: ${message.error ?? 'no reason given'}`));
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
 }
 
 function collectGarbage(): void {
@@ -276,10 +287,6 @@ async function runPool(count: number, concurrency: number, task: (i: number) => 
 
 function post(agent: Agent, port: number, path: string, body: string): Promise<string> {
   return send(agent, port, 'POST', path, body);
-}
-
-function get(agent: Agent, port: number, path: string): Promise<string> {
-  return send(agent, port, 'GET', path, undefined);
 }
 
 function send(agent: Agent, port: number, method: string, path: string, body: string | undefined): Promise<string> {
