@@ -42,6 +42,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // and a malformed one is a 400 in the error shape. Bodies are validated by zod strict
   // schemas, which copy into fresh objects and refuse unknown keys such as __proto__.
   app.removeContentTypeParser('application/json');
+  // Fastify parses text/plain by default; the API takes JSON only (415 for anything else).
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (isBlank(text)) {

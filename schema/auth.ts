@@ -5,12 +5,22 @@ export const ROLES = ['view:llms', 'sync:llms', 'register:llms'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
-export const authTokenSchema = z.strictObject({
-  name: z.string().min(1).max(128),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (SHA-256 of the token)'),
-  roles: z.array(roleSchema).min(1),
-  names: z.array(z.string().min(1).max(128)).optional(),
-});
+export const authTokenSchema = z
+  .strictObject({
+    name: z.string().min(1).max(128),
+    // sha256sum prints lowercase; other tools print uppercase: both name the same hash.
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits (SHA-256 of the token)')
+      .transform((hex) => hex.toLowerCase()),
+    roles: z.array(roleSchema).min(1),
+    names: z.array(z.string().min(1).max(128)).optional(),
+  })
+  .superRefine((token, ctx) => {
+    if (token.names !== undefined && !token.roles.includes('register:llms')) {
+      ctx.addIssue({ code: 'custom', path: ['names'], message: 'names limits what a register:llms token may publish; this token has no register:llms role' });
+    }
+  });
 export type AuthToken = z.infer<typeof authTokenSchema>;
 
 export const authFileSchema = z.strictObject({

@@ -44,19 +44,26 @@ describe('the --auth file', () => {
     ]);
   });
 
+  it('takes a hash in uppercase as the same hash', () => {
+    const parsed = parseAuthFile('auth.yaml', `tokens:\n  - name: a\n    sha256: ${sha256Hex('password').toUpperCase()}\n    roles: [view:llms]\n`);
+    expect(parsed.ok && parsed.config.tokens[0]?.sha256.toString('hex')).toBe(sha256Hex('password'));
+  });
+
   it('the DESIGN example hashes are SHA-256 of the token text', () => {
     expect(sha256Hex('password')).toBe('5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8');
   });
 
   it.each([
     ['an unknown role', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n    roles: [admin]\n', 'auth.yaml:4:13: tokens.0.roles.0: expected one of view:llms, sync:llms, register:llms, found "admin"'],
-    ['a hash that is not SHA-256 hex', 'tokens:\n  - name: a\n    sha256: abc\n    roles: [view:llms]\n', 'auth.yaml:3:13: tokens.0.sha256: expected 64 lowercase hex digits (SHA-256 of the token)'],
+    ['a hash that is not SHA-256 hex', 'tokens:\n  - name: a\n    sha256: abc\n    roles: [view:llms]\n', 'auth.yaml:3:13: tokens.0.sha256: expected 64 hex digits (SHA-256 of the token)'],
     ['an unknown field', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n    roles: [view:llms]\n    token: secret\n', 'auth.yaml:5:5: tokens.0.token: unknown field "token" (expected one of name, sha256, roles, names)'],
     ['a missing roles list', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n', 'auth.yaml:2:5: tokens.0.roles: required field is missing (expected a list)'],
     ['invalid YAML, at the opening bracket', 'tokens: [\n', 'auth.yaml:1:9: invalid YAML: flow sequence opened with [ is never closed (expected ])'],
     ['a misspelt field once, with a did-you-mean', 'tokens:\n  - name: a\n    sha265: ' + 'a'.repeat(64) + '\n    roles: [view:llms]\n', 'auth.yaml:3:5: tokens.0.sha265: unknown field "sha265" (did you mean "sha256"?)'],
     ['an empty roles list', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n    roles: []\n', 'auth.yaml:4:12: tokens.0.roles: expected at least 1 item, found an empty list'],
     ['an alias without an anchor', 'tokens: *x\n', 'auth.yaml:1:9: invalid YAML: alias *x has no anchor &x before it in this document (anchors do not cross ---)'],
+    ['names on a token that cannot register', `tokens:\n  - name: a\n    sha256: ${'c'.repeat(64)}\n    roles: [view:llms]\n    names: ["x-*"]\n`, 'auth.yaml:5:12: tokens.0.names: names limits what a register:llms token may publish; this token has no register:llms role'],
+    ['the same hash twice, whatever its case', `tokens:\n  - name: a\n    sha256: ${'b'.repeat(64)}\n    roles: [view:llms]\n  - name: b\n    sha256: ${'B'.repeat(64)}\n    roles: [sync:llms]\n`, 'auth.yaml:6:13: tokens.1.sha256: the same hash as token "a"'],
     ['the same hash twice', `tokens:\n  - name: a\n    sha256: ${'b'.repeat(64)}\n    roles: [view:llms]\n  - name: b\n    sha256: ${'b'.repeat(64)}\n    roles: [sync:llms]\n`, 'auth.yaml:6:13: tokens.1.sha256: the same hash as token "a"'],
   ])('reports %s at file:line:col', (_label, text, expected) => {
     const parsed = parseAuthFile('auth.yaml', text);
@@ -66,7 +73,7 @@ describe('the --auth file', () => {
   });
 
   it.each([
-    ['a token instead of its hash', 'my-secret-token', 'auth.yaml:3:13: tokens.0.sha256: expected 64 lowercase hex digits (SHA-256 of the token)'],
+    ['a token instead of its hash', 'my-secret-token', 'auth.yaml:3:13: tokens.0.sha256: expected 64 hex digits (SHA-256 of the token)'],
     ['a numeric token, without a quote hint that would repeat it', '918273645', 'auth.yaml:3:13: tokens.0.sha256: expected a string, found a number'],
     ['a token in a list', '[my-secret-token]', 'auth.yaml:3:13: tokens.0.sha256: expected a string, found a list'],
   ])('never echoes what was put in a sha256 field (it may be a token pasted by mistake): %s', (_label, value, expected) => {

@@ -77,11 +77,13 @@ describe('the error shape', () => {
     expect((await post('/api/v1/agents/register', '')).status).toBe(400);
   });
 
-  it('a body that is not JSON is 415 UnsupportedMediaType', async () => {
-    expect(await post('/api/v1/agents/register', '<xml/>', 'application/xml')).toEqual({
-      status: 415,
-      body: { error: { code: 'UnsupportedMediaType', message: 'request bodies must be application/json' } },
-    });
+  it('a body that is not JSON is 415 UnsupportedMediaType, text/plain included', async () => {
+    for (const [body, type] of [['<xml/>', 'application/xml'], ['{"agentId":"gpu1"}', 'text/plain']] as const) {
+      expect(await post('/api/v1/agents/register', body, type), type).toEqual({
+        status: 415,
+        body: { error: { code: 'UnsupportedMediaType', message: 'request bodies must be application/json' } },
+      });
+    }
   });
 
   it('an unknown route or method is 404 NotFound in the same shape', async () => {

@@ -190,7 +190,7 @@ describe('options that stop the reconciler before it starts', () => {
       const auth = join(dir, 'auth.yaml');
       await writeFile(auth, 'tokens:\n  - name: x\n    sha256: nothex\n    roles: [view:llms]\n');
       const error = await runReconcilerCommand({ ...DEFAULTS, worktree: '.', auth }).catch((e: unknown) => e);
-      expect((error as CliError).message).toBe(`--auth: ${auth}:3:13: tokens.0.sha256: expected 64 lowercase hex digits (SHA-256 of the token)`);
+      expect((error as CliError).message).toBe(`--auth: ${auth}:3:13: tokens.0.sha256: expected 64 hex digits (SHA-256 of the token)`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
