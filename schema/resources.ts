@@ -104,6 +104,8 @@ export const llmPoolSchema = z.strictObject({
       minActive: z.number({ error: 'expected a whole number ≥ 0' }).int({ error: 'expected a whole number ≥ 0' }).min(0, { error: 'expected a whole number ≥ 0' }).optional(),
       description: z.string().max(1024).optional(),
     })
+    // `spec:` left empty (its one field commented out) means no policy, as no spec does.
+    .nullable()
     .optional(),
   status: z.unknown().optional(),
 });
