@@ -39,7 +39,7 @@ export interface AgentOptions {
 export function buildProgram(): Command {
   const program = new Command('mcpctl')
     .description('GitOps for pools of LLM endpoints')
-    .version(VERSION, '--client-version', 'print the client version')
+    .version(VERSION, '--version', 'print the client version (mcpctl version also asks the server)')
     .addOption(new Option('--server <url>', 'reconciler URL').env('MCPCTL_SERVER').default('http://127.0.0.1:7420'))
     .addOption(new Option('--token <token>', 'bearer token for the reconciler').env('MCPCTL_TOKEN'))
     .addOption(new Option('--repo <dir>', 'Git repository holding the resources (default: the top level of the current directory)').env('MCPCTL_REPO'))

@@ -237,6 +237,8 @@ describe('mcpctl version and status', () => {
     expect(reachable.stdout).toBe(`Client Version: 0.1.0\nServer Version: 0.1.0 (${server})\n`);
     expect(unreachable.code).toBe(0);
     expect(unreachable.stdout).toMatch(/^Client Version: 0\.1\.0\nServer Version: unreachable \(http:\/\/127\.0\.0\.1:\d+\)\n$/);
+    const flag = await runCli(['--version']);
+    expect(flag).toMatchObject({ code: 0, stdout: '0.1.0\n' });
   });
 
   it('status exits 0 while the newest revision is served', async () => {
