@@ -43,13 +43,29 @@ export function errorBodyOf(code: ErrorCode, message: string): ErrorBody {
 
 /** One line naming every failing field: `llms.0.name: invalid name …; host: …`. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues
+  return flattenIssues(error.issues, [])
     .slice(0, 5)
-    .map((issue) => {
-      const path = issue.path.map((p) => String(p)).join('.');
-      return path === '' ? issue.message : `${path}: ${issue.message}`;
+    .map(({ path, message }) => {
+      const where = path.map((p) => String(p)).join('.');
+      return where === '' ? message : `${where}: ${message}`;
     })
     .join('; ');
+}
+
+/**
+ * Issues with their full paths. A union that matched no branch ("Invalid input") is described
+ * by the branch that came closest (fewest issues): a heartbeat entry with a bad `health` says
+ * `llms.0.health: …`, not just that the entry matched neither form.
+ */
+function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      if (closest.length > 0) return flattenIssues(closest, path);
+    }
+    return [{ path, message: issue.message }];
+  });
 }
 
 /** The registry as a markdown table, for the README's API section. */

@@ -73,6 +73,12 @@ describe('the error shape', () => {
     expect((body as { error: { message: string } }).error.message).toContain('leaseId');
   });
 
+  it('a heartbeat entry that fits neither the partial nor the full form names the field of the closer one', async () => {
+    const { status, body } = await post('/api/v1/agents/gpu1/heartbeat', JSON.stringify({ leaseId: 'x', llms: [{ name: 'a', health: 'bogus' }] }));
+    expect(status).toBe(400);
+    expect((body as { error: { message: string } }).error.message).toBe('invalid heartbeat: llms.0.health: Invalid option: expected one of "ok"|"failing"|"unknown"');
+  });
+
   it('an empty JSON body to register is 400, not 500', async () => {
     expect((await post('/api/v1/agents/register', '')).status).toBe(400);
   });
