@@ -165,11 +165,13 @@ function addClientCommands(program: Command): void {
     .option('--no-commit', 'write the files but do not commit')
     .option('--push', 'push after committing', false)
     .option('--wait', 'trigger a sync and wait until the reconciler serves the new revision', false)
+    .option('--timeout <seconds>', 'how long --wait waits', '60')
     .option('-y, --yes', 'do not ask for confirmation', false)
     .option('--force', 'apply even when the plan violates a pool minActive', false)
-    .action(async (o: { filename: string; dryRun: boolean; commit: boolean; push: boolean; wait: boolean; yes: boolean; force: boolean }) => {
+    .action(async (o: { filename: string; dryRun: boolean; commit: boolean; push: boolean; wait: boolean; timeout: string; yes: boolean; force: boolean }) => {
       const { run } = await import('./commands/apply.js');
-      await run({ filename: o.filename, dryRun: o.dryRun, noCommit: !o.commit, push: o.push, wait: o.wait, yes: o.yes, force: o.force }, await contextOf(program));
+      const waitTimeoutMs = secondsOf(o.timeout, '--timeout') * 1000;
+      await run({ filename: o.filename, dryRun: o.dryRun, noCommit: !o.commit, push: o.push, wait: o.wait, waitTimeoutMs, yes: o.yes, force: o.force }, await contextOf(program));
     });
 
   program

@@ -165,6 +165,8 @@ export interface CommitOptions {
   noCommit: boolean;
   push: boolean;
   wait: boolean;
+  /** How long --wait waits; 60 s when not given. */
+  waitTimeoutMs?: number;
   yes: boolean;
   force: boolean;
   /** The commit message, or how to word it from the plan. */
@@ -275,15 +277,24 @@ async function restoreIndexEntries(repo: Repo, paths: string[], entries: Map<str
   }
 }
 
-async function pushAndWait(ctx: CommandContext, repo: Repo, revision: string, options: { push: boolean; wait: boolean }): Promise<void> {
+async function pushAndWait(ctx: CommandContext, repo: Repo, revision: string, options: { push: boolean; wait: boolean; waitTimeoutMs?: number }): Promise<void> {
   if (options.push) {
     await pushCurrentBranch(repo);
     ctx.out('pushed\n');
   }
   if (options.wait) {
     const { syncAndWait } = await import('./commands/sync.js');
-    const served = await syncAndWait(ctx, 60_000, revision);
-    ctx.out(`the reconciler serves ${served ?? '(none)'}\n`);
+    // A reconciler that follows a remote never sees a commit left unpushed: say so if it times out.
+    const unpushed = !options.push && (await hasUnpushedCommits(repo));
+    try {
+      const served = await syncAndWait(ctx, options.waitTimeoutMs ?? 60_000, revision);
+      ctx.out(`the reconciler serves ${served ?? '(none)'}\n`);
+    } catch (error) {
+      if (unpushed && error instanceof CliError && error.message.startsWith('timed out')) {
+        throw new CliError(`${error.message}; ${revision.slice(0, 7)} is not pushed: add --push, or git push`);
+      }
+      throw error;
+    }
   }
 }
 
@@ -291,7 +302,7 @@ async function pushAndWait(ctx: CommandContext, repo: Repo, revision: string, op
  * Nothing to commit, yet --push or --wait: publish HEAD when it holds commits its upstream lacks
  * (earlier commits not pushed yet), else there is nothing to do.
  */
-async function publishUnpushed(ctx: CommandContext, repo: Repo, options: { push: boolean; wait: boolean }): Promise<void> {
+async function publishUnpushed(ctx: CommandContext, repo: Repo, options: { push: boolean; wait: boolean; waitTimeoutMs?: number }): Promise<void> {
   const head = await headRevision(repo);
   if (head === null || !(await hasUnpushedCommits(repo))) return;
   ctx.out(`nothing to commit; HEAD ${head.slice(0, 7)} has commits its upstream lacks\n`);

@@ -17,6 +17,7 @@ export interface ApplyOptions {
   noCommit: boolean;
   push: boolean;
   wait: boolean;
+  waitTimeoutMs: number;
   yes: boolean;
   force: boolean;
 }
@@ -28,6 +29,7 @@ export async function run(options: ApplyOptions, ctx: CommandContext): Promise<v
     noCommit: options.noCommit,
     push: options.push,
     wait: options.wait,
+    waitTimeoutMs: options.waitTimeoutMs,
     yes: options.yes,
     force: options.force,
     showPlan: true,

@@ -166,6 +166,17 @@ describe.concurrent('apply -f of the repo’s own llms/ files', () => {
     expect(view.spec.model).toBe('qwen3:32b');
   });
 
+  it('--wait without --push times out after --timeout, and says the commit is not pushed', async () => {
+    const remote = await bareCloneOf(scope, source.dir);
+    const follower = await startReconciler(scope, remote);
+    const repo = await cloneRepo(scope, remote);
+    await repo.write('llms/ollama-dev.yaml', OLLAMA_YAML.replace('qwen3:8b', 'qwen3:14b'));
+    const result = await mcpctlIn(repo, ['apply', '-f', 'llms/', '--yes', '--wait', '--timeout', '1'], follower.url);
+    expect(result.code).toBe(1);
+    const head = await repo.head();
+    expect(expectOneErrorLine(result)).toMatch(new RegExp(`^mcpctl: error: timed out after 1s waiting for the reconciler to serve ${head} \\(it serves [0-9a-f]{40}\\); ${head.slice(0, 7)} is not pushed: add --push, or git push$`));
+  });
+
   it('nothing differs from HEAD: "No changes"; --push publishes commits the upstream lacks, else does nothing', async () => {
     const remote = await bareCloneOf(scope, source.dir);
     const repo = await cloneRepo(scope, remote);
