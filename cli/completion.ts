@@ -1,11 +1,13 @@
 // Shell completion scripts generated from the commander tree (never hand-written), so a new
 // flag or command is offered as soon as it exists.
 import type { Command, Option } from 'commander';
+import { LLM_TYPES } from '../schema/resources.js';
 
 export interface CompletionFlag {
   names: string[];
   takesValue: boolean;
-  choices: string[] | null;
+  /** What the flag's value completes to; null is a file name. */
+  values: CompletionArg | null;
   description: string;
 }
 
@@ -20,9 +22,17 @@ export interface CompletionNode {
   args: CompletionArg[];
 }
 
-/** `llms-or-pools`: pool keys when the command's first argument is pool(s), else Llm names. */
-export type DynamicSource = 'llms' | 'pools' | 'llms-or-pools';
-export type CompletionArg = { words: string[] } | { dynamic: DynamicSource } | { none: true };
+/** A word list that `mcpctl __complete <source>` prints from the repository's files. */
+export type DynamicSource = 'llms' | 'pools' | 'declared-pools';
+export type CompletionArg =
+  | { words: string[] }
+  | { dynamic: DynamicSource }
+  /** Depends on the command's first argument: `pool` when it names pools, else `llm`. */
+  | { byResource: { llm: DynamicSource; pool: DynamicSource } }
+  | { none: true };
+
+/** The resource words that mean pools (cli/commands/get.ts resourceKindOf). */
+export const POOL_RESOURCE_WORDS = ['pool', 'pools', 'llmpool', 'llmpools'];
 
 /** What each positional argument name completes to. */
 const ARGUMENT_SOURCES: Record<string, CompletionArg> = {
@@ -32,13 +42,36 @@ const ARGUMENT_SOURCES: Record<string, CompletionArg> = {
   key: { dynamic: 'pools' },
 };
 
-/** Arguments whose words depend on the command (`get pool <TAB>` offers pool keys). */
+const LLM_ONLY: CompletionArg = { words: ['llm'] };
+
+/**
+ * Arguments whose words depend on the command ("PATH ARGUMENT"). The commands that reject pools
+ * offer only `llm`; `delete pool` removes an LlmPool document, so it offers only declared pools.
+ */
 const COMMAND_ARGUMENT_SOURCES: Record<string, CompletionArg> = {
-  'get name': { dynamic: 'llms-or-pools' },
+  'get name': { byResource: { llm: 'llms', pool: 'pools' } },
+  'delete name': { byResource: { llm: 'llms', pool: 'declared-pools' } },
+  'describe resource': LLM_ONLY,
+  'create resource': LLM_ONLY,
+  'drain resource': LLM_ONLY,
+  'undrain resource': LLM_ONLY,
+};
+
+/** Flag values that commander has no choices for ("PATH --long"); choices are read from the tree. */
+const FLAG_VALUE_SOURCES: Record<string, CompletionArg> = {
+  'get --pool': { dynamic: 'pools' },
+  'create --pool-name': { dynamic: 'pools' },
+  'create --type': { words: [...LLM_TYPES] },
 };
 
 export function collectCompletionTree(root: Command): CompletionNode[] {
   const out: CompletionNode[] = [];
+  const used = new Set<string>();
+  const lookup = (table: Record<string, CompletionArg>, key: string): CompletionArg | undefined => {
+    const found = table[key];
+    if (found !== undefined) used.add(key);
+    return found;
+  };
   const visit = (command: Command, path: string[], siblings: string[]): void => {
     const help = command.createHelp();
     // What `--help` lists: the implicit `help` command and the -h/--help flag included.
@@ -47,17 +80,20 @@ export function collectCompletionTree(root: Command): CompletionNode[] {
     out.push({
       path,
       description: command.description(),
-      flags: help.visibleOptions(command).map(flagOf),
+      flags: help.visibleOptions(command).map((option) => flagOf(option, lookup(FLAG_VALUE_SOURCES, `${path.join(' ')} ${option.long ?? ''}`))),
       subcommands: names,
       args: command.registeredArguments.map((a) => {
         // `help [command]` completes the commands beside it.
         if (a.name() === 'command') return { words: siblings.filter((n) => n !== 'help') };
-        return COMMAND_ARGUMENT_SOURCES[`${path.join(' ')} ${a.name()}`] ?? ARGUMENT_SOURCES[a.name()] ?? { none: true };
+        return lookup(COMMAND_ARGUMENT_SOURCES, `${path.join(' ')} ${a.name()}`) ?? ARGUMENT_SOURCES[a.name()] ?? { none: true };
       }),
     });
     for (const child of visible) visit(child, [...path, child.name()], names);
   };
   visit(root, [], []);
+  // A renamed flag or argument would otherwise fall back to file names without anyone noticing.
+  const stale = [...Object.keys(COMMAND_ARGUMENT_SOURCES), ...Object.keys(FLAG_VALUE_SOURCES)].filter((key) => !used.has(key));
+  if (stale.length > 0) throw new Error(`completion sources name arguments or flags the command tree lacks: ${stale.join(', ')}`);
   return out;
 }
 
@@ -65,12 +101,14 @@ function isHidden(command: Command): boolean {
   return (command as Command & { _hidden?: boolean })._hidden === true || command.name().startsWith('__');
 }
 
-function flagOf(option: Option): CompletionFlag {
+function flagOf(option: Option, source: CompletionArg | undefined): CompletionFlag {
   const names = [option.short, option.long].filter((n): n is string => typeof n === 'string');
+  const takesValue = option.required || option.optional;
+  const choices: CompletionArg | undefined = option.argChoices === undefined ? undefined : { words: option.argChoices };
   return {
     names,
-    takesValue: option.required || option.optional,
-    choices: option.argChoices ?? null,
+    takesValue,
+    values: takesValue ? (choices ?? source ?? null) : null,
     description: option.description,
   };
 }
@@ -84,9 +122,13 @@ export function renderCompletion(shell: 'bash' | 'zsh' | 'fish', root: Command):
   return `#compdef mcpctl\n# zsh completion for mcpctl, through bash completion compatibility.\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
 }
 
-function bashDynamic(source: DynamicSource): string {
-  if (source === 'llms-or-pools') return '$(case "$first" in pool|pools) mcpctl __complete pools 2>/dev/null;; *) mcpctl __complete llms 2>/dev/null;; esac)';
-  return `$(mcpctl __complete ${source} 2>/dev/null)`;
+/** The words of a source as a bash expression for `compgen -W`, or null when there are none. */
+function bashWords(arg: CompletionArg): string | null {
+  const dynamic = (source: DynamicSource): string => `mcpctl __complete ${source} 2>/dev/null`;
+  if ('words' in arg) return arg.words.join(' ');
+  if ('dynamic' in arg) return `$(${dynamic(arg.dynamic)})`;
+  if ('byResource' in arg) return `$(case "$first" in ${POOL_RESOURCE_WORDS.join('|')}) ${dynamic(arg.byResource.pool)};; *) ${dynamic(arg.byResource.llm)};; esac)`;
+  return null;
 }
 
 /** `case` patterns that match "PATH FLAG" for a command's flags, or any path for the root's (global) flags. */
@@ -122,13 +164,14 @@ function renderBash(tree: CompletionNode[], globalFlags: CompletionFlag[]): stri
   lines.push('    if ((nargs == 0)); then first="$w"; fi');
   lines.push('    nargs=$((nargs+1))');
   lines.push('  done');
-  // The value of a flag: its choices, else a file name.
+  // The value of a flag: its choices or its source, else a file name.
   lines.push('  case "$path $prev" in');
   for (const node of ordered) {
     for (const f of node.flags) {
       if (!f.takesValue) continue;
-      const words = f.choices === null ? '$(compgen -f -- "$cur")' : `$(compgen -W "${f.choices.join(' ')}" -- "$cur")`;
-      lines.push(`    ${bashFlagPatterns(node, f)}) COMPREPLY=( ${words} ); return;;`);
+      const words = f.values === null ? null : bashWords(f.values);
+      const reply = words === null ? '$(compgen -f -- "$cur")' : `$(compgen -W "${words}" -- "$cur")`;
+      lines.push(`    ${bashFlagPatterns(node, f)}) COMPREPLY=( ${reply} ); return;;`);
     }
   }
   lines.push('  esac');
@@ -143,8 +186,8 @@ function renderBash(tree: CompletionNode[], globalFlags: CompletionFlag[]): stri
     }
     lines.push('      case "$nargs" in');
     node.args.forEach((arg, index) => {
-      if ('words' in arg) lines.push(`        ${index}) COMPREPLY=( $(compgen -W "${arg.words.join(' ')}" -- "$cur") );;`);
-      else if ('dynamic' in arg) lines.push(`        ${index}) COMPREPLY=( $(compgen -W "${bashDynamic(arg.dynamic)}" -- "$cur") );;`);
+      const words = bashWords(arg);
+      if (words !== null) lines.push(`        ${index}) COMPREPLY=( $(compgen -W "${words}" -- "$cur") );;`);
     });
     lines.push('      esac; return;;');
   }
@@ -161,11 +204,18 @@ function renderFish(tree: CompletionNode[], globalFlags: CompletionFlag[]): stri
     if (path.length === 0) return '__fish_use_subcommand';
     return path.map((p) => `__fish_seen_subcommand_from ${p}`).join('; and ');
   };
+  const dynamic = (source: DynamicSource): string => `(mcpctl __complete ${source} 2>/dev/null)`;
   const flagLine = (f: CompletionFlag, cond: string | null): string => {
     const parts = ['complete -c mcpctl'];
     if (cond !== null) parts.push(`-n ${quote(cond)}`);
     for (const n of f.names) parts.push(n.startsWith('--') ? `-l ${n.slice(2)}` : `-s ${n.slice(1)}`);
-    if (f.takesValue) parts.push(f.choices ? `-x -a ${quote(f.choices.join(' '))}` : '-r');
+    if (f.takesValue) {
+      // A value that depends on the resource argument has no resource here: offer the Llm words.
+      const values = f.values !== null && 'byResource' in f.values ? { dynamic: f.values.byResource.llm } : f.values;
+      if (values !== null && 'words' in values) parts.push(`-x -a ${quote(values.words.join(' '))}`);
+      else if (values !== null && 'dynamic' in values) parts.push(`-x -a ${quote(dynamic(values.dynamic))}`);
+      else parts.push('-r');
+    }
     parts.push(`-d ${quote(f.description)}`);
     return parts.join(' ');
   };
@@ -181,10 +231,11 @@ function renderFish(tree: CompletionNode[], globalFlags: CompletionFlag[]): stri
     if (node.subcommands.length > 0) continue;
     for (const arg of node.args) {
       if ('words' in arg) lines.push(`complete -c mcpctl -n ${quote(cond)} -a ${quote(arg.words.join(' '))}`);
-      else if ('dynamic' in arg && arg.dynamic === 'llms-or-pools') {
-        lines.push(`complete -c mcpctl -n ${quote(`${cond}; and __fish_seen_subcommand_from pool pools`)} -a ${quote('(mcpctl __complete pools 2>/dev/null)')}`);
-        lines.push(`complete -c mcpctl -n ${quote(`${cond}; and not __fish_seen_subcommand_from pool pools`)} -a ${quote('(mcpctl __complete llms 2>/dev/null)')}`);
-      } else if ('dynamic' in arg) lines.push(`complete -c mcpctl -n ${quote(cond)} -a ${quote(`(mcpctl __complete ${arg.dynamic} 2>/dev/null)`)}`);
+      else if ('byResource' in arg) {
+        const pools = POOL_RESOURCE_WORDS.join(' ');
+        lines.push(`complete -c mcpctl -n ${quote(`${cond}; and __fish_seen_subcommand_from ${pools}`)} -a ${quote(dynamic(arg.byResource.pool))}`);
+        lines.push(`complete -c mcpctl -n ${quote(`${cond}; and not __fish_seen_subcommand_from ${pools}`)} -a ${quote(dynamic(arg.byResource.llm))}`);
+      } else if ('dynamic' in arg) lines.push(`complete -c mcpctl -n ${quote(cond)} -a ${quote(dynamic(arg.dynamic))}`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -4,15 +4,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectCompletionTree } from '../../cli/completion.js';
 import { buildProgram } from '../../cli/program.js';
+import { LLM_TYPES } from '../../schema/resources.js';
 import { BIN, childEnv, createRepo, createScope, expectOneErrorLine, FLEET_FILES, FLEET_NAMES, runCli, type TempRepo } from './support/cli-harness.js';
 
 interface TreeNode {
   path: string[];
   flags: string[];
   subcommands: string[];
+  /** Flags (as typed, short form first when there is one) whose values commander restricts to choices. */
+  choices: { flag: string; choices: string[] }[];
 }
 
 /** Every command that `--help` lists, with its flags (short and long, -h/--help too) and subcommands. */
@@ -23,7 +27,8 @@ function walkTree(root: Command): TreeNode[] {
     const subs = help.visibleCommands(command);
     const flags = help.visibleOptions(command).flatMap((o) => [o.short, o.long].filter((n): n is string => n !== undefined));
     for (const option of command.options) expect(flags, `${path.join(' ')}: ${option.flags} is listed by --help`).toContain(option.long);
-    out.push({ path, flags, subcommands: subs.map((c) => c.name()) });
+    const choices = help.visibleOptions(command).flatMap((o) => (o.argChoices === undefined ? [] : [{ flag: o.short ?? o.long ?? o.flags, choices: o.argChoices }]));
+    out.push({ path, flags, subcommands: subs.map((c) => c.name()), choices });
     for (const sub of subs) visit(sub, [...path, sub.name()]);
   };
   visit(root, []);
@@ -113,6 +118,57 @@ describe('completion bash', () => {
     expect(shells).toEqual(['bash', 'zsh', 'fish']);
   });
 
+  it('completes the value of every flag that has commander choices with exactly those choices', () => {
+    const withChoices = tree.flatMap((node) => node.choices.map((c) => ({ node, ...c })));
+    expect(withChoices.map((c) => `${c.node.path.join(' ')} ${c.flag}`)).toEqual(expect.arrayContaining(['get -o', 'plan -o', 'status -o', 'create --source', 'reconciler --unmanaged']));
+    const replies = completeInBash(withChoices.map((c) => ['mcpctl', ...c.node.path, c.flag, '']));
+    withChoices.forEach((c, i) => expect(replies[i], `mcpctl ${c.node.path.join(' ')} ${c.flag} <TAB>`).toEqual(c.choices));
+  });
+
+  it('completes create --type with the LLM types of the schema', () => {
+    const [all, partial, beforeName] = completeInBash([
+      ['mcpctl', 'create', 'llm', 'x', '--type', ''],
+      ['mcpctl', 'create', 'llm', 'x', '--model', 'm', '--type', 'o'],
+      ['mcpctl', 'create', '--type', 'vllm', 'llm', ''],
+    ]);
+    expect(all).toEqual([...LLM_TYPES]);
+    expect(partial).toEqual(['openai', 'ollama', 'other']);
+    // The value was skipped: the word after it is still the resource's name.
+    expect(beforeName).toEqual(FLEET_NAMES);
+  });
+
+  it('completes get --pool and create --pool-name with pool keys from the repository', () => {
+    const [getPool, createPool, partial, afterValue] = completeInBash([
+      ['mcpctl', 'get', 'llm', '--pool', ''],
+      ['mcpctl', 'create', 'llm', 'x', '--pool-name', ''],
+      ['mcpctl', 'get', 'llms', '--pool', 'q'],
+      ['mcpctl', 'get', '--pool', 'qwen3', 'llm', ''],
+    ]);
+    expect(getPool).toEqual(['llama3-70b', 'ollama-dev', 'qwen3']);
+    expect(createPool).toEqual(['llama3-70b', 'ollama-dev', 'qwen3']);
+    expect(partial).toEqual(['qwen3']);
+    expect(afterValue).toEqual(FLEET_NAMES);
+  });
+
+  it('offers only the resources each command accepts', () => {
+    const [get, del, describeR, create, drain, undrain] = completeInBash(['get', 'delete', 'describe', 'create', 'drain', 'undrain'].map((verb) => ['mcpctl', verb, '']));
+    expect(get).toEqual(['llm', 'llms', 'pool', 'pools']);
+    expect(del).toEqual(['llm', 'llms', 'pool', 'pools']);
+    for (const llmOnly of [describeR, create, drain, undrain]) expect(llmOnly).toEqual(['llm']);
+  });
+
+  it('completes delete pool with the pools declared by an LlmPool document, and delete llm with Llm names', () => {
+    const [pool, pools, llm] = completeInBash([
+      ['mcpctl', 'delete', 'pool', ''],
+      ['mcpctl', 'delete', '--dry-run', 'pools', ''],
+      ['mcpctl', 'delete', 'llm', ''],
+    ]);
+    // llama3-70b and ollama-dev are implicit pools (no LlmPool document): delete has nothing to remove for them.
+    expect(pool).toEqual(['qwen3']);
+    expect(pools).toEqual(['qwen3']);
+    expect(llm).toEqual(FLEET_NAMES);
+  });
+
   it('completes Llm names from the repository, and pool keys after get pool', () => {
     const [describeLlm, afterFlags, getPool, partial] = completeInBash([
       ['mcpctl', 'describe', 'llm', ''],
@@ -162,6 +218,18 @@ describe('completion zsh and fish', () => {
     }
   });
 
+  it('fish completes flag values and resource names from the same sources as bash', () => {
+    const lines = scripts.fish.split('\n');
+    const flagLine = (cond: string, long: string): string | undefined => lines.find((l) => l.startsWith(`complete -c mcpctl -n '${cond}' `) && l.includes(` -l ${long} `));
+    expect(flagLine('__fish_seen_subcommand_from get', 'pool')).toContain(`-x -a '(mcpctl __complete pools 2>/dev/null)'`);
+    expect(flagLine('__fish_seen_subcommand_from create', 'pool-name')).toContain(`-x -a '(mcpctl __complete pools 2>/dev/null)'`);
+    expect(flagLine('__fish_seen_subcommand_from create', 'type')).toContain(`-x -a '${LLM_TYPES.join(' ')}'`);
+    expect(flagLine('__fish_seen_subcommand_from get', 'output')).toContain(`-x -a 'table wide yaml json name'`);
+    expect(lines).toContain(`complete -c mcpctl -n '__fish_seen_subcommand_from describe' -a 'llm'`);
+    expect(lines).toContain(`complete -c mcpctl -n '__fish_seen_subcommand_from delete; and __fish_seen_subcommand_from pool pools llmpool llmpools' -a '(mcpctl __complete declared-pools 2>/dev/null)'`);
+    expect(lines).toContain(`complete -c mcpctl -n '__fish_seen_subcommand_from get; and __fish_seen_subcommand_from pool pools llmpool llmpools' -a '(mcpctl __complete pools 2>/dev/null)'`);
+  });
+
   it('fish -n accepts the script when fish is installed', () => {
     const check = spawnSync('fish', ['--no-execute'], { input: scripts.fish, encoding: 'utf8' });
     if (check.error !== undefined) return; // no fish on this machine: the structural test above still holds
@@ -185,6 +253,20 @@ describe('mcpctl __complete and completion errors', () => {
     expect(nowhere.code).toBe(0);
     expect(nowhere.stdout).toBe('');
     expect(nowhere.stderr).toBe('');
+  });
+
+  it('__complete declared-pools lists only the pools an LlmPool document declares, and an unknown list is empty', async () => {
+    const [declared, unknown] = await Promise.all([runCli(['__complete', 'declared-pools'], { cwd: repo.dir }), runCli(['__complete', 'bogus'], { cwd: repo.dir })]);
+    expect(declared.stdout).toBe('qwen3\n');
+    expect(unknown.code).toBe(0);
+    expect(unknown.stdout).toBe('');
+  });
+
+  it('refuses to generate a script whose per-command sources name an argument or flag the tree lacks', () => {
+    // A renamed flag or argument must fail here, not silently fall back to file names.
+    const bare = new Command('mcpctl');
+    bare.command('get').argument('<resource>').argument('[name]');
+    expect(() => collectCompletionTree(bare)).toThrow(/get --pool/);
   });
 
   it('an unknown shell is exit 1 with one line', async () => {
