@@ -176,9 +176,9 @@ function addClientCommands(program: Command): void {
 
   program
     .command('delete')
-    .description('remove an Llm from the repo (its document or file) and commit')
-    .argument('<resource>', 'llm')
-    .argument('<name>', 'Llm name')
+    .description('remove an Llm or an LlmPool from the repo (its document or file) and commit')
+    .argument('<resource>', 'llm or pool')
+    .argument('<name>', 'Llm name or pool key')
     .option('--dry-run', 'show what would change, write nothing', false)
     .option('--no-commit', 'edit the files but do not commit')
     .option('--push', 'push after committing', false)

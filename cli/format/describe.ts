@@ -2,6 +2,8 @@
 // the very top whenever it has one, so that pool membership cannot be missed.
 import type { Gpu } from '../../schema/agent-protocol.js';
 import { formatAge } from '../../schema/age.js';
+import type { LocatedLlm } from '../../schema/codec.js';
+import { computePlan, type Finding } from '../../schema/plan.js';
 import { llmEnabledOf, llmSourceOf } from '../../schema/resources.js';
 import type { Drift, LlmView, MembersAnswer, SyncState } from '../../schema/views.js';
 import { measureWidth, padVisible, paint, paintHealth, paintPhase, type Tone } from './color.js';
@@ -81,6 +83,10 @@ type Entry =
 function describeEntries(view: LlmView, members: MembersAnswer | null, options: DescribeOptions): Entry[] {
   const { color } = options;
   const { spec, status } = view;
+  const findings = findLiveFindings(view);
+  const reasons = findings.filter((f) => f.type !== 'drift');
+  const located = (file: string | null, line: number | null): string =>
+    file === null || file === '' ? '' : `  ${paint(`(${line === null || line === 0 ? file : `${file}:${line}`})`, 'dim', color)}`;
   const field = (indent: number, key: string, ...values: string[]): Entry => ({ type: 'field', indent, key, values });
   const header = (indent: number, key: string): Entry => ({ type: 'header', indent, key });
   const text = (indent: number, t: string): Entry => ({ type: 'text', indent, text: t });
@@ -102,7 +108,9 @@ function describeEntries(view: LlmView, members: MembersAnswer | null, options: 
     field(2, 'Kind', status.kind),
     field(2, 'Phase', paintPhase(status.phase, color)),
     field(2, 'Sync', paint(status.sync, SYNC_TONE[status.sync], color)),
-    field(2, 'Reason', status.reason),
+    // The plan's live findings, worded and located as `plan` prints them; the view's own reason when
+    // all is well. Drift has its own block below (with its location), so it is not said twice.
+    reasons.length === 0 ? field(2, 'Reason', status.reason) : field(2, 'Reason', ...reasons.map((f) => `${f.reason}${located(f.file, f.line)}`)),
     field(2, 'Pool', describePoolMembership(view, members)),
     field(2, 'Source', describeSource(view)),
   ];
@@ -121,8 +129,45 @@ function describeEntries(view: LlmView, members: MembersAnswer | null, options: 
   if (gpus.length === 0) entries.push(field(2, 'GPUs', NONE));
   else entries.push(header(2, 'GPUs'), ...formatGpus(gpus).map((line) => text(4, line)));
   if (status.drift.length === 0) entries.push(field(2, 'Drift', NONE));
-  else entries.push(header(2, 'Drift'), ...status.drift.map((d) => text(4, paint(formatDrift(d), 'yellow', color))));
+  else {
+    const lines = status.drift.map((d) => {
+      const finding = findings.find((f) => f.type === 'drift' && f.path === d.path);
+      const at = finding === undefined ? located(status.source?.file ?? null, status.source?.line ?? null) : located(finding.file, finding.line);
+      return text(4, `${paint(formatDrift(d), 'yellow', color)}${at}`);
+    });
+    entries.push(header(2, 'Drift'), ...lines);
+  }
   return entries;
+}
+
+/**
+ * The plan's live findings for this one Llm (DESIGN §7: the same reasons in `plan` and in
+ * `describe`), worded by the plan engine itself: the view's revision planned against itself
+ * with the view as the live state, so nothing changes and only the findings remain. A view
+ * carries no per-field lines, so every finding points at its document (`status.source`).
+ */
+export function findLiveFindings(view: LlmView): Finding[] {
+  const { source } = view.status;
+  const declared: LocatedLlm[] =
+    source === null
+      ? []
+      : [
+          {
+            resource: { apiVersion: view.apiVersion, kind: 'Llm', metadata: view.metadata, spec: view.spec },
+            file: source.file,
+            line: source.line,
+            col: 1,
+            docIndex: 0,
+            fieldLines: {},
+          },
+        ];
+  const revision = source === null || source.revision === '' ? null : source.revision;
+  const plan = computePlan({
+    desired: { llms: declared, pools: [] },
+    base: { llms: declared, pools: [], revision, label: 'served revision' },
+    live: [view],
+  });
+  return plan.findings.filter((f) => f.name === view.metadata.name);
 }
 
 function describePoolMembership(view: LlmView, members: MembersAnswer | null): string {

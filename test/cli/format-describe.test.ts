@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { measureWidth, stripAnsi } from '../../cli/format/color.js';
-import { ANCHOR_MARK, DESCRIBE_WIDTH, formatDescribe, formatDrift, formatGpus, POOL_BLOCK_MAX_MEMBERS } from '../../cli/format/describe.js';
-import { buildFleet, buildRealisticFleet, h100, liveLlm, NOW_MS } from './support/views.js';
+import { ANCHOR_MARK, DESCRIBE_WIDTH, findLiveFindings, formatDescribe, formatDrift, formatGpus, POOL_BLOCK_MAX_MEMBERS } from '../../cli/format/describe.js';
+import { loadResources } from '../../schema/codec.js';
+import { computePlan } from '../../schema/plan.js';
+import { buildFleet, buildRealisticFleet, h100, liveLlm, NOW_MS, REALISTIC_FILES } from './support/views.js';
 
 const plain = { color: false, nowMs: NOW_MS };
 
@@ -114,12 +116,52 @@ describe('describe llm facts', () => {
     expect(text).toMatch(/^ {2}API Key Ref: +env:OPENAI_API_KEY$/m);
   });
 
-  it('reports drift one line per field, an unset side as <unset>', () => {
+  it('reports drift one line per field, an unset side as <unset>, at the document that declares it', () => {
     expect(formatDrift({ path: 'spec.poolName', declared: 'a', live: 'b' })).toBe('spec.poolName: declared a, live b');
     const fleet = buildDriftFleet();
     const text = formatDescribe(fleet.view('vllm-gpu1-qwen3'), fleet.members('vllm-gpu1-qwen3'), plain);
-    expect(text).toContain('    spec.poolName: declared user-vllm-qwen3-thinking, live <unset>\n');
-    expect(text).toContain('    spec.model: declared Qwen/Qwen3-8B, live Qwen/Qwen3-4B\n');
+    expect(text).toContain('    spec.poolName: declared user-vllm-qwen3-thinking, live <unset>  (llms/gpu1.yaml:1)\n');
+    expect(text).toContain('    spec.model: declared Qwen/Qwen3-8B, live Qwen/Qwen3-4B  (llms/gpu1.yaml:1)\n');
+  });
+
+  it('keeps the phase reason for a drifting Llm and locates each drift in the Drift block (drift is said once)', () => {
+    const fleet = buildFleet({
+      files: { 'llms/pool.yaml': `# two lines of comment\n\n${DRIFTED}` },
+      live: [liveLlm({ name: 'vllm-gpu1-qwen3', poolName: 'other-pool', url: 'http://gpu1.lan:8000/v1', agentId: 'gpu1', ageSeconds: 0 })],
+    });
+    const text = formatDescribe(fleet.view('vllm-gpu1-qwen3'), fleet.members('vllm-gpu1-qwen3'), plain);
+    expect(text).toMatch(/^ {2}Reason: +heartbeat 0s ago from agent gpu1$/m);
+    expect(text).toContain('    spec.poolName: declared user-vllm-qwen3-thinking, live other-pool  (llms/pool.yaml:3)\n');
+    expect(text.match(/other-pool/g)).toHaveLength(1);
+  });
+
+  it('words every live finding as the plan does, for every Llm of the fleet', () => {
+    // The real plan of the realistic fleet's files against themselves, with the fleet as the live state.
+    const loaded = loadResources(Object.entries(REALISTIC_FILES).map(([path, text]) => ({ path, text })));
+    if (!loaded.ok) throw new Error('realistic fleet does not load');
+    const fleet = buildRealisticFleet();
+    const declared = { llms: loaded.llms, pools: loaded.pools };
+    const plan = computePlan({ desired: declared, base: { ...declared, revision: null, label: 'base' }, live: fleet.views });
+    expect(new Set(plan.findings.map((f) => f.type))).toEqual(new Set(['pending', 'stale', 'unhealthy', 'unmanaged']));
+    for (const view of fleet.views) {
+      const name = view.metadata.name;
+      const expected = plan.findings.filter((f) => f.name === name);
+      expect(findLiveFindings(view)).toEqual(expected);
+      const text = describeOf(name);
+      for (const f of expected) expect(text).toContain(f.file === null ? `${f.reason}\n` : `${f.reason}  (${f.file}:${f.line})\n`);
+      if (expected.length === 0) expect(text).toContain(`  Reason:  ${view.status.reason}\n`);
+    }
+  });
+
+  it('gives a stale drifting Llm the plan\'s stale finding as Reason, and its drift in the Drift block', () => {
+    const fleet = buildFleet({
+      files: { 'llms/gpu1.yaml': DRIFTED },
+      live: [liveLlm({ name: 'vllm-gpu1-qwen3', poolName: 'user-vllm-qwen3-thinking', url: 'http://gpu1.lan:8000/v1', model: 'Qwen/Qwen3-4B', agentId: 'gpu1', ageSeconds: 92 })],
+    });
+    const lines = formatDescribe(fleet.view('vllm-gpu1-qwen3'), fleet.members('vllm-gpu1-qwen3'), plain).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  Reason:'));
+    expect(lines.slice(at, at + 2)).toEqual(['  Reason:  stale: no heartbeat for 92s  (llms/gpu1.yaml:1)', '  Pool:    user-vllm-qwen3-thinking (explicit, 1 member)']);
+    expect(lines).toContain('    spec.model: declared Qwen/Qwen3-8B, live Qwen/Qwen3-4B  (llms/gpu1.yaml:1)');
   });
 
   it('lines GPUs up as index, name, used/total MiB, utilisation', () => {
