@@ -1,11 +1,15 @@
 // `npm start` (`mcpctl demo`): a reconciler on a real Git repository made from examples/llms, two
-// agents with unique names sharing one poolName, each in front of a stand-in model server.
+// agents with unique names sharing one poolName, each in front of stand-in model servers. Beside the
+// shared pool they show the backward-compatible half of the pool model: a worker that joins the
+// legacy solo `llama3-70b` by its name, and a provider published without poolName (as an older
+// agent would) that stays a solo Llm.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
+import type { LlmProviderFileEntry } from '../../schema/agent-config.js';
 import { ReconcilerClient } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
@@ -15,11 +19,34 @@ export interface DemoOptions {
   examples: string;
 }
 
+/** A provider of a demo agent; its stand-in model server supplies the URL. */
+type DemoProvider = Omit<LlmProviderFileEntry, 'url' | 'healthPath'>;
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, '../bin.js');
 const POOL = 'user-vllm-qwen3-thinking';
-const WORKERS = ['gpu1', 'gpu2'];
-const ANCHOR = `vllm-${WORKERS[0] ?? 'gpu1'}-qwen3`;
+const ANCHOR = 'vllm-gpu1-qwen3';
+/** Declared solo in examples/llms/llama-legacy.yaml; the gpu2 worker joins it by name. */
+const LEGACY = 'llama3-70b';
+const LEGACY_WORKER = 'llama3-70b-gpu2';
+const OLD_PUBLISHER = 'ollama-gpu1-qwen3';
+const AGENTS: { id: string; providers: DemoProvider[] }[] = [
+  {
+    id: 'gpu1',
+    providers: [
+      { name: ANCHOR, poolName: POOL, type: 'vllm', model: 'Qwen/Qwen3-8B' },
+      // No poolName, as an agent from before pools sends it: a solo Llm, not declared in Git.
+      { name: OLD_PUBLISHER, type: 'ollama', model: 'qwen3:8b' },
+    ],
+  },
+  {
+    id: 'gpu2',
+    providers: [
+      { name: 'vllm-gpu2-qwen3', poolName: POOL, type: 'vllm', model: 'Qwen/Qwen3-8B' },
+      { name: LEGACY_WORKER, poolName: LEGACY, type: 'llamacpp', model: 'meta-llama/Llama-3.3-70B-Instruct' },
+    ],
+  },
+];
 const DEFAULT_SERVER = 'http://127.0.0.1:7420';
 /** How long the demo waits for its agents to show as active before it prints the guide anyway. */
 const AGENTS_READY_MS = 20_000;
@@ -43,37 +70,30 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
     const reconcilerExit = waitForExit(reconciler.child);
     const url = await untilStopped(reconciler.ready);
     const agentExits: Promise<number | null>[] = [];
-    for (const worker of WORKERS) {
-      const standin = await startStandinServer({ model: 'Qwen/Qwen3-8B' });
-      standins.push(standin);
-      const config = path.join(dir, `agent-${worker}.yaml`);
-      await fs.writeFile(
-        config,
-        [
-          `server: ${url}`,
-          `agentId: ${worker}`,
-          'providers:',
-          `  - name: vllm-${worker}-qwen3`,
-          `    poolName: ${POOL}`,
-          '    type: vllm',
-          '    model: Qwen/Qwen3-8B',
-          `    url: ${standin.url}`,
-          '',
-        ].join('\n'),
-      );
-      const agent = startChild(['agent', '--config', config], `agent ${worker}`, ctx).child;
-      children.push(agent);
-      agentExits.push(waitForExit(agent));
+    for (const agent of AGENTS) {
+      // One stand-in per provider: each answers /models with the model id its provider declares.
+      const providers: LlmProviderFileEntry[] = [];
+      for (const provider of agent.providers) {
+        const standin = await startStandinServer({ model: provider.model });
+        standins.push(standin);
+        providers.push({ ...provider, url: standin.url });
+      }
+      const config = path.join(dir, `agent-${agent.id}.yaml`);
+      await fs.writeFile(config, formatAgentConfig(url, agent.id, providers));
+      const child = startChild(['agent', '--config', config], `agent ${agent.id}`, ctx).child;
+      children.push(child);
+      agentExits.push(waitForExit(child));
     }
-    // The guide's first command is `mcpctl get llm`: print it once both workers show as active.
+    // The guide's first command is `mcpctl get llm`: print it once every published Llm is active.
+    const published = AGENTS.flatMap((a) => a.providers.map((p) => p.name));
     const active = await untilStopped(
       Promise.race([
-        waitForActiveMembers(new ReconcilerClient({ server: url }), ANCHOR, WORKERS.length, AGENTS_READY_MS),
+        waitForActive(new ReconcilerClient({ server: url }), published, AGENTS_READY_MS),
         reconcilerExit.then((code) => Promise.reject(new CliError(`the reconciler exited with code ${code ?? 'null'}; see its log above`))),
         ...agentExits.map((exit) => exit.then((code) => Promise.reject(new CliError(`an agent exited with code ${code ?? 'null'}; see its log above`)))),
       ]),
     );
-    if (!active) ctx.err(`mcpctl demo: the agents are not active after ${AGENTS_READY_MS / 1000}s; see their logs above\n`);
+    if (!active) ctx.err(`mcpctl demo: not every published Llm is active after ${AGENTS_READY_MS / 1000}s; see their logs above\n`);
     ctx.out(formatGuide(url, repoDir, dir));
     const ended = await Promise.race([interrupt.signalled.then(() => 'signal' as const), reconcilerExit.then((code) => code)]);
     if (ended !== 'signal') throw new CliError(`the reconciler exited with code ${ended ?? 'null'}; see its log above`);
@@ -98,7 +118,9 @@ export function formatGuide(url: string, repoDir: string, demoDir: string): stri
     'mcpctl demo is running.',
     `  reconciler:  ${url}   (try ${url}/api/v1/llms/${ANCHOR}/members)`,
     `  repository:  ${repoDir}   (the reconciler follows its main branch; pushes to it are accepted)`,
-    `  agents:      ${WORKERS.map((w) => `${w} publishes vllm-${w}-qwen3`).join(', ')}; both in pool ${POOL}`,
+    `  agents:      gpu1 publishes ${ANCHOR}, gpu2 publishes vllm-gpu2-qwen3; both in pool ${POOL}`,
+    `               gpu2 also publishes ${LEGACY_WORKER} with poolName ${LEGACY}: it joins the legacy solo ${LEGACY}`,
+    `               gpu1 also publishes ${OLD_PUBLISHER} without poolName, as an older agent would: a solo Llm`,
     '',
     'Try, in another terminal:',
     `  alias mcpctl='node ${BIN}'`,
@@ -106,6 +128,7 @@ export function formatGuide(url: string, repoDir: string, demoDir: string): stri
     '  mcpctl get llm',
     '  mcpctl get pools',
     `  mcpctl describe llm ${ANCHOR}`,
+    `  mcpctl describe llm ${LEGACY}`,
     '  mcpctl tui',
     '',
     'A pull-request-style change, in a clone:',
@@ -147,12 +170,24 @@ async function createDemoRepo(examples: string, repoDir: string): Promise<void> 
   await git.commit('Declare the example Llms');
 }
 
-/** True once the anchor's pool has `count` active members; false when the time runs out. */
-async function waitForActiveMembers(client: ReconcilerClient, anchor: string, count: number, timeoutMs: number): Promise<boolean> {
+/** The config file of one demo agent. */
+function formatAgentConfig(server: string, agentId: string, providers: LlmProviderFileEntry[]): string {
+  const lines = [`server: ${server}`, `agentId: ${agentId}`, 'providers:'];
+  for (const p of providers) {
+    lines.push(`  - name: ${p.name}`);
+    if (p.poolName !== undefined) lines.push(`    poolName: ${p.poolName}`);
+    lines.push(`    type: ${p.type}`, `    model: ${p.model}`, `    url: ${p.url}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** True once every one of `names` is active; false when the time runs out. */
+async function waitForActive(client: ReconcilerClient, names: readonly string[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const answer = await client.members(anchor).catch(() => null);
-    if (answer !== null && answer.pool.activeCount >= count) return true;
+    const answer = await client.listLlms().catch(() => null);
+    const active = new Set(answer?.items.filter((v) => v.status.phase === 'active').map((v) => v.metadata.name));
+    if (names.every((name) => active.has(name))) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;

@@ -1,6 +1,7 @@
 // Phase 5 end to end, with real processes: `mcpctl demo` (a reconciler on a Git repository and two
-// agents sharing a pool), the CLI against it, a pull-request-style change pushed from a clone, and
-// Ctrl-C stopping everything. Run `npx tsc -p tsconfig.json` first.
+// agents sharing a pool, one of them also growing the legacy llama3-70b into a pool, the other also
+// publishing without poolName), the CLI against it, a pull-request-style change pushed from a
+// clone, and Ctrl-C stopping everything. Run `npx tsc -p tsconfig.json` first.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -92,8 +93,41 @@ describe('mcpctl demo', () => {
     for (const name of ['vllm-gpu1-qwen3', 'vllm-gpu2-qwen3']) {
       expect(rows.find((r) => r.startsWith(`${name} `))).toMatch(new RegExp(`^${name}\\s+${POOL}\\s+managed\\s+active\\s`));
     }
-    // A legacy solo Llm shows `-` for its pool.
-    expect(rows.find((r) => r.startsWith('llama3-70b '))).toMatch(/^llama3-70b\s+-\s+declared\s+pending\s/);
+    // The legacy llama3-70b, its file unchanged, shows the pool its worker grew under its name.
+    expect(rows.find((r) => r.startsWith('llama3-70b '))).toMatch(/^llama3-70b\s+llama3-70b\s+declared\s+pending\s+llamacpp\s/);
+    expect(rows.find((r) => r.startsWith('llama3-70b-gpu2 '))).toMatch(/^llama3-70b-gpu2\s+llama3-70b\s+virtual\s+active\s+llamacpp\s/);
+    // Solo Llms show `-`: one published without poolName (an older agent's), one declared and waiting.
+    expect(rows.find((r) => r.startsWith('ollama-gpu1-qwen3 '))).toMatch(/^ollama-gpu1-qwen3\s+-\s+virtual\s+active\s+ollama\s/);
+    expect(rows.find((r) => r.startsWith('ollama-workstation '))).toMatch(/^ollama-workstation\s+-\s+declared\s+pending\s/);
+  });
+
+  it('a worker registering with poolName llama3-70b grows the legacy solo llama3-70b into an implicit pool of 2', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const legacy = await fetchMembers('llama3-70b');
+    expect(legacy.anchor).toBe('llama3-70b');
+    // `explicit` describes the anchor's key: the legacy Llm sets no poolName.
+    expect(legacy.pool).toEqual({ key: 'llama3-70b', explicit: false, size: 2, activeCount: 1, minActive: 0, health: 'Healthy' });
+    expect(listPhases(legacy)).toEqual(['llama3-70b declared/pending', 'llama3-70b-gpu2 virtual/active']);
+    expect(legacy.members.map((m) => m.status.agent?.id ?? '-')).toEqual(['-', 'gpu2']);
+    expect(legacy.members[0]?.spec.poolName).toBeUndefined();
+    // The worker's own answer names the same pool, explicitly.
+    const worker = await fetchMembers('llama3-70b-gpu2');
+    expect(worker.pool).toMatchObject({ key: 'llama3-70b', explicit: true, size: 2, activeCount: 1 });
+    expect(worker.members.map((m) => m.metadata.name)).toEqual(['llama3-70b', 'llama3-70b-gpu2']);
+  });
+
+  it('a provider published without poolName stays a solo virtual Llm', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const solo = await fetchMembers('ollama-gpu1-qwen3');
+    expect(solo.pool).toMatchObject({ key: 'ollama-gpu1-qwen3', explicit: false, size: 1, activeCount: 1 });
+    expect(listPhases(solo)).toEqual(['ollama-gpu1-qwen3 virtual/active']);
+    expect(solo.members[0]?.spec.poolName).toBeUndefined();
+    expect(solo.members[0]?.status.agent?.id).toBe('gpu1');
+    // describe stays compact for a solo Llm: no Pool block.
+    const described = await runMcpctl(['describe', 'llm', 'ollama-gpu1-qwen3'], { cwd: tmp, env });
+    expect(described.code).toBe(0);
+    expect(described.stdout.split('\n')[0]).toMatch(/^Name:\s+ollama-gpu1-qwen3$/);
+    expect(described.stdout).not.toMatch(/^Pool:/m);
   });
 
   it('`mcpctl describe llm` opens with the Pool block: both members, the anchor marked', async () => {
@@ -107,6 +141,17 @@ describe('mcpctl demo', () => {
     expect(lines[3]).toMatch(/^\s+vllm-gpu3-qwen3\s+declared\/draining/);
   });
 
+  it('`mcpctl describe llm llama3-70b` opens with the implicit Pool block: the legacy anchor and its worker', async () => {
+    const result = await runMcpctl(['describe', 'llm', 'llama3-70b'], { cwd: tmp, env });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toMatch(/^Pool:\s+llama3-70b \(implicit\)\s+size 2\s+active 1\/2\s/);
+    expect(lines[1]).toMatch(/^\s+llama3-70b\s+declared\/pending\s.*← this row$/);
+    expect(lines[2]).toMatch(/^\s+llama3-70b-gpu2\s+virtual\/active\s+gpu2\s/);
+    expect(lines[2]).not.toContain('this row');
+    expect(result.stdout).toMatch(/^\s+Pool Name:\s+<none>$/m);
+  });
+
   it('the commands the demo prints work as printed (all but the TUI), its pull-request flow included', async () => {
     onTestFailed(() => console.log(describeRunning()));
     const guide = demo.stdout().split('\n');
@@ -118,9 +163,11 @@ describe('mcpctl demo', () => {
     };
     const commands = [...block('Try, in another terminal:'), ...block('A pull-request-style change, in a clone:')].filter((c) => c !== 'mcpctl tui');
     expect(commands).toContain('mcpctl undrain llm vllm-gpu3-qwen3      # a one-line commit in the clone');
+    expect(commands).toContain('mcpctl describe llm llama3-70b');
     // Run in one shell as a user would paste them; the alias line is the guide's own.
     const script = ['set -e', 'shopt -s expand_aliases', ...commands].join('\n');
     const result = await runBash(script, tmp, buildTestEnv());
+    expect(result.output).toMatch(/^Pool:\s+llama3-70b \(implicit\)\s+size 2\s/m);
     expect(result.output).toMatch(/committed [0-9a-f]{7}: undrain llm vllm-gpu3-qwen3/);
     expect(result.output).toMatch(/~ spec\.enabled: false → true/);
     expect(result.output).toMatch(/synced: serving revision [0-9a-f]{40}/);
@@ -196,6 +243,7 @@ describe('mcpctl demo', () => {
     const result = await runBash(script, PROJECT_ROOT, env);
     expect(result.output).not.toMatch(/mcpctl: error:/);
     expect(result.code).toBe(0);
+    expect(result.output).toMatch(/^Pool:\s+llama3-70b \(implicit\)\s+size 2\s/m);
     // Its last line drains gpu2 in the demo repository and syncs: the pool shows it.
     expect(result.output).toMatch(new RegExp(`^${POOL}\\s+explicit\\s+4\\s+1\\s+1\\s+Healthy\\s`, 'm'));
     const after = await fetchMembers('vllm-gpu1-qwen3');
