@@ -24,11 +24,22 @@ export async function run(options: PlanOptions, ctx: CommandContext): Promise<vo
   if (options.against !== undefined) {
     const atRef = await readFilesAtRef(ws.repo, options.against);
     const loaded = loadResources(atRef.files);
-    if (!loaded.ok) throw new CliError(`${options.against} does not load:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
-    base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${atRef.revision.slice(0, 7)})` };
     // Live state makes the findings and the policy check possible; an offline plan (the reconciler
     // unreachable) skips them. An error answer (a bad token's 401) is no "offline": it fails the plan.
     live = await tryLiveViews(ctx);
+    if (loaded.ok) {
+      base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${atRef.revision.slice(0, 7)})` };
+    } else {
+      // A broken base branch is what a fixing pull request is for: with a reconciler at hand, plan
+      // against what it still serves (its last good revision), and say so.
+      const problems = loaded.diagnostics.map(formatDiagnostic);
+      if (live === null) throw new CliError(`${options.against} does not load:\n${problems.join('\n')}`);
+      const client = ctx.client();
+      const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);
+      live = llms.items;
+      base = await reconcilerBase(ws.repo, llms, pools.items);
+      ctx.err(`mcpctl: warning: ${options.against} does not load (${problems.length} error${problems.length === 1 ? '' : 's'}, first: ${problems[0] ?? '?'}); planning against ${base.label} instead\n`);
+    }
   } else {
     const client = ctx.client();
     const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);

@@ -157,6 +157,26 @@ describe.concurrent('mcpctl plan --against REF', () => {
     expect(result.stdout).toMatch(/✗ qwen3: 0 active after the change/);
   });
 
+  it('a ref that does not load: with a reconciler, plans against what it serves and warns; offline, exit 1 naming file:line:col', async () => {
+    const repo = await cloneRepo(scope, source.dir);
+    // The base commit is broken (a typo), as a main branch that a pull request fixes would be.
+    await repo.write('llms/broken.yaml', NEW_LLM.replace('vllm-gpu3-qwen3', 'broken').replace('  model:', '  modle:'));
+    const broken = await repo.commitAll('a typo');
+    await repo.remove('llms/broken.yaml');
+    await repo.write('llms/vllm-gpu3-qwen3.yaml', NEW_LLM);
+
+    const withReconciler = await plan(repo, ['--against', broken, '--detailed-exitcode']);
+    expect(withReconciler.code).toBe(2);
+    expect(withReconciler.stderr).toMatch(
+      new RegExp(`^mcpctl: warning: ${broken} does not load \\(1 error, first: llms/broken\\.yaml:7:3: spec\\.modle: .*\\); planning against reconciler revision [0-9a-f]{7} instead\\n$`),
+    );
+    expect(withReconciler.stdout).toContain('Plan: 1 to add, 0 to change, 0 to remove.');
+
+    const offline = await plan(repo, ['--against', broken], `http://127.0.0.1:${await closedPort()}`);
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toContain(`mcpctl: error: ${broken} does not load:\nmcpctl: error: llms/broken.yaml:7:3: spec.modle: unknown field`);
+  });
+
   it('a ref that is not a commit is exit 1 with one line', async () => {
     const repo = await cloneRepo(scope, source.dir);
     const result = await plan(repo, ['--against', 'no-such-branch']);
