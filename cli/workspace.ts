@@ -194,7 +194,8 @@ export async function commitChange(ctx: CommandContext, ws: Workspace, change: P
     return plan;
   }
   if (plan.policy.violations.length > 0 && !options.force) {
-    const lines = plan.policy.violations.map((v) => `pool ${v.pool} would have ${v.activeAfter} active member(s), below its minActive ${v.minActive}`);
+    // The plan's own wording, naming the Llms the change takes out and where.
+    const lines = plan.policy.violations.map((v) => `pool ${v.pool}: ${v.reason}`);
     throw new CliError(`refusing a change that violates pool policy (use --force to override): ${lines.join('; ')}`);
   }
   if (options.dryRun) {

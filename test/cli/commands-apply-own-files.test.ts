@@ -142,7 +142,7 @@ describe.concurrent('apply -f of the repo’s own llms/ files', () => {
     const refused = await mcpctlIn(repo, ['apply', '-f', 'llms/', '--yes']);
     expect(refused.code).toBe(1);
     expect(expectOneErrorLine(refused)).toBe(
-      'mcpctl: error: refusing a change that violates pool policy (use --force to override): pool qwen3 would have 0 active member(s), below its minActive 1',
+      'mcpctl: error: refusing a change that violates pool policy (use --force to override): pool qwen3: 0 active after the change (1 now), below minActive 1: vllm-gpu1-qwen3 drained (llms/pool.yaml:21)',
     );
     expect(await repo.log()).toEqual(log);
     const forced = await mcpctlIn(repo, ['apply', '-f', 'llms/', '--yes', '--force']);

@@ -35,8 +35,9 @@ function mcpctlIn(repo: TempRepo, args: string[], serverUrl = server): Promise<C
   return runCli(['--server', serverUrl, '--repo', repo.dir, ...args]);
 }
 
-const REFUSED_QWEN3 =
-  'mcpctl: error: refusing a change that violates pool policy (use --force to override): pool qwen3 would have 0 active member(s), below its minActive 1';
+/** The refusal of a change that takes gpu1, qwen3's only active member, out: `how` says in what way. */
+const REFUSED_QWEN3 = (how: string): string =>
+  `mcpctl: error: refusing a change that violates pool policy (use --force to override): pool qwen3: 0 active after the change (1 now), below minActive 1: vllm-gpu1-qwen3 ${how}`;
 
 async function subjectOfHead(repo: TempRepo): Promise<string> {
   return (await repo.git.raw(['log', '-1', '--format=%s'])).trim();
@@ -74,7 +75,7 @@ describe.concurrent('the policy check judges only this change', () => {
     const args = ['create', 'llm', 'vllm-gpu1-qwen3', '--type', 'vllm', '--model', 'Qwen/Qwen3-8B', '--pool-name', 'elsewhere'];
     const refused = await mcpctlIn(repo, args);
     expect(refused.code).toBe(1);
-    expect(expectOneErrorLine(refused)).toBe(REFUSED_QWEN3);
+    expect(expectOneErrorLine(refused)).toBe(REFUSED_QWEN3("moved to pool elsewhere (llms/pool.yaml:19)"));
     expect(await repo.log()).toEqual(log);
     expect(await repo.status()).toBe('');
     const forced = await mcpctlIn(repo, [...args, '--force']);
@@ -88,12 +89,12 @@ describe.concurrent('the policy check judges only this change', () => {
     const log = await repo.log();
     const refused = await mcpctlIn(repo, ['drain', 'llm', 'vllm-gpu1-qwen3']);
     expect(refused.code).toBe(1);
-    expect(expectOneErrorLine(refused)).toBe(REFUSED_QWEN3);
+    expect(expectOneErrorLine(refused)).toBe(REFUSED_QWEN3("drained (llms/pool.yaml:21)"));
     expect(await repo.log()).toEqual(log);
     expect(await repo.status()).toBe('');
     const deleted = await mcpctlIn(repo, ['delete', 'llm', 'vllm-gpu1-qwen3']);
     expect(deleted.code).toBe(1);
-    expect(expectOneErrorLine(deleted)).toBe(REFUSED_QWEN3);
+    expect(expectOneErrorLine(deleted)).toBe(REFUSED_QWEN3("deleted (llms/pool.yaml:12)"));
     expect(await repo.log()).toEqual(log);
   });
 });

@@ -291,7 +291,7 @@ describe.concurrent('mcpctl delete, drain and undrain', () => {
     const refused = await mcpctlIn(repo, ['drain', 'llm', 'vllm-gpu1-qwen3']);
     expect(refused.code).toBe(1);
     expect(expectOneErrorLine(refused)).toBe(
-      'mcpctl: error: refusing a change that violates pool policy (use --force to override): pool qwen3 would have 0 active member(s), below its minActive 1',
+      'mcpctl: error: refusing a change that violates pool policy (use --force to override): pool qwen3: 0 active after the change (1 now), below minActive 1: vllm-gpu1-qwen3 drained (llms/pool.yaml:21)',
     );
     expect(await snapshot(repo, ['llms/pool.yaml'])).toEqual(before);
     const forced = await mcpctlIn(repo, ['drain', 'llm', 'vllm-gpu1-qwen3', '--force']);
