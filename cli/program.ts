@@ -285,6 +285,11 @@ export async function runProgram(argv: string[]): Promise<number> {
   const program = buildProgram();
   // Bare `mcpctl` on a terminal opens the TUI; elsewhere it prints help.
   if (argv.length === 2 && process.stdin.isTTY === true && process.stdout.isTTY === true) argv = [...argv, 'tui'];
+  else if (argv.length === 2) {
+    // Off a terminal, as kubectl does: the help on stdout (it was asked for, not an error), exit 0.
+    program.outputHelp();
+    return EXIT.ok;
+  }
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -239,6 +239,11 @@ describe('mcpctl version and status', () => {
     expect(unreachable.stdout).toMatch(/^Client Version: 0\.1\.0\nServer Version: unreachable \(http:\/\/127\.0\.0\.1:\d+\)\n$/);
     const flag = await runCli(['--version']);
     expect(flag).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+    // Bare mcpctl off a terminal (the TUI needs one) prints the help on stdout, as kubectl does.
+    const bare = await runCli([]);
+    expect(bare.code).toBe(0);
+    expect(bare.stderr).toBe('');
+    expect(bare.stdout).toMatch(/^Usage: mcpctl \[options\] \[command\]\n/);
   });
 
   it('status exits 0 while the newest revision is served', async () => {
