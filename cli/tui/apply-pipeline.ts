@@ -1,7 +1,7 @@
 // What `a` does once confirmed, file-first as every CLI write: check the working tree still is
 // what was planned, commit its resource files, push when there is a remote, ask the reconciler to
 // sync, and wait until the plan against it is empty. Each step reports as it goes.
-import { formatPlanLine } from '../format/plan-format.js';
+import { formatChangeSummary } from '../format/plan-format.js';
 import type { SyncAnswer } from '../client.js';
 import { commitPaths, pushCurrentBranch, type Repo } from '../repo.js';
 import { shortRevision } from './banner.js';
@@ -69,7 +69,7 @@ export async function runApplyPipeline(planned: PlanResult, deps: ApplyDeps, onS
       const result = await deps.replan();
       if (result.plan.empty) {
         report('converged', 'done', `the reconciler serves ${result.plan.base.label.replace(/^reconciler /, '')}; no changes left`);
-        return { ok: true, message: `Applied: ${formatPlanLine(planned.plan)}` };
+        return { ok: true, message: `Applied: ${formatChangeSummary(planned.plan)}` };
       }
       if (deps.now() >= deadline) {
         const left = result.plan.changes.length + result.plan.poolChanges.length;

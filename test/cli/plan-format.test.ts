@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPlan, formatPlanValue, MARKDOWN_LIMIT } from '../../cli/format/plan-format.js';
+import { formatChangeSummary, formatPlan, formatPlanLine, formatPlanValue, MARKDOWN_LIMIT } from '../../cli/format/plan-format.js';
 import { stripAnsi } from '../../cli/format/color.js';
 import { computePlan, type Plan } from '../../schema/plan.js';
 import type { Resource } from '../../schema/resources.js';
@@ -240,6 +240,13 @@ describe('formatPlan text', () => {
     const { add, change, remove } = plan.summary;
     expect(lines.at(-1)).toBe(`Plan: ${add} to add, ${change} to change, ${remove} to remove.`);
     expect(lines.at(-2) === 'No changes. Desired state matches reconciler revision 1a2b3c4.').toBe(plan.empty);
+  });
+
+  it('the change summary (what the TUI confirms) adds the LlmPool changes that the Plan line leaves out', () => {
+    const realistic = SCENARIOS.realistic?.() as Plan;
+    expect(formatChangeSummary(realistic)).toBe('Plan: 1 to add, 2 to change, 1 to remove. LlmPools: 0 to add, 1 to change, 0 to remove.');
+    const empty = SCENARIOS.empty?.() as Plan;
+    expect(formatChangeSummary(empty)).toBe(formatPlanLine(empty));
   });
 
   it('gives every field line its file and line', () => {
