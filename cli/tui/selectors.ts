@@ -72,8 +72,11 @@ export function selectPlanLines(state: TuiState): string[] {
       return [...apply, 'Press p to plan the working tree against the reconciler.'];
     case 'loading':
       return [...apply, 'Planning: reading the working tree and asking the reconciler…'];
-    case 'failed':
-      return [...apply, paint('Cannot plan:', 'red', color), ...state.plan.message.split('\n').map((l) => `  ${l}`)];
+    case 'failed': {
+      // Wrapped, not cut: the message is the one thing that says what to fix.
+      const width = Math.max(20, state.viewport.columns - 2);
+      return [...apply, paint('Cannot plan:', 'red', color), ...state.plan.message.split('\n').flatMap((l) => wrapText(l, width)).map((l) => `  ${l}`)];
+    }
     case 'ready':
       return [...apply, ...formatPlanLines(state.plan.result, color)];
   }
@@ -89,4 +92,18 @@ export function selectBannerLines(state: TuiState): string[] {
  */
 export function selectBodyHeight(state: TuiState): number {
   return Math.max(3, state.viewport.rows - 1 - 1 - selectBannerLines(state).length - 1);
+}
+
+/** `text` in lines of at most `width` characters, broken at spaces where it can be. */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > width) {
+    const space = rest.lastIndexOf(' ', width);
+    const cut = space > 0 ? space : width;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^ /, '');
+  }
+  lines.push(rest);
+  return lines;
 }

@@ -196,7 +196,8 @@ export function reduceTui(state: TuiState, action: TuiAction): TuiState {
       return { ...state, plan: { state: 'ready', requestId: action.requestId, result: action.result }, scroll: 0 };
     case 'planFailed':
       if (action.requestId !== state.planRequests) return state;
-      return { ...state, plan: { state: 'failed', requestId: action.requestId, message: action.message }, scroll: 0 };
+      // A hint to review the plan and apply it no longer holds once there is no plan.
+      return { ...state, plan: { state: 'failed', requestId: action.requestId, message: action.message }, scroll: 0, notice: null };
     case 'askApply':
       return askApply(state);
     case 'cancelApply':

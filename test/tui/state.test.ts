@@ -187,6 +187,21 @@ describe('plan and apply', () => {
     expect(selectPlanLines(state)).toEqual(['Cannot plan:', '  llms/a.yaml:3:5: bad', '  llms/b.yaml:1:1: worse']);
   });
 
+  test('a failed plan wraps a long reason to the width instead of cutting it, and drops a hint to apply', () => {
+    const message = '/home/me/work is not inside a Git repository (give --repo DIR or set MCPCTL_REPO, or run mcpctl from the repository)';
+    const state = run(
+      start(),
+      { type: 'resize', columns: 60, rows: 24 },
+      { type: 'notice', message: 'review the plan, then press a to apply it' },
+      { type: 'planStarted', requestId: 1 },
+      { type: 'planFailed', requestId: 1, message },
+    );
+    const lines = selectPlanLines(state);
+    expect(lines.every((l) => l.length <= 60)).toBe(true);
+    expect(lines.slice(1).map((l) => l.trim()).join(' ')).toBe(message);
+    expect(state.notice).toBeNull();
+  });
+
   test.each<[string, TuiAction[], RegExp]>([
     ['without a plan', [], /no plan yet/],
     ['with an empty plan', [{ type: 'planStarted', requestId: 1 }, { type: 'planLoaded', requestId: 1, result: empty }], /nothing to apply/],
