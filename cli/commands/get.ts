@@ -1,7 +1,7 @@
 // `mcpctl get llm[s]|pool[s] [NAME]`: tables, YAML, JSON and names from the reconciler; -w follows /watch.
 // The YAML codec (yaml, zod) and the watch renderers are imported only by the outputs that use
 // them: `get` is the command people run most, and its start-up time is measured (bench/cli.ts).
-import type { Llm } from '../../schema/resources.js';
+import type { Llm, LlmPool } from '../../schema/resources.js';
 import type { LlmView, PoolSummary } from '../../schema/views.js';
 import { checkName } from '../../schema/name-rule.js';
 import type { CommandContext } from '../context.js';
@@ -96,6 +96,33 @@ export async function renderViewsYaml(views: LlmView[], withStatus: boolean): Pr
   return views.map((view) => stringifyResource({ ...canonicalizeLlm(resourceOfView(view)), status: view.status })).join('---\n');
 }
 
+/**
+ * YAML of pools as LlmPool documents would declare them, so that `get pool KEY -o yaml` applies
+ * back (`apply -f -`); a pool no document declares comes out as the document that would declare
+ * it, without a floor. `--show-status` adds the pool's figures as `status`.
+ */
+export async function renderPoolsYaml(pools: PoolSummary[], withStatus: boolean): Promise<string> {
+  const [{ stringifyResource, toCanonicalYaml }, { canonicalizePool }] = await Promise.all([import('../../schema/codec.js'), import('../../schema/resources.js')]);
+  const resources = pools.map(resourceOfPool);
+  if (!withStatus) return toCanonicalYaml(resources);
+  return pools
+    .map((pool, i) => {
+      const { key: _key, description: _description, labels: _labels, annotations: _annotations, ...status } = pool;
+      return stringifyResource({ ...canonicalizePool(resources[i] as LlmPool), status });
+    })
+    .join('---\n');
+}
+
+export function resourceOfPool(pool: PoolSummary): LlmPool {
+  const metadata: LlmPool['metadata'] = { name: pool.key };
+  if (pool.labels !== undefined) metadata.labels = pool.labels;
+  if (pool.annotations !== undefined) metadata.annotations = pool.annotations;
+  const spec: LlmPool['spec'] = {};
+  if (pool.declared && pool.minActive > 0) spec.minActive = pool.minActive;
+  if (pool.description !== undefined) spec.description = pool.description;
+  return { apiVersion: 'mcpctl/v1', kind: 'LlmPool', metadata, spec };
+}
+
 export function resourceOfView(view: LlmView): Llm {
   return { apiVersion: view.apiVersion, kind: 'Llm', metadata: view.metadata, spec: view.spec };
 }
@@ -111,11 +138,9 @@ async function getPools(options: GetOptions, ctx: CommandContext): Promise<void>
     case 'json':
       ctx.out(`${JSON.stringify(options.name !== undefined ? pools[0] : { items: pools }, null, 2)}\n`);
       return;
-    case 'yaml': {
-      const { stringifyResource } = await import('../../schema/codec.js');
-      ctx.out(stringifyResource(options.name !== undefined ? pools[0] : { items: pools }));
+    case 'yaml':
+      ctx.out(await renderPoolsYaml(pools, options.showStatus));
       return;
-    }
     case 'name':
       ctx.out(pools.map((p) => `pool/${p.key}\n`).join(''));
       if (pools.length === 0) ctx.err(`${NO_RESOURCES}\n`);

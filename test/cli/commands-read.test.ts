@@ -193,6 +193,19 @@ describe('mcpctl get pools', () => {
     expect(missing.code).toBe(1);
     expect(expectOneErrorLine(missing)).toBe('mcpctl: error: pool "nope" not found');
   });
+
+  it('get pool KEY -o yaml is the LlmPool document, which applies back as no change; --show-status adds the figures', async () => {
+    const yaml = await mcpctl('get', 'pool', 'qwen3', '-o', 'yaml');
+    expect(yaml.code).toBe(0);
+    expect(yaml.stdout).toMatch(/^apiVersion: mcpctl\/v1\nkind: LlmPool\nmetadata:\n {2}name: qwen3\n/);
+    expect(yaml.stdout).toContain('  minActive: 1\n');
+    expect(yaml.stdout).not.toContain('status:');
+    const applied = await runCli(['--server', server, 'apply', '-f', '-', '--yes'], { cwd: repo.dir, input: yaml.stdout });
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain('No changes.');
+    const withStatus = await mcpctl('get', 'pool', 'qwen3', '-o', 'yaml', '--show-status');
+    expect(withStatus.stdout).toMatch(/\nstatus:\n(.*\n)*? {2}activeCount: 1\n/);
+  });
 });
 
 describe('mcpctl describe llm', () => {
