@@ -189,3 +189,36 @@ function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? text;
 }
+
+/** `git ls-files --stage` entries of `paths`, by path: the index as it was before staging. */
+export async function readIndexEntries(repo: Repo, paths: string[]): Promise<Map<string, { mode: string; hash: string }>> {
+  const out = new Map<string, { mode: string; hash: string }>();
+  if (paths.length === 0) return out;
+  const listing = await repo.git.raw(['ls-files', '--stage', '-z', '--', ...paths]);
+  for (const entry of listing.split('\0')) {
+    const match = /^(\d+) ([0-9a-f]+) 0\t(.+)$/.exec(entry);
+    if (match !== null) out.set(match[3] as string, { mode: match[1] as string, hash: match[2] as string });
+  }
+  return out;
+}
+
+/** Puts the index entries of `paths` back as readIndexEntries saw them (absent: removed). */
+export async function restoreIndexEntries(repo: Repo, paths: string[], entries: Map<string, { mode: string; hash: string }>): Promise<void> {
+  for (const file of paths) {
+    const entry = entries.get(file);
+    if (entry === undefined) await repo.git.raw(['update-index', '--force-remove', '--', file]);
+    else await repo.git.raw(['update-index', '--add', '--cacheinfo', `${entry.mode},${entry.hash},${file}`]);
+  }
+}
+
+/** Whether HEAD is ahead of its upstream; without an upstream, whether there is a remote to push to. */
+export async function hasUnpushedCommits(repo: Repo): Promise<boolean> {
+  let upstream: string;
+  try {
+    upstream = (await repo.git.revparse(['--abbrev-ref', '--symbolic-full-name', '@{u}'])).trim();
+  } catch {
+    return (await repo.git.getRemotes()).length > 0;
+  }
+  const count = Number((await repo.git.raw(['rev-list', '--count', `${upstream}..HEAD`])).trim());
+  return count > 0;
+}

@@ -16,8 +16,11 @@ import {
   headRevision,
   openRepo,
   pushCurrentBranch,
+  hasUnpushedCommits,
   readFilesAtRef,
+  readIndexEntries,
   readWorktreeFiles,
+  restoreIndexEntries,
   writeFiles,
   type FileWrite,
   type Repo,
@@ -258,26 +261,6 @@ async function writeAndCommit(ws: Workspace, writes: FileWrite[], paths: string[
   }
 }
 
-/** `git ls-files --stage` entries of `paths`, by path: the index as it was before staging. */
-async function readIndexEntries(repo: Repo, paths: string[]): Promise<Map<string, { mode: string; hash: string }>> {
-  const out = new Map<string, { mode: string; hash: string }>();
-  if (paths.length === 0) return out;
-  const listing = await repo.git.raw(['ls-files', '--stage', '-z', '--', ...paths]);
-  for (const entry of listing.split('\0')) {
-    const match = /^(\d+) ([0-9a-f]+) 0\t(.+)$/.exec(entry);
-    if (match !== null) out.set(match[3] as string, { mode: match[1] as string, hash: match[2] as string });
-  }
-  return out;
-}
-
-async function restoreIndexEntries(repo: Repo, paths: string[], entries: Map<string, { mode: string; hash: string }>): Promise<void> {
-  for (const path of paths) {
-    const entry = entries.get(path);
-    if (entry === undefined) await repo.git.raw(['update-index', '--force-remove', '--', path]);
-    else await repo.git.raw(['update-index', '--add', '--cacheinfo', `${entry.mode},${entry.hash},${path}`]);
-  }
-}
-
 async function pushAndWait(ctx: CommandContext, repo: Repo, revision: string, options: { push: boolean; wait: boolean; waitTimeoutMs?: number }): Promise<void> {
   if (options.push) {
     await pushCurrentBranch(repo);
@@ -308,16 +291,4 @@ async function publishUnpushed(ctx: CommandContext, repo: Repo, options: { push:
   if (head === null || !(await hasUnpushedCommits(repo))) return;
   ctx.out(`nothing to commit; HEAD ${head.slice(0, 7)} has commits its upstream lacks\n`);
   await pushAndWait(ctx, repo, head, options);
-}
-
-/** Whether HEAD is ahead of its upstream; without an upstream, whether there is a remote to push to. */
-async function hasUnpushedCommits(repo: Repo): Promise<boolean> {
-  let upstream: string;
-  try {
-    upstream = (await repo.git.revparse(['--abbrev-ref', '--symbolic-full-name', '@{u}'])).trim();
-  } catch {
-    return (await repo.git.getRemotes()).length > 0;
-  }
-  const count = Number((await repo.git.raw(['rev-list', '--count', `${upstream}..HEAD`])).trim());
-  return count > 0;
 }
