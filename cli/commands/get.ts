@@ -80,8 +80,10 @@ async function getLlms(options: GetOptions, ctx: CommandContext): Promise<void> 
       return;
     }
     default: {
-      const { formatLlmTable } = await (renderer ?? import('../format/llm-table.js'));
-      const table = formatLlmTable(views, await pools, { wide: options.output === 'wide', color: ctx.color, nowMs: ctx.now() });
+      const tableOptions = { wide: options.output === 'wide', color: ctx.color, nowMs: ctx.now() };
+      const table = options.watch
+        ? (await import('../format/watch-line.js')).formatLlmWatchTable(views, await pools, tableOptions)
+        : (await (renderer ?? import('../format/llm-table.js'))).formatLlmTable(views, await pools, tableOptions);
       ctx.out(table.stdout);
       if (table.stderr !== '') ctx.err(table.stderr);
       if (options.watch) await watchLlms(options, ctx, views, table.widths);

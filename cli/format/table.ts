@@ -38,9 +38,11 @@ export function formatTable(
   headers: readonly string[],
   rows: readonly (readonly string[])[],
   emptyMessage: string = NO_RESOURCES,
+  /** Columns at least this wide, for rows printed later under the same header (watch lines). */
+  minWidths: readonly number[] = [],
 ): RenderedTable {
   const upper = headers.map((h) => h.toUpperCase());
-  const widths = measureColumns(upper, rows);
+  const widths = measureColumns(upper, rows).map((w, i) => Math.max(w, minWidths[i] ?? 0));
   if (rows.length === 0) return { stdout: '', stderr: `${emptyMessage}\n`, widths };
   const lines = [formatRow(upper, widths), ...rows.map((row) => formatRow(row, widths))];
   return { stdout: `${lines.join('\n')}\n`, stderr: '', widths };

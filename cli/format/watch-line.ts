@@ -1,9 +1,9 @@
 // Lines for `get llm[s] -w` and `get pools -w` (DESIGN §7): after the table, one row per change.
 import type { LlmView, PoolSummary } from '../../schema/views.js';
 import { paint, type Tone } from './color.js';
-import { formatLlmCells, indexPools } from './llm-table.js';
+import { formatLlmCells, indexPools, listLlmColumns, type LlmTableOptions } from './llm-table.js';
 import { formatPoolCells } from './pool-table.js';
-import { COLUMN_GAP, formatRow, measureColumns } from './table.js';
+import { formatRow, formatTable, measureColumns, type RenderedTable } from './table.js';
 
 export type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -20,7 +20,7 @@ export interface LlmWatchOptions {
    * POOL shows `-` only for a solo Llm; without it the row's pool is taken to be itself alone.
    */
   pools?: readonly PoolSummary[] | null;
-  /** The column widths of the table printed first (`formatLlmTable(...).widths`) so rows line up. */
+  /** The column widths of the table printed first (`formatLlmWatchTable(...).widths`) so rows line up. */
   widths?: readonly number[];
 }
 
@@ -30,13 +30,34 @@ export interface PoolWatchOptions {
   widths?: readonly number[];
 }
 
-/** One row prefixed by its event: `MODIFIED   vllm-gpu2-qwen3   user-vllm-qwen3-thinking   …`. */
+/**
+ * The table `get llm -w` prints first: an EVENT column, ADDED on every row, then the usual columns
+ * (kubectl's `--output-watch-events`), so that the watch lines after it sit under its header.
+ */
+export function formatLlmWatchTable(views: readonly LlmView[], pools: readonly PoolSummary[] | null, options: LlmTableOptions): RenderedTable {
+  const index = indexPools(views, pools);
+  return formatTable(
+    ['EVENT', ...listLlmColumns(options.wide)],
+    views.map((view) => [paintEvent('ADDED', options.color), ...formatLlmCells(view, index, options)]),
+    undefined,
+    // Wide enough for every event, so a MODIFIED row lines up under a table of ADDED rows.
+    [EVENT_WIDTH],
+  );
+}
+
+/**
+ * One row prefixed by its event: `MODIFIED   vllm-gpu2-qwen3   user-vllm-qwen3-thinking   …`.
+ * `widths` are those of formatLlmWatchTable, EVENT column first.
+ */
 export function formatWatchLine(event: WatchEvent, view: LlmView, options: LlmWatchOptions): string {
   const index = indexPools([view], options.pools ?? []);
-  const cells = formatLlmCells(view, index, { wide: options.wide ?? false, color: options.color, nowMs: options.nowMs });
-  const widths = options.widths ?? measureColumns(cells, []);
-  const prefix = paint(event, EVENT_TONE[event], options.color) + ' '.repeat(EVENT_WIDTH - event.length);
-  return `${prefix}${COLUMN_GAP}${formatRow(cells, widths)}\n`;
+  const cells = [paintEvent(event, options.color), ...formatLlmCells(view, index, { wide: options.wide ?? false, color: options.color, nowMs: options.nowMs })];
+  const widths = options.widths ?? [EVENT_WIDTH, ...measureColumns(cells.slice(1), [])];
+  return `${formatRow(cells, widths)}\n`;
+}
+
+function paintEvent(event: WatchEvent, color: boolean): string {
+  return paint(event, EVENT_TONE[event], color);
 }
 
 /** One pool row with the table's columns (pools have no watch events of their own; the caller re-renders a changed pool). */

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { stripAnsi } from '../../cli/format/color.js';
 import { formatLlmCells, formatLlmTable, indexPools } from '../../cli/format/llm-table.js';
 import { formatPoolTable } from '../../cli/format/pool-table.js';
-import { formatPoolWatchLine, formatWatchLine } from '../../cli/format/watch-line.js';
+import { formatLlmWatchTable, formatPoolWatchLine, formatWatchLine } from '../../cli/format/watch-line.js';
 import { buildRealisticFleet, liveLlm, NOW_MS } from './support/views.js';
 
 describe('get llm -w lines', () => {
-  it('prints the table, then one event-prefixed row per change, rows lined up with each other', async () => {
+  it('prints the table with an EVENT column (ADDED), then one row per change, every row under the header', async () => {
     const fleet = buildRealisticFleet();
-    const table = formatLlmTable(fleet.views, fleet.pools, { wide: false, color: false, nowMs: NOW_MS });
+    const table = formatLlmWatchTable(fleet.views, fleet.pools, { wide: false, color: false, nowMs: NOW_MS });
     // A moment later: gpu2 beats again, a new worker joins the legacy pool, the laptop leaves.
     const later = buildRealisticFleet((live) => [
       ...live.filter((l) => l.name !== 'vllm-gpu2-qwen3' && l.name !== 'ollama-laptop'),
@@ -22,13 +22,13 @@ describe('get llm -w lines', () => {
       formatWatchLine('DELETED', fleet.view('ollama-laptop'), options),
     ];
     await expect(table.stdout + lines.join('')).toMatchFileSnapshot('../golden/get/llms-watch.txt');
-    // Every row starts its NAME at column 11 and its POOL, KIND, ... at the table's offsets plus 11.
-    const header = table.stdout.split('\n')[0] ?? '';
+    // Every row, the table's and the watch lines, starts each cell under its header.
+    const [header, ...rows] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^EVENT {6}NAME /);
     const cellStarts = (line: string): number[] => [...line.matchAll(/(?:^| {3,})(\S)/g)].map((m) => (m.index ?? 0) + m[0].length - 1);
-    for (const line of lines) {
-      expect(cellStarts(line)).toEqual([0, ...cellStarts(header).map((c) => c + 11)]);
-      expect(line.endsWith('\n') && !line.endsWith(' \n')).toBe(true);
-    }
+    for (const row of rows) expect(row.startsWith('ADDED ')).toBe(true);
+    for (const line of [...rows, ...lines]) expect(cellStarts(line)).toEqual(cellStarts(header ?? ''));
+    for (const line of lines) expect(line.endsWith('\n') && !line.endsWith(' \n')).toBe(true);
   });
 
   it('uses the same cells as the table row, after the event', () => {
