@@ -111,7 +111,7 @@ describe('day-2 operations against real processes', () => {
     poolWatch = startMcpctl(['get', 'pools', '-w'], { cwd: tmp, env });
     await waitFor('the llm table', () => llmWatch.stdout().split('\n').length >= 4);
     await waitFor('the pool table', () => poolWatch.stdout().split('\n').length >= 3);
-    expect(llmWatch.stdout().split('\n')[0]).toMatch(/^NAME\s+POOL\s+KIND\s+STATUS/);
+    expect(llmWatch.stdout().split('\n')[0]).toMatch(/^EVENT\s+NAME\s+POOL\s+KIND\s+STATUS/);
     expect(poolWatch.stdout().split('\n')[1]).toMatch(new RegExp(`^${POOL}\\s+explicit\\s+2\\s+2\\s+2\\s+Healthy\\s`));
   });
 
