@@ -7,7 +7,8 @@ export type MemberKind = (typeof MEMBER_KINDS)[number];
 export const PHASES = ['active', 'pending', 'stale', 'unhealthy', 'draining', 'unknown'] as const;
 export type Phase = (typeof PHASES)[number];
 export type SyncState = 'Synced' | 'OutOfSync' | 'Pending';
-export type PoolHealth = 'Healthy' | 'Degraded';
+export const POOL_HEALTHS = ['Healthy', 'Degraded'] as const;
+export type PoolHealth = (typeof POOL_HEALTHS)[number];
 
 export interface Drift {
   path: string;

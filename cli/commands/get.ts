@@ -149,7 +149,7 @@ async function getPools(options: GetOptions, ctx: CommandContext): Promise<void>
       return;
     default: {
       const { formatPoolTable } = await import('../format/pool-table.js');
-      const table = formatPoolTable(pools, { color: ctx.color });
+      const table = formatPoolTable(pools, { color: ctx.color, watch: options.watch });
       ctx.out(table.stdout);
       if (table.stderr !== '') ctx.err(table.stderr);
       if (options.watch) await watchPools(ctx, pools, table.widths);

@@ -1,10 +1,12 @@
 // `get pool[s]` renderer (DESIGN §5, §7): POOL KEY SIZE ACTIVE MIN HEALTH MEMBERS.
-import type { PoolSummary } from '../../schema/views.js';
+import { POOL_HEALTHS, type PoolSummary } from '../../schema/views.js';
 import { paint, paintHealth } from './color.js';
 import { formatTable, type RenderedTable } from './table.js';
 
 export interface PoolTableOptions {
   color: boolean;
+  /** `get pools -w`: HEALTH as wide as its widest word, so that a pool turning Degraded does not shift its row. */
+  watch?: boolean;
 }
 
 export const POOL_COLUMNS = ['POOL', 'KEY', 'SIZE', 'ACTIVE', 'MIN', 'HEALTH', 'MEMBERS'] as const;
@@ -44,5 +46,6 @@ export function formatPoolCells(pool: PoolSummary, options: PoolTableOptions): s
 }
 
 export function formatPoolTable(pools: readonly PoolSummary[], options: PoolTableOptions): RenderedTable {
-  return formatTable(POOL_COLUMNS, pools.map((pool) => formatPoolCells(pool, options)));
+  const minWidths = options.watch === true ? POOL_COLUMNS.map((c) => (c === 'HEALTH' ? Math.max(...POOL_HEALTHS.map((h) => h.length)) : 0)) : [];
+  return formatTable(POOL_COLUMNS, pools.map((pool) => formatPoolCells(pool, options)), undefined, minWidths);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stripAnsi } from '../../cli/format/color.js';
 import { formatLlmCells, formatLlmTable, indexPools } from '../../cli/format/llm-table.js';
-import { formatPoolTable } from '../../cli/format/pool-table.js';
+import { formatMembers, formatPoolTable } from '../../cli/format/pool-table.js';
 import { formatLlmWatchTable, formatPoolWatchLine, formatWatchLine } from '../../cli/format/watch-line.js';
 import { buildRealisticFleet, liveLlm, NOW_MS } from './support/views.js';
 
@@ -75,6 +75,18 @@ describe('get pools -w lines', () => {
     expect(line.split(/ {3,}/).slice(0, 6)).toEqual(['user-vllm-qwen3-thinking', 'explicit', '3', '2', '1', 'Healthy']);
     const header = table.stdout.split('\n')[0] ?? '';
     expect(line.indexOf('explicit')).toBe(header.indexOf('KEY'));
+  });
+
+  it('keeps MEMBERS in place when a pool turns Degraded under a table of Healthy pools', () => {
+    const fleet = buildRealisticFleet();
+    const healthy = fleet.pools.filter((p) => p.health === 'Healthy');
+    const table = formatPoolTable(healthy, { color: false, watch: true });
+    const first = healthy[0];
+    if (first === undefined) throw new Error('no pool');
+    const degraded = { ...first, activeCount: 0, minActive: 1, health: 'Degraded' as const };
+    const line = formatPoolWatchLine(degraded, { color: false, widths: table.widths });
+    const header = table.stdout.split('\n')[0] ?? '';
+    expect(line.indexOf(formatMembers(first.members))).toBe(header.indexOf('MEMBERS'));
   });
 
   it('aligns identically with and without colour', () => {
