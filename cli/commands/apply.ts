@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadResources, type SourceFile } from '../../schema/codec.js';
 import { formatDiagnostic } from '../../schema/diagnostics.js';
 import type { Plan } from '../../schema/plan.js';
+import { isResourceFileName } from '../../schema/resource-paths.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { openRepo, type Repo } from '../repo.js';
@@ -133,10 +134,11 @@ async function readInputs(filename: string, ctx: CommandContext): Promise<Source
   const out: SourceFile[] = [];
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+      // The one rule of schema/resource-paths.ts: hidden files and folders are not resources.
       if (entry.name.startsWith('.')) continue;
       const child = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(child);
-      else if (/\.ya?ml$/.test(entry.name)) out.push({ path: child, text: await fs.readFile(child, 'utf8') });
+      else if (isResourceFileName(entry.name)) out.push({ path: child, text: await fs.readFile(child, 'utf8') });
     }
   };
   await walk(filename);
