@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseAgentConfig } from '../agent/config.js';
+import { parseAuthFile } from '../reconciler/auth.js';
 import { renderErrorTable } from '../reconciler/errors.js';
+import { loadResources } from '../schema/codec.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
@@ -29,5 +32,17 @@ describe('README', () => {
     const parsed = parse(workflow) as { on: { pull_request: { paths: string[] } } };
     expect(parsed.on.pull_request.paths).toEqual(['llms/**']);
     expect(workflow).toContain('mcpctl plan --against "origin/${{ github.base_ref }}" -o markdown --detailed-exitcode');
+  });
+
+  it('shows an Llm file, an auth file and an agent config that load as the product reads them', () => {
+    const blocks = readme.split('```yaml\n').slice(1).map((b) => b.split('```')[0] ?? '');
+    const llm = blocks.find((b) => b.includes('kind: Llm'));
+    const auth = blocks.find((b) => b.startsWith('tokens:'));
+    const agent = blocks.find((b) => b.includes('providers:'));
+    expect(loadResources([{ path: 'llms/example.yaml', text: llm ?? '' }])).toMatchObject({ ok: true, llms: [{ resource: { metadata: { name: 'vllm-gpu1-qwen3' } } }] });
+    expect(parseAuthFile('auth.yaml', auth ?? '')).toMatchObject({ ok: true });
+    // Its tokenFile is a path on the host; the config itself must parse.
+    const parsed = parseAgentConfig('agent.yaml', agent ?? '');
+    expect(parsed.ok ? parsed.config.providers.map((p) => p.name) : parsed.diagnostics).toEqual(['vllm-gpu1-qwen3']);
   });
 });
