@@ -24,6 +24,9 @@ export interface ApplyOptions {
 }
 
 export async function run(options: ApplyOptions, ctx: CommandContext): Promise<void> {
+  if (options.noCommit && (options.push || options.wait)) {
+    throw new CliError(`--no-commit: cannot be combined with ${options.push ? '--push' : '--wait'} (nothing is committed to push or wait for)`);
+  }
   const inputs = await readInputs(options.filename, ctx);
   const commitOptions = {
     dryRun: options.dryRun,

@@ -159,6 +159,9 @@ describe.concurrent('round trip', () => {
     expect(await repo.log()).toEqual(before.log);
     expect(await repo.status()).toBe('M llms/ollama-dev.yaml');
     expect(await repo.read('llms/ollama-dev.yaml')).toBe(input);
+    const waitless = await mcpctlIn(repo, ['apply', '-f', '-', '--no-commit', '--wait', '--yes'], input);
+    expect(waitless.code).toBe(1);
+    expect(expectOneErrorLine(waitless)).toBe('mcpctl: error: --no-commit: cannot be combined with --wait (nothing is committed to push or wait for)');
   });
 
   it('apply without --yes off a terminal refuses to write, in one line', async () => {
