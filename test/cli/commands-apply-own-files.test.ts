@@ -12,15 +12,12 @@ import {
   childEnv,
   cloneRepo,
   closedPort,
-  createRepo,
   createScope,
   expectOneErrorLine,
-  FLEET_FILES,
   linesOf,
-  liveLlm,
   OLLAMA_YAML,
-  registerAgent,
   runCli,
+  startFleet,
   startReconciler,
   type CliResult,
   type TempRepo,
@@ -31,10 +28,7 @@ let source: TempRepo;
 let server: string;
 
 beforeAll(async () => {
-  source = await createRepo(scope, FLEET_FILES);
-  server = (await startReconciler(scope, source.dir)).url;
-  // gpu1 is the only active member of qwen3, whose LlmPool asks for minActive 1.
-  await registerAgent(server, 'gpu1', [liveLlm('vllm-gpu1-qwen3', 'qwen3')]);
+  ({ source, server } = await startFleet(scope));
 });
 
 afterAll(() => scope.cleanup());

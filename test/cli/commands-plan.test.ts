@@ -6,15 +6,11 @@ import type { Plan } from '../../schema/plan.js';
 import {
   cloneRepo,
   closedPort,
-  createRepo,
   createScope,
   expectOneErrorLine,
-  FLEET_FILES,
-  liveLlm,
   POOL_YAML,
-  registerAgent,
   runCli,
-  startReconciler,
+  startFleet,
   type CliResult,
   type TempRepo,
 } from './support/cli-harness.js';
@@ -24,10 +20,7 @@ let source: TempRepo;
 let server: string;
 
 beforeAll(async () => {
-  source = await createRepo(scope, FLEET_FILES);
-  server = (await startReconciler(scope, source.dir)).url;
-  // gpu1 is the only active member of qwen3 (minActive 1); gpu2 is declared and never seen.
-  await registerAgent(server, 'gpu1', [liveLlm('vllm-gpu1-qwen3', 'qwen3')]);
+  ({ source, server } = await startFleet(scope));
 });
 
 afterAll(() => scope.cleanup());

@@ -9,16 +9,13 @@ import { parseAllDocuments } from 'yaml';
 import {
   bareCloneOf,
   cloneRepo,
-  createRepo,
   createScope,
   expectOneErrorLine,
-  FLEET_FILES,
   linesOf,
-  liveLlm,
   OLLAMA_YAML,
   POOL_YAML,
-  registerAgent,
   runCli,
+  startFleet,
   startReconciler,
   type CliResult,
   type TempRepo,
@@ -30,10 +27,7 @@ let source: TempRepo;
 let server: string;
 
 beforeAll(async () => {
-  source = await createRepo(fileScope, FLEET_FILES);
-  server = (await startReconciler(fileScope, source.dir)).url;
-  // gpu1 is the only active member of qwen3, whose LlmPool asks for minActive 1.
-  await registerAgent(server, 'gpu1', [liveLlm('vllm-gpu1-qwen3', 'qwen3')]);
+  ({ source, server } = await startFleet(fileScope));
 });
 
 afterAll(() => fileScope.cleanup());

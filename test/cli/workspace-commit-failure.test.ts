@@ -5,16 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cloneRepo,
-  createRepo,
   createScope,
   expectOneErrorLine,
-  FLEET_FILES,
-  liveLlm,
   OLLAMA_YAML,
   POOL_YAML,
-  registerAgent,
   runCli,
-  startReconciler,
+  startFleet,
   type CliResult,
   type TempRepo,
 } from './support/cli-harness.js';
@@ -25,9 +21,7 @@ let server: string;
 let noIdentityEnv: Record<string, string | undefined>;
 
 beforeAll(async () => {
-  source = await createRepo(scope, FLEET_FILES);
-  server = (await startReconciler(scope, source.dir)).url;
-  await registerAgent(server, 'gpu1', [liveLlm('vllm-gpu1-qwen3', 'qwen3')]);
+  ({ source, server } = await startFleet(scope));
   const home = await scope.tempDir('home');
   const emptyConfig = join(home, 'gitconfig');
   await writeFile(emptyConfig, '');

@@ -242,6 +242,18 @@ async function postJson<T>(url: string, body: unknown): Promise<T> {
   return answer;
 }
 
+/**
+ * The fleet most CLI tests run against: FLEET_FILES in a repository, a reconciler following it, and
+ * agent gpu1 serving vllm-gpu1-qwen3, the only active member of qwen3 (its LlmPool asks for
+ * minActive 1; gpu2 is declared and never seen).
+ */
+export async function startFleet(scope: Scope): Promise<{ source: TempRepo; server: string }> {
+  const source = await createRepo(scope, FLEET_FILES);
+  const server = (await startReconciler(scope, source.dir)).url;
+  await registerAgent(server, 'gpu1', [liveLlm('vllm-gpu1-qwen3', 'qwen3')]);
+  return { source, server };
+}
+
 /** A healthy registration entry for `name` (vllm, Qwen/Qwen3-8B). */
 export function liveLlm(name: string, poolName?: string, health: RegisteredLlm['health'] = 'ok'): RegisteredLlm {
   return { name, ...(poolName === undefined ? {} : { poolName }), type: 'vllm', model: 'Qwen/Qwen3-8B', url: `http://${name}.lan:8000/v1`, health };
