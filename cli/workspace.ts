@@ -3,7 +3,7 @@
 import { formatDiagnostic } from '../schema/diagnostics.js';
 import { loadResources, type LocatedLlm, type LocatedPool, type SourceFile } from '../schema/codec.js';
 import { appendResourceToText, removeResourceFromText, replaceResourceInText } from '../schema/edit.js';
-import { computePlan, type DeclaredSet, type Plan, type PolicyCheck } from '../schema/plan.js';
+import { checkPolicy, computePlan, type DeclaredSet, type Plan, type PolicyCheck } from '../schema/plan.js';
 import { poolKeyOf } from '../schema/pools.js';
 import { llmEnabledOf, type Llm, type Resource } from '../schema/resources.js';
 import type { LlmView } from '../schema/views.js';
@@ -144,7 +144,7 @@ export function describeSkippedPolicy(ctx: CommandContext): string {
  * that touches no member of a pool then leaves its count as it is, and an undrain never lowers one.
  */
 export function checkPolicyOfChange(base: DeclaredSet & { revision: string | null; label: string }, desired: DeclaredSet, live: readonly LlmView[]): PolicyCheck {
-  return computePlan({ desired, base, live: projectLiveOntoBase(live, base) }).policy;
+  return checkPolicy({ desired, base }, projectLiveOntoBase(live, base));
 }
 
 function projectLiveOntoBase(live: readonly LlmView[], base: DeclaredSet): LlmView[] {

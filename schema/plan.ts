@@ -523,7 +523,7 @@ function describeDrift(drift: Drift): string {
  * already Degraded that the change does not make worse passes. A brand-new pool (no member and
  * no LlmPool before) passes too: nothing serves from it yet, so its floor disrupts nothing.
  */
-function checkPolicy(input: PlanInput, live: readonly LlmView[]): PolicyCheck {
+export function checkPolicy(input: Omit<PlanInput, 'live'>, live: readonly LlmView[]): PolicyCheck {
   const floorsBefore = policiesByKey(input.base.pools.map((p) => p.resource));
   const poolsAfter = new Map(input.desired.pools.map((p) => [p.resource.metadata.name, p]));
   const floorsAfter = policiesByKey(input.desired.pools.map((p) => p.resource));
