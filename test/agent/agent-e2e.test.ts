@@ -254,7 +254,8 @@ describe.skipIf(!reconcilerBuilt).concurrent('mcpctl agent against a real reconc
     // late-one is not declared yet: rejected, and said once.
     const { proc } = await scenario.startAgent(reconciler.url, 'gpu8', [provider('first'), provider('late-one')]);
     await waitFor('the rejection in the agent log', () => proc.output().includes('reconciler: rejected late-one: not declared in revision'));
-    expect(proc.output()).toContain('late-one (rejected)');
+    // The registration line follows the answer's lines; it may come in a later chunk.
+    await waitFor('the registration line to mark it', () => proc.output().includes('late-one (rejected)'));
     await writeFile(join(worktree, 'llms/late.yaml'), 'apiVersion: mcpctl/v1\nkind: Llm\nmetadata:\n  name: late-one\nspec:\n  type: vllm\n  model: Qwen/Qwen3-8B\n');
     const late = await waitFor('late-one to be served by gpu8', async () => {
       const view = await llm(reconciler.url, 'late-one');
