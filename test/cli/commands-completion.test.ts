@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectCompletionTree } from '../../cli/completion.js';
 import { buildProgram } from '../../cli/program.js';
 import { LLM_TYPES } from '../../schema/resources.js';
+import { checkTool, TOOLS } from '../support/tools.js';
 import { BIN, childEnv, createRepo, createScope, expectOneErrorLine, FLEET_FILES, FLEET_NAMES, runCli, type TempRepo } from './support/cli-harness.js';
 
 interface TreeNode {
@@ -69,6 +70,8 @@ function completeInBash(lines: string[][]): string[][] {
     .filter((l) => l.startsWith('REPLY'))
     .map((l) => l.slice('REPLY '.length).split(' ').filter((w) => w !== ''));
 }
+
+const FISH = checkTool(TOOLS.fish);
 
 describe('the command tree', () => {
   it('has the commands DESIGN §5 names, each with its flags', () => {
@@ -230,11 +233,22 @@ describe('completion zsh and fish', () => {
     expect(lines).toContain(`complete -c mcpctl -n '__fish_seen_subcommand_from get; and __fish_seen_subcommand_from pool pools llmpool llmpools' -a '(mcpctl __complete pools 2>/dev/null)'`);
   });
 
-  it('fish -n accepts the script when fish is installed', () => {
-    const check = spawnSync('fish', ['--no-execute'], { input: scripts.fish, encoding: 'utf8' });
-    if (check.error !== undefined) return; // no fish on this machine: the structural test above still holds
+  it.skipIf(!FISH.available)(`fish --no-execute accepts the script${FISH.skipNote}`, async () => {
+    const file = join(await scope.tempDir('fish'), 'mcpctl.fish');
+    await writeFile(file, scripts.fish);
+    const check = spawnSync('fish', ['--no-execute', file], { encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);
+  });
+
+  it.skipIf(!FISH.available)(`fish --no-execute rejects a broken script, so the check above can fail${FISH.skipNote}`, async () => {
+    const file = join(await scope.tempDir('fish-bad'), 'broken.fish');
+    await writeFile(file, `${scripts.fish}
+if true
+`);
+    const check = spawnSync('fish', ['--no-execute', file], { encoding: 'utf8' });
+    expect(check.status).not.toBe(0);
+    expect(check.stderr).not.toBe('');
   });
 });
 

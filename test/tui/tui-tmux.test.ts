@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { checkTool, TOOLS } from '../support/tools.js';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'dist/cli/bin.js');
-const HAS_TMUX = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
+const TMUX = checkTool(TOOLS.tmux);
 const POOL = 'user-vllm-qwen3-thinking';
 
 const POOL_YAML = `apiVersion: mcpctl/v1
@@ -121,7 +122,7 @@ const paneExit = (): string | null => {
 };
 const poolRow = (text: string): string | undefined => text.split('\n').find((l) => l.includes(POOL));
 
-describe.skipIf(!HAS_TMUX)(`the real TUI in tmux${HAS_TMUX ? '' : ' (skipped: tmux is not installed; apt-get install -y tmux)'}`, () => {
+describe.skipIf(!TMUX.available)(`the real TUI in tmux${TMUX.skipNote}`, () => {
   test('shows the pool live, sees a worker join (2/3 → 3/4), and quits on q', async () => {
     const repo = await tempDir('repo');
     await mkdir(join(repo, 'llms'));

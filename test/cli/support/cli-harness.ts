@@ -316,15 +316,28 @@ export async function resolve(specifier, context, next) {
 }
 `,
   );
+  // Node 22.15+ has synchronous in-thread hooks (module.registerHooks); module.register() is
+  // deprecated there (DEP0205 on Node 26) and is used only where registerHooks is missing (Node 20).
   await writeFile(
     preload,
-    `import { register, createRequire } from 'node:module';
+    `import * as nodeModule from 'node:module';
 import { appendFileSync } from 'node:fs';
-register(${JSON.stringify(new URL(`file://${hook}`).href)});
-const Module = createRequire(import.meta.url)('node:module');
+const record = (line) => appendFileSync(process.env.MCPCTL_TEST_LOAD_LOG, line + '\\n');
+if (typeof nodeModule.registerHooks === 'function') {
+  nodeModule.registerHooks({
+    resolve(specifier, context, next) {
+      const result = next(specifier, context);
+      record(result.url);
+      return result;
+    },
+  });
+} else {
+  nodeModule.register(${JSON.stringify(new URL(`file://${hook}`).href)});
+}
+const Module = nodeModule.createRequire(import.meta.url)('node:module');
 const load = Module._load;
 Module._load = function (request, parent, isMain) {
-  try { appendFileSync(process.env.MCPCTL_TEST_LOAD_LOG, 'require:' + Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {}
+  try { record('require:' + Module._resolveFilename(request, parent, isMain)); } catch {}
   return load.apply(this, arguments);
 };
 `,
