@@ -6,6 +6,9 @@ import type { DesiredStateView } from './desired-state-api.js';
 import type { EffectiveState } from './effective-state.js';
 import type { Leases } from './leases.js';
 
+/** prom-client default gauges whose `_total` suffix breaks the Prometheus naming rule. */
+const PROM_CLIENT_TOTAL_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export interface MetricsDeps {
   state: EffectiveState;
   desired: DesiredStateView;
@@ -27,7 +30,13 @@ export class ReconcilerMetrics {
   constructor(private readonly deps: MetricsDeps) {
     const registers = [this.registry];
     const { state, desired, leases } = deps;
-    if (deps.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'mcpctl_' });
+    if (deps.processMetrics === true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'mcpctl_' });
+      // prom-client names three gauges `..._total`, which Prometheus reserves for counters
+      // (`promtool check metrics` fails them). Their per-type gauges (`..._active_handles{type}`)
+      // carry the same figures, so the totals go.
+      for (const total of PROM_CLIENT_TOTAL_GAUGES) this.registry.removeSingleMetric(`mcpctl_${total}`);
+    }
 
     new Gauge({
       name: 'mcpctl_llms',
