@@ -4,6 +4,7 @@
 import { isMap, isScalar, isSeq, visit, type Alias, type Document, type LineCounter, type Node, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import type { Diagnostic, DiagnosticCode } from './diagnostics.js';
+import { checkName } from './name-rule.js';
 
 export type PathPart = string | number;
 
@@ -90,8 +91,8 @@ export function describeZodIssue(issue: z.core.$ZodIssue, options: DescribeIssue
   // What was found, unless it is a secret's value: then only what kind of value it is.
   const found = (value: unknown): string => (secret ? describeKind(value) : describeValue(value));
   if (issue.message.startsWith('invalid name')) {
-    const shown = typeof input === 'string' && input.length > 63 ? `${input.length} characters` : input === '' ? 'an empty string' : found(input);
-    return [{ code: 'InvalidName', path, message: `${issue.message}, found ${shown}` }];
+    const reason = typeof input === 'string' ? checkName(input) : null;
+    return [{ code: 'InvalidName', path, message: reason === null ? `${issue.message}, found ${found(input)}` : `invalid name: ${reason}` }];
   }
   switch (issue.code) {
     case 'unrecognized_keys': {

@@ -81,7 +81,7 @@ describe('config reload', () => {
     await writeFile(file, `${configText(['vllm-gpu1-a'])}  - name: Bad_Name\n    type: vllm\n    model: m\n    url: http://g:1/v1\n`);
     const line = await waitFor('the broken edit to be logged', () => logs.find((l) => l.startsWith('config not reloaded')));
     expect(line).toBe(
-      `config not reloaded, keeping the running config: ${file}:9:11: providers[1].name: invalid name: expected 1-63 characters of a-z, 0-9, '.', '_' or '-', starting and ending with a letter or digit, found "Bad_Name"`,
+      `config not reloaded, keeping the running config: ${file}:9:11: providers[1].name: invalid name: capital letters are not allowed: "Bad_Name"; a name is 1-63 characters of a-z, 0-9, '.', '_' or '-', starting and ending with a letter or digit`,
     );
     const beatsAtError = fake.callsOf('heartbeat').length;
     await waitFor('two more heartbeats', () => fake.callsOf('heartbeat').length >= beatsAtError + 2);

@@ -43,7 +43,7 @@ describe('parseAgentConfig', () => {
     [
       'an invalid provider name, at the value',
       'server: http://r:7420\nproviders:\n  - name: GPU1_Qwen\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n',
-      ["agent.yaml:3:11: providers[0].name: invalid name: expected 1-63 characters of a-z, 0-9, '.', '_' or '-', starting and ending with a letter or digit, found \"GPU1_Qwen\""],
+      ["agent.yaml:3:11: providers[0].name: invalid name: capital letters are not allowed: \"GPU1_Qwen\"; a name is 1-63 characters of a-z, 0-9, '.', '_' or '-', starting and ending with a letter or digit"],
     ],
     [
       'a missing model, at the list entry',

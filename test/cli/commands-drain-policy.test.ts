@@ -122,16 +122,16 @@ describe.concurrent('with the reconciler unreachable, the skipped policy check i
 
 describe.concurrent('names from arguments follow the one name rule', () => {
   it.each([
-    ['drain llm', ['drain', 'llm', 'Vllm-GPU1'], 'Vllm-GPU1'],
-    ['undrain llm', ['undrain', 'llm', 'gpu_1/x'], 'gpu_1/x'],
-    ['delete llm', ['delete', 'llm', 'Bad_Name'], 'Bad_Name'],
-    ['delete pool', ['delete', 'pool', 'qwen3.'], 'qwen3.'],
-  ])('%s refuses an invalid NAME in one line, exit 1, nothing written', async (_what, args, name) => {
+    ['drain llm', ['drain', 'llm', 'Vllm-GPU1'], 'capital letters are not allowed: "Vllm-GPU1"'],
+    ['undrain llm', ['undrain', 'llm', 'gpu_1/x'], '"/" is not allowed: "gpu_1/x"'],
+    ['delete llm', ['delete', 'llm', 'Bad_Name'], 'capital letters are not allowed: "Bad_Name"'],
+    ['delete pool', ['delete', 'pool', 'qwen3.'], 'a name must start and end with a letter or digit, not ".": "qwen3."'],
+  ])('%s refuses an invalid NAME in one line, exit 1, nothing written', async (_what, args, problem) => {
     const repo = await cloneRepo(scope, source.dir);
     const log = await repo.log();
     const result = await mcpctlIn(repo, args);
     expect(result.code).toBe(1);
-    expect(expectOneErrorLine(result)).toBe(`mcpctl: error: NAME: invalid name: expected ${NAME_RULE_TEXT}, found ${JSON.stringify(name)}`);
+    expect(expectOneErrorLine(result)).toBe(`mcpctl: error: NAME: invalid name: ${problem}; a name is ${NAME_RULE_TEXT}`);
     expect(await repo.log()).toEqual(log);
     expect(await repo.status()).toBe('');
   });

@@ -140,7 +140,7 @@ spec:
     for (const [args, start] of cases) {
       const result = await runCli(['--server', `http://127.0.0.1:${port}`, ...args], { cwd: repo.dir });
       expect(result.code, args.join(' ')).toBe(1);
-      expect(expectOneErrorLine(result)).toContain(`mcpctl: error: ${start}: expected 1-63 characters`);
+      expect(expectOneErrorLine(result)).toContain(`mcpctl: error: ${start}: capital letters are not allowed: "Bad_`);
     }
     const poolsWithPool = await mcpctl('get', 'pools', '--pool', 'qwen3');
     expect(poolsWithPool.code).toBe(1);

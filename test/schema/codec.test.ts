@@ -162,7 +162,7 @@ describe('parseResourceFile: what it keeps and refuses', () => {
 
   it('reports a name too long and badly formed once', () => {
     const parse = parseResourceFile('llms/a.yaml', llmText('A'.repeat(70)));
-    expect(parse.diagnostics.map((d) => [d.code, d.path, d.message.endsWith('found 70 characters')])).toEqual([['InvalidName', 'metadata.name', true]]);
+    expect(parse.diagnostics.map((d) => [d.code, d.path, d.message.startsWith('invalid name: 70 characters is too long (at most 63); a name is')])).toEqual([['InvalidName', 'metadata.name', true]]);
   });
 
   it('is pure: the same text gives the same answer', () => {
