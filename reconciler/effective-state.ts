@@ -314,7 +314,7 @@ export class EffectiveState {
     if (previous !== undefined && memberTexts.length !== previous.memberTexts.length) same = false;
     const json = same && previous !== undefined ? previous.json : Buffer.from(`[${memberTexts.join(',')}]`);
     const minActive = snapshot.policies.get(key)?.minActive ?? 0;
-    const stats = { key, size: memberTexts.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
+    const stats = { key, size: memberTexts.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive, memberTexts.length) };
     return { atMs: now, json, stats, explicitByName, names, memberTexts };
   }
 

@@ -2,6 +2,7 @@
 // reconcilers in one process — tests, the bench — do not collide). Gauges are read from the
 // effective state when scraped; counters are bumped by the agent routes.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { POOL_HEALTHS } from '../schema/views.js';
 import type { DesiredStateView } from './desired-state-api.js';
 import type { EffectiveState } from './effective-state.js';
 import type { Leases } from './leases.js';
@@ -64,6 +65,18 @@ export class ReconcilerMetrics {
     poolGauge('mcpctl_pool_active_members', 'Active members of each pool', (p) => p.activeCount);
     poolGauge('mcpctl_pool_min_active', 'The minActive floor of each pool (0 without an LlmPool)', (p) => p.minActive);
     poolGauge('mcpctl_pool_healthy', '1 when the pool has at least minActive active members, else 0', (p) => (p.health === 'Healthy' ? 1 : 0));
+    // One series per pool and health, 1 for the pool's health now (the kube-state-metrics way
+    // to export an enum): alert on mcpctl_pool_health{health="Unavailable"} == 1.
+    new Gauge({
+      name: 'mcpctl_pool_health',
+      help: 'Health of each pool: 1 for its current health (Healthy, Degraded or Unavailable), 0 for the others',
+      labelNames: ['pool', 'health'],
+      registers,
+      collect() {
+        this.reset();
+        for (const pool of state.pools()) for (const health of POOL_HEALTHS) this.set({ pool: pool.key, health }, pool.health === health ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'mcpctl_agents',
       help: 'Agents holding a lease',

@@ -55,7 +55,13 @@ export function countActive(entries: readonly PoolEntry[]): number {
   return n;
 }
 
-export function poolHealthOf(activeCount: number, minActive: number): PoolHealth {
+/**
+ * `Unavailable` when the pool has members and none is active (nothing can serve a request for
+ * it, whatever its floor), else `Healthy` when at least minActive are active, else `Degraded`.
+ * An empty pool (an LlmPool with no member yet) is judged by its floor alone.
+ */
+export function poolHealthOf(activeCount: number, minActive: number, size: number): PoolHealth {
+  if (size > 0 && activeCount === 0) return 'Unavailable';
   return activeCount >= minActive ? 'Healthy' : 'Degraded';
 }
 
@@ -103,7 +109,7 @@ export function summarizePools(views: readonly LlmView[], policies: ReadonlyMap<
         size: group.members.length,
         activeCount,
         minActive,
-        health: poolHealthOf(activeCount, minActive),
+        health: poolHealthOf(activeCount, minActive, group.members.length),
         declared: policy !== undefined,
         members: group.members.map((m) => m.name),
       };
@@ -135,7 +141,7 @@ export function membersOf(
     size: members.length,
     activeCount,
     minActive,
-    health: poolHealthOf(activeCount, minActive),
+    health: poolHealthOf(activeCount, minActive, members.length),
   };
   return { anchor, pool, members };
 }

@@ -7,7 +7,7 @@ export type MemberKind = (typeof MEMBER_KINDS)[number];
 export const PHASES = ['active', 'pending', 'stale', 'unhealthy', 'draining', 'unknown'] as const;
 export type Phase = (typeof PHASES)[number];
 export type SyncState = 'Synced' | 'OutOfSync' | 'Pending';
-export const POOL_HEALTHS = ['Healthy', 'Degraded'] as const;
+export const POOL_HEALTHS = ['Healthy', 'Degraded', 'Unavailable'] as const;
 export type PoolHealth = (typeof POOL_HEALTHS)[number];
 
 export interface Drift {

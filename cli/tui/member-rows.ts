@@ -86,7 +86,7 @@ const HEARTBEAT_WIDTH = 9;
 export function formatMembersView(model: MembersModel, selected: string | null, layout: ListLayout & { nowMs: number }): MembersViewLines {
   const { color, width } = layout;
   const { pool } = model;
-  const degraded = pool.health === 'Degraded';
+  const degraded = pool.health !== 'Healthy';
   const title = [
     `${paint('Pool', 'bold', color)} ${paint(pool.key, degraded ? 'red' : 'cyan', color)}`,
     pool.explicit ? 'explicit' : 'implicit',

@@ -133,7 +133,7 @@ export function formatPoolsView(model: PoolsModel, selected: string | null, layo
   for (const pool of model.pools) {
     const isSelected = pool.key === selected;
     if (isSelected) focus = lines.length;
-    const degraded = pool.health === 'Degraded';
+    const degraded = pool.health !== 'Healthy';
     const key = fitPlain(truncatePlain(pool.key, kw), kw);
     const active = fitPlain(`${pool.activeCount}/${pool.size}`, ACTIVE_WIDTH);
     lines.push(

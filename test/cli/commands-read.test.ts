@@ -183,7 +183,7 @@ describe('mcpctl get pools', () => {
     expect(rowOf(result.stdout, 'qwen3')).toEqual(['qwen3', 'explicit', '2', '1', '1', 'Healthy', 'vllm-gpu1-qwen3,vllm-gpu2-qwen3']);
     // Explicit because the worker sets poolName to the legacy Llm's name.
     expect(rowOf(result.stdout, 'llama3-70b')).toEqual(['llama3-70b', 'explicit', '2', '1', '0', 'Healthy', 'llama3-70b,llama3-70b-gpu7']);
-    expect(rowOf(result.stdout, 'ollama-dev')).toEqual(['ollama-dev', 'implicit', '1', '0', '0', 'Healthy', 'ollama-dev']);
+    expect(rowOf(result.stdout, 'ollama-dev')).toEqual(['ollama-dev', 'implicit', '1', '0', '0', 'Unavailable', 'ollama-dev']);
   });
 
   it('get pool KEY -o json is that pool; an unknown key is exit 1', async () => {

@@ -119,7 +119,7 @@ describe('GET /api/v1/llms/:name/members', () => {
   it('a solo Llm is a pool of one with an implicit key', async () => {
     const h = await startFleet();
     const answer = (await getJson(h.app, '/api/v1/llms/openai-gpt4o/members')).body as MembersAnswer;
-    expect(answer.pool).toEqual({ key: 'openai-gpt4o', explicit: false, size: 1, activeCount: 0, minActive: 0, health: 'Healthy' });
+    expect(answer.pool).toEqual({ key: 'openai-gpt4o', explicit: false, size: 1, activeCount: 0, minActive: 0, health: 'Unavailable' });
   });
 
   it('answers 404 LlmNotFound for an unknown anchor', async () => {
@@ -145,7 +145,7 @@ describe('GET /api/v1/pools', () => {
     expect(status).toBe(200);
     const items = (body as { items: PoolSummary[] }).items;
     expect(items).toEqual([
-      { key: 'openai-gpt4o', explicit: false, size: 1, activeCount: 0, minActive: 0, health: 'Healthy', declared: false, members: ['openai-gpt4o'] },
+      { key: 'openai-gpt4o', explicit: false, size: 1, activeCount: 0, minActive: 0, health: 'Unavailable', declared: false, members: ['openai-gpt4o'] },
       { key: 'qwen3', explicit: true, size: 2, activeCount: 1, minActive: 0, health: 'Healthy', declared: false, members: ['qwen3', 'qwen3-worker-a'] },
       {
         key: 'user-vllm-qwen3-thinking',
@@ -286,6 +286,10 @@ describe('health, readiness, metrics', () => {
     expect(text).toContain('mcpctl_pool_members{pool="user-vllm-qwen3-thinking"} 2');
     expect(text).toContain('mcpctl_pool_min_active{pool="user-vllm-qwen3-thinking"} 2');
     expect(text).toContain('mcpctl_pool_healthy{pool="user-vllm-qwen3-thinking"} 0');
+    expect(text).toContain('mcpctl_pool_health{pool="user-vllm-qwen3-thinking",health="Degraded"} 1');
+    expect(text).toContain('mcpctl_pool_health{pool="user-vllm-qwen3-thinking",health="Healthy"} 0');
+    expect(text).toContain('mcpctl_pool_health{pool="user-vllm-qwen3-thinking",health="Unavailable"} 0');
+    expect(text).toContain('mcpctl_pool_health{pool="openai-gpt4o",health="Unavailable"} 1');
     expect(text).toContain('mcpctl_agents 3');
     expect(text).toContain('mcpctl_registrations_total 3');
     expect(text).toContain('mcpctl_registration_rejections_total 1');

@@ -14,7 +14,7 @@ import {
   type PoolPolicy,
 } from '../../schema/pools.js';
 import type { LlmPool } from '../../schema/resources.js';
-import type { LlmView, Phase } from '../../schema/views.js';
+import type { LlmView, Phase, PoolHealth } from '../../schema/views.js';
 
 // --- builders ----------------------------------------------------------------------------------
 
@@ -131,14 +131,16 @@ describe('activeCount and health', () => {
     expect(countActive([{ name: 'a' }])).toBe(0);
   });
 
-  it.each<[number, number, 'Healthy' | 'Degraded']>([
-    [0, 0, 'Healthy'],
-    [2, 2, 'Healthy'],
-    [3, 2, 'Healthy'],
-    [1, 2, 'Degraded'],
-    [0, 1, 'Degraded'],
-  ])('%i active against minActive %i is %s', (active, min, health) => {
-    expect(poolHealthOf(active, min)).toBe(health);
+  it.each<[number, number, number, PoolHealth]>([
+    [0, 0, 0, 'Healthy'],
+    [2, 2, 3, 'Healthy'],
+    [3, 2, 3, 'Healthy'],
+    [1, 2, 3, 'Degraded'],
+    [0, 1, 0, 'Degraded'],
+    [0, 0, 1, 'Unavailable'],
+    [0, 2, 3, 'Unavailable'],
+  ])('%i active against minActive %i with %i members is %s', (active, min, size, health) => {
+    expect(poolHealthOf(active, min, size)).toBe(health);
   });
 
   it('policiesByKey defaults minActive to 0 and keeps the description', () => {
@@ -160,7 +162,7 @@ describe('summarizePools', () => {
       view('llama3-70b', { phase: 'pending' }),
     ];
     expect(summarizePools(views, policies(llmPool('qwen3-pool', 2, 'Qwen3 workers')))).toEqual([
-      { key: 'llama3-70b', explicit: false, size: 1, activeCount: 0, minActive: 0, health: 'Healthy', declared: false, members: ['llama3-70b'] },
+      { key: 'llama3-70b', explicit: false, size: 1, activeCount: 0, minActive: 0, health: 'Unavailable', declared: false, members: ['llama3-70b'] },
       {
         key: 'qwen3-pool',
         explicit: true,
@@ -191,7 +193,7 @@ describe('summarizePools', () => {
 
   it("an LlmPool may describe a legacy Llm's implicit pool", () => {
     const [summary] = summarizePools([view('llama3-70b', { phase: 'stale' })], policies(llmPool('llama3-70b', 1)));
-    expect(summary).toMatchObject({ key: 'llama3-70b', explicit: false, size: 1, activeCount: 0, minActive: 1, health: 'Degraded', declared: true });
+    expect(summary).toMatchObject({ key: 'llama3-70b', explicit: false, size: 1, activeCount: 0, minActive: 1, health: 'Unavailable', declared: true });
   });
 
   it('collision: pool p holds r, not the Llm named p', () => {

@@ -16,7 +16,7 @@ export const HELP_LINES: readonly string[] = [
   '  ?             this help',
   '  q             quit (ctrl+c too)',
   '',
-  'A Degraded pool has fewer active members than its minActive.',
+  'A Degraded pool has fewer active members than its minActive; an Unavailable one has members and none active.',
   'Everything updates live from the reconciler; NO_COLOR turns colour off.',
 ];
 
