@@ -4,8 +4,8 @@ import { formatDiagnostic } from '../schema/diagnostics.js';
 import { loadResources, type LocatedLlm, type LocatedPool, type SourceFile } from '../schema/codec.js';
 import { appendResourceToText, removeResourceFromText, replaceResourceInText } from '../schema/edit.js';
 import { checkPolicy, computePlan, type DeclaredSet, type Plan, type PolicyCheck } from '../schema/plan.js';
-import { poolKeyOf } from '../schema/pools.js';
-import { llmEnabledOf, type Llm, type Resource } from '../schema/resources.js';
+import { projectLiveOntoBase } from '../schema/projection.js';
+import type { Resource } from '../schema/resources.js';
 import type { LlmView } from '../schema/views.js';
 import type { CommandContext } from './context.js';
 import { CliError, UnreachableError } from './errors.js';
@@ -145,22 +145,6 @@ export function describeSkippedPolicy(ctx: CommandContext): string {
  */
 export function checkPolicyOfChange(base: DeclaredSet & { revision: string | null; label: string }, desired: DeclaredSet, live: readonly LlmView[]): PolicyCheck {
   return checkPolicy({ desired, base }, projectLiveOntoBase(live, base));
-}
-
-function projectLiveOntoBase(live: readonly LlmView[], base: DeclaredSet): LlmView[] {
-  const declared = new Map<string, Llm>(base.llms.map((l) => [l.resource.metadata.name, l.resource]));
-  return live.map((view) => {
-    if (view.status.phase !== 'active') return view;
-    const llm = declared.get(view.metadata.name);
-    if (llm === undefined) {
-      // Published but not declared stays in its pool; declared once but deleted by the base leaves it.
-      return view.status.kind === 'virtual' ? view : { ...view, status: { ...view.status, phase: 'draining' } };
-    }
-    if (!llmEnabledOf(llm.spec)) return { ...view, status: { ...view.status, phase: 'draining' } };
-    const key = poolKeyOf({ name: llm.metadata.name, poolName: llm.spec.poolName });
-    if (key === view.status.pool.key) return view;
-    return { ...view, status: { ...view.status, pool: { key, explicit: llm.spec.poolName !== undefined } } };
-  });
 }
 
 export interface CommitOptions {
