@@ -1,9 +1,9 @@
 // The CLI's Git repository: reads desired state from the working tree or a ref, writes files
-// atomically, commits and pushes (simple-git). Every CLI write goes through here.
-import { randomBytes } from 'node:crypto';
+// atomically (gitio/atomic-write.ts), commits and pushes (simple-git). Every CLI write goes through here.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { writeFileAtomic } from '../gitio/atomic-write.js';
 import { readBlobs } from '../gitio/cat-file.js';
 import type { SourceFile } from '../schema/codec.js';
 import { isResourceFileName, isResourcePath } from '../schema/resource-paths.js';
@@ -88,20 +88,6 @@ export async function dirtyPaths(repo: Repo, files: string[]): Promise<string[]>
   if (files.length === 0) return [];
   const status = await repo.git.status(['--porcelain', '--', ...files]);
   return status.files.map((f) => f.path);
-}
-
-/** Writes through a temp file and a rename, so an interrupted write leaves no half-written file. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
 }
 
 export interface FileWrite {
