@@ -185,3 +185,26 @@ export async function hasUnpushedCommits(repo: Repo): Promise<boolean> {
   const count = Number((await repo.git.raw(['rev-list', '--count', `${upstream}..HEAD`])).trim());
   return count > 0;
 }
+
+/** Whether the repository has a remote to push to. */
+export async function hasRemote(repo: Repo): Promise<boolean> {
+  return (await repo.git.getRemotes()).length > 0;
+}
+
+/** Resource files that differ from HEAD (modified, added, deleted, untracked; both sides of a rename). */
+export async function changedResourceFiles(repo: Repo): Promise<string[]> {
+  const raw = await repo.git.raw(['status', '--porcelain', '-z', '--untracked-files=all', '--', repo.path]);
+  const entries = raw.split('\0');
+  const out = new Set<string>();
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] ?? '';
+    if (entry.length < 4) continue;
+    out.add(entry.slice(3));
+    // A rename or copy is followed by its source path as an entry of its own.
+    if (entry[0] === 'R' || entry[0] === 'C') {
+      const from = entries[++i];
+      if (from !== undefined && from !== '') out.add(from);
+    }
+  }
+  return [...out].sort();
+}
