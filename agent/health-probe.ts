@@ -2,6 +2,7 @@
 // the configured model is served), or `GET {origin}{healthPath}` when the entry sets healthPath.
 import type { Health } from '../schema/agent-protocol.js';
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
+import { checkServedModels as checkModelList, modelsUrlOf, probeEndpoint } from '../probe/models-probe.js';
 import { describeFetchError } from './fetch-error.js';
 
 export interface ProbeResult {
@@ -18,55 +19,28 @@ export interface ProbeOptions {
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 2000;
 const MAX_MESSAGE_LENGTH = 512;
-const MAX_IDS_SHOWN = 3;
 
 /** The URL a probe asks: `{url}/models`, or `{origin}{healthPath}`. */
 export function resolveProbeUrl(target: ProbeTarget): string {
   if (target.healthPath !== undefined) return `${new URL(target.url).origin}${target.healthPath}`;
-  return `${target.url.replace(/\/+$/, '')}/models`;
+  return modelsUrlOf(target.url);
 }
 
 export async function probeProvider(target: ProbeTarget, options: ProbeOptions = {}): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
-  const doFetch = options.fetch ?? fetch;
-  try {
-    const response = await doFetch(resolveProbeUrl(target), {
-      headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) {
-      // Drain the body so that the connection can be reused.
-      await response.arrayBuffer().catch(() => undefined);
-      return toFailing(`HTTP ${response.status}`);
-    }
-    if (target.healthPath !== undefined) {
-      await response.arrayBuffer();
-      return { health: 'ok' };
-    }
-    return checkServedModels(await response.text(), target.model);
-  } catch (error) {
-    return toFailing(describeFetchError(error, timeoutMs));
-  }
+  const answer = await probeEndpoint(resolveProbeUrl(target), {
+    timeoutMs,
+    readBody: target.healthPath === undefined,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+  if (answer.ok) return answer.body === null ? { health: 'ok' } : checkServedModels(answer.body, target.model);
+  return toFailing(answer.status === null ? describeFetchError(answer.error, timeoutMs) : `HTTP ${answer.status}`);
 }
 
 /** Reads an OpenAI `/models` answer: ok when `model` is among the served ids. */
 export function checkServedModels(body: string, model: string): ProbeResult {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return toFailing('/models answered something other than JSON');
-  }
-  const data = typeof parsed === 'object' && parsed !== null && 'data' in parsed ? parsed.data : undefined;
-  if (!Array.isArray(data)) return toFailing('/models answer has no data list');
-  const ids = data.flatMap((entry: unknown) =>
-    typeof entry === 'object' && entry !== null && 'id' in entry && typeof entry.id === 'string' ? [entry.id] : [],
-  );
-  if (ids.includes(model)) return { health: 'ok' };
-  if (ids.length === 0) return toFailing(`serves no model, not ${model}`);
-  const shown = ids.slice(0, MAX_IDS_SHOWN).join(', ');
-  const more = ids.length > MAX_IDS_SHOWN ? ` and ${ids.length - MAX_IDS_SHOWN} more` : '';
-  return toFailing(`serves ${shown}${more}, not ${model}`);
+  const checked = checkModelList(body, model);
+  return checked.ok ? { health: 'ok' } : toFailing(checked.message);
 }
 
 function toFailing(message: string): ProbeResult {

@@ -1,10 +1,10 @@
 // The CLI's Git repository: reads desired state from the working tree or a ref, writes files
-// atomically, commits and pushes (simple-git). Every CLI write goes through here.
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+// atomically (gitio/atomic-write.ts), commits and pushes (simple-git). Every CLI write goes through here.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { writeFileAtomic } from '../gitio/atomic-write.js';
+import { readBlobs } from '../gitio/cat-file.js';
 import type { SourceFile } from '../schema/codec.js';
 import { isResourceFileName, isResourcePath } from '../schema/resource-paths.js';
 import { CliError } from './errors.js';
@@ -74,36 +74,13 @@ export async function readFilesAtRef(repo: Repo, ref: string): Promise<{ revisio
     const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
     if (match && isResourcePath(path.posix.relative(repo.path, match[2] as string))) blobs.push({ hash: match[1] as string, path: match[2] as string });
   }
-  const texts = await catBlobs(repo.root, blobs.map((b) => b.hash));
-  return { revision, files: blobs.map((b, i) => ({ path: b.path, hash: b.hash, text: texts[i] as string })) };
-}
-
-/** Reads many blobs through one `git cat-file --batch` process. */
-function catBlobs(cwd: string, hashes: string[]): Promise<string[]> {
-  if (hashes.length === 0) return Promise.resolve([]);
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new CliError(`git cat-file failed: ${stderr.trim()}`));
-      const all = Buffer.concat(chunks);
-      const out: string[] = [];
-      let offset = 0;
-      for (let i = 0; i < hashes.length; i++) {
-        const headerEnd = all.indexOf(10, offset);
-        const header = all.subarray(offset, headerEnd).toString();
-        const size = Number(header.split(' ')[2]);
-        out.push(all.subarray(headerEnd + 1, headerEnd + 1 + size).toString('utf8'));
-        offset = headerEnd + 1 + size + 1;
-      }
-      resolve(out);
-    });
-    child.stdin.end(`${hashes.join('\n')}\n`);
-  });
+  let texts: Map<string, string>;
+  try {
+    texts = await readBlobs(repo.root, blobs.map((b) => b.hash));
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error));
+  }
+  return { revision, files: blobs.map((b) => ({ path: b.path, hash: b.hash, text: texts.get(b.hash) ?? '' })) };
 }
 
 /** Paths (relative to root) among `files` with uncommitted changes, staged or not, or untracked. */
@@ -111,20 +88,6 @@ export async function dirtyPaths(repo: Repo, files: string[]): Promise<string[]>
   if (files.length === 0) return [];
   const status = await repo.git.status(['--porcelain', '--', ...files]);
   return status.files.map((f) => f.path);
-}
-
-/** Writes through a temp file and a rename, so an interrupted write leaves no half-written file. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
 }
 
 export interface FileWrite {
@@ -221,4 +184,27 @@ export async function hasUnpushedCommits(repo: Repo): Promise<boolean> {
   }
   const count = Number((await repo.git.raw(['rev-list', '--count', `${upstream}..HEAD`])).trim());
   return count > 0;
+}
+
+/** Whether the repository has a remote to push to. */
+export async function hasRemote(repo: Repo): Promise<boolean> {
+  return (await repo.git.getRemotes()).length > 0;
+}
+
+/** Resource files that differ from HEAD (modified, added, deleted, untracked; both sides of a rename). */
+export async function changedResourceFiles(repo: Repo): Promise<string[]> {
+  const raw = await repo.git.raw(['status', '--porcelain', '-z', '--untracked-files=all', '--', repo.path]);
+  const entries = raw.split('\0');
+  const out = new Set<string>();
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] ?? '';
+    if (entry.length < 4) continue;
+    out.add(entry.slice(3));
+    // A rename or copy is followed by its source path as an entry of its own.
+    if (entry[0] === 'R' || entry[0] === 'C') {
+      const from = entries[++i];
+      if (from !== undefined && from !== '') out.add(from);
+    }
+  }
+  return [...out].sort();
 }

@@ -4,27 +4,14 @@ import { formatDiagnostic } from '../schema/diagnostics.js';
 import { loadResources, type LocatedLlm, type LocatedPool, type SourceFile } from '../schema/codec.js';
 import { appendResourceToText, removeResourceFromText, replaceResourceInText } from '../schema/edit.js';
 import { checkPolicy, computePlan, type DeclaredSet, type Plan, type PolicyCheck } from '../schema/plan.js';
-import { poolKeyOf } from '../schema/pools.js';
-import { llmEnabledOf, type Llm, type Resource } from '../schema/resources.js';
+import { projectLiveOntoBase } from '../schema/projection.js';
+import type { Resource } from '../schema/resources.js';
 import type { LlmView } from '../schema/views.js';
 import type { CommandContext } from './context.js';
 import { CliError, UnreachableError } from './errors.js';
 import { formatPlan } from './format/plan-format.js';
-import {
-  commitPaths,
-  dirtyPaths,
-  headRevision,
-  openRepo,
-  pushCurrentBranch,
-  hasUnpushedCommits,
-  readFilesAtRef,
-  readIndexEntries,
-  readWorktreeFiles,
-  restoreIndexEntries,
-  writeFiles,
-  type FileWrite,
-  type Repo,
-} from './repo.js';
+import { runApplySteps, type ApplyRequest } from './apply-pipeline.js';
+import { dirtyPaths, hasUnpushedCommits, headRevision, openRepo, readFilesAtRef, readWorktreeFiles, type FileWrite, type Repo } from './repo.js';
 
 export interface Workspace {
   repo: Repo;
@@ -147,22 +134,6 @@ export function checkPolicyOfChange(base: DeclaredSet & { revision: string | nul
   return checkPolicy({ desired, base }, projectLiveOntoBase(live, base));
 }
 
-function projectLiveOntoBase(live: readonly LlmView[], base: DeclaredSet): LlmView[] {
-  const declared = new Map<string, Llm>(base.llms.map((l) => [l.resource.metadata.name, l.resource]));
-  return live.map((view) => {
-    if (view.status.phase !== 'active') return view;
-    const llm = declared.get(view.metadata.name);
-    if (llm === undefined) {
-      // Published but not declared stays in its pool; declared once but deleted by the base leaves it.
-      return view.status.kind === 'virtual' ? view : { ...view, status: { ...view.status, phase: 'draining' } };
-    }
-    if (!llmEnabledOf(llm.spec)) return { ...view, status: { ...view.status, phase: 'draining' } };
-    const key = poolKeyOf({ name: llm.metadata.name, poolName: llm.spec.poolName });
-    if (key === view.status.pool.key) return view;
-    return { ...view, status: { ...view.status, pool: { key, explicit: llm.spec.poolName !== undefined } } };
-  });
-}
-
 export interface CommitOptions {
   dryRun: boolean;
   noCommit: boolean;
@@ -223,63 +194,47 @@ export async function commitChange(ctx: CommandContext, ws: Workspace, change: P
   }
   // Only now, with every refusal behind: the one warning line of a command that shows no plan.
   if (!options.showPlan && live === null) ctx.err(`mcpctl: warning: pool policy check skipped: ${describeSkippedPolicy(ctx)}\n`);
+  const originals = new Map(ws.files.map((f) => [f.path, f.text]));
   if (options.noCommit) {
-    await writeFiles(ws.repo, change.writes);
+    await runApplySteps(ws.repo, { writes: change.writes, originals, commit: null, push: 'never' }, () => {});
     ctx.out(`wrote ${paths.join(', ')} (not committed)\n`);
     return plan;
   }
   const message = typeof options.message === 'string' ? options.message : options.message(plan);
-  const commit = await writeAndCommit(ws, change.writes, [...paths, ...pending], message);
-  ctx.out(`committed ${commit.slice(0, 7)}: ${message}\n`);
-  await pushAndWait(ctx, ws.repo, commit, options);
+  await publish(ctx, ws.repo, { writes: change.writes, originals, commit: { paths: [...paths, ...pending], message } }, options);
   return plan;
 }
 
 /**
- * Writes the files and commits `paths`. A commit that fails (no Git identity, a hook that says no)
- * puts the files and the index back as they were, so that, like every other refusal, it leaves
- * nothing half done.
+ * Runs the apply pipeline for a write command and prints its lines: `committed …`, `pushed`,
+ * `the reconciler serves …`. --wait waits for the reconciler to serve the commit (or HEAD).
  */
-async function writeAndCommit(ws: Workspace, writes: FileWrite[], paths: string[], message: string): Promise<string> {
-  const indexBefore = await readIndexEntries(ws.repo, paths);
-  const originals = new Map(ws.files.map((f) => [f.path, f.text]));
-  const undo: FileWrite[] = writes.map((w) => ({ path: w.path, text: originals.get(w.path) ?? null }));
-  try {
-    await writeFiles(ws.repo, writes);
-    return await commitPaths(ws.repo, paths, message);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    try {
-      await writeFiles(ws.repo, undo);
-      await restoreIndexEntries(ws.repo, paths, indexBefore);
-    } catch (restoreError) {
-      const why = restoreError instanceof Error ? restoreError.message.split('\n')[0] : String(restoreError);
-      throw new CliError(`${reason}; could not put ${paths.join(', ')} back as they were (${why ?? ''}): check \`git status\``);
-    }
-    const what = writes.length > 0 ? 'nothing was written (files and index restored)' : 'nothing was committed (index restored)';
-    throw new CliError(`${reason}; ${what}`);
-  }
-}
-
-async function pushAndWait(ctx: CommandContext, repo: Repo, revision: string, options: { push: boolean; wait: boolean; waitTimeoutMs?: number }): Promise<void> {
-  if (options.push) {
-    await pushCurrentBranch(repo);
-    ctx.out('pushed\n');
-  }
-  if (options.wait) {
+async function publish(
+  ctx: CommandContext,
+  repo: Repo,
+  change: Pick<ApplyRequest, 'writes' | 'originals' | 'commit'>,
+  options: { push: boolean; wait: boolean; waitTimeoutMs?: number },
+): Promise<void> {
+  const converge = async (revision: string | null): Promise<string> => {
     const { syncAndWait } = await import('./commands/sync.js');
     // A reconciler that follows a remote never sees a commit left unpushed: say so if it times out.
     const unpushed = !options.push && (await hasUnpushedCommits(repo));
     try {
-      const served = await syncAndWait(ctx, options.waitTimeoutMs ?? 60_000, revision);
-      ctx.out(`the reconciler serves ${served ?? '(none)'}\n`);
+      return `the reconciler serves ${(await syncAndWait(ctx, options.waitTimeoutMs ?? 60_000, revision)) ?? '(none)'}`;
     } catch (error) {
       if (unpushed && error instanceof CliError && error.message.startsWith('timed out')) {
-        throw new CliError(`${error.message}; ${revision.slice(0, 7)} is not pushed: add --push, or git push`);
+        throw new CliError(`${error.message}; ${revision?.slice(0, 7) ?? 'HEAD'} is not pushed: add --push, or git push`);
       }
       throw error;
     }
-  }
+  };
+  const request: ApplyRequest = { ...change, push: options.push ? 'always' : 'never', ...(options.wait ? { converge } : {}) };
+  await runApplySteps(repo, request, (progress) => {
+    if (progress.state !== 'done') return;
+    if (progress.step === 'commit') ctx.out(`committed ${progress.commit?.slice(0, 7) ?? ''}: ${change.commit?.message ?? ''}\n`);
+    else if (progress.step === 'push') ctx.out('pushed\n');
+    else if (progress.step === 'converged') ctx.out(`${progress.detail}\n`);
+  });
 }
 
 /**
@@ -290,5 +245,5 @@ async function publishUnpushed(ctx: CommandContext, repo: Repo, options: { push:
   const head = await headRevision(repo);
   if (head === null || !(await hasUnpushedCommits(repo))) return;
   ctx.out(`nothing to commit; HEAD ${head.slice(0, 7)} has commits its upstream lacks\n`);
-  await pushAndWait(ctx, repo, head, options);
+  await publish(ctx, repo, { writes: [], originals: new Map(), commit: { paths: [], message: '' } }, options);
 }

@@ -6,6 +6,7 @@ import type { AuthConfig } from './auth.js';
 import { authPlugin } from './auth-plugin.js';
 import { ApiError, describeZodError, ERROR_CODES, errorBodyOf, type ErrorCode } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
+import { declaredRoutes } from './routes/declared.js';
 import { healthRoutes } from './routes/health.js';
 import { llmRoutes } from './routes/llms.js';
 import { planRoutes } from './routes/plan.js';
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(llmRoutes, { prefix: API_PREFIX });
   await app.register(poolRoutes, { prefix: API_PREFIX });
   await app.register(planRoutes, { prefix: API_PREFIX });
+  await app.register(declaredRoutes, { prefix: API_PREFIX });
   await app.register(statusRoutes, { prefix: API_PREFIX });
   await app.register(syncRoutes, { prefix: API_PREFIX });
   await app.register(watchRoutes, { prefix: API_PREFIX, keepAliveMs: deps.watchKeepAliveMs ?? 15_000 });

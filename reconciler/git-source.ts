@@ -1,5 +1,4 @@
 // Desired state from Git: the committed tip of a branch, read from a private mirror under the cache dir.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, readFile, stat } from 'node:fs/promises';
@@ -7,6 +6,7 @@ import { basename, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { watch as watchPaths } from 'chokidar';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { firstGitLine, readBlobs } from '../gitio/cat-file.js';
 import type { SourceFile } from '../schema/codec.js';
 import { debounce } from './debounce.js';
 import type { DesiredSource, RevisionCandidate } from './desired-state-api.js';
@@ -66,7 +66,7 @@ export class GitSource implements DesiredSource {
 
     const entries = await this.listResourceBlobs(git, commit);
     const missing = [...new Set(entries.map((e) => e.oid).filter((oid) => !this.blobTexts.has(oid)))];
-    const fresh = await readBlobs(this.mirrorDir, missing, this.env);
+    const fresh = await readBlobs(this.mirrorDir, missing, { env: this.env });
     const texts = new Map<string, string>();
     const files: SourceFile[] = entries.map((entry) => {
       const text = this.blobTexts.get(entry.oid) ?? fresh.get(entry.oid);
@@ -166,54 +166,6 @@ async function initMirror(mirrorDir: string, env: Record<string, string>): Promi
   return git;
 }
 
-/** Reads many blobs with one `git cat-file --batch`, so that 10,000 files are one process, not 10,000. */
-function readBlobs(mirrorDir: string, oids: string[], env: Record<string, string>): Promise<Map<string, string>> {
-  const texts = new Map<string, string>();
-  if (oids.length === 0) return Promise.resolve(texts);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: mirrorDir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    const errors: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
-    child.on('error', reject);
-    // An early exit closes stdin under us; the exit code below reports it.
-    child.stdin.on('error', () => {});
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`git cat-file failed (exit ${code}): ${firstGitLine(Buffer.concat(errors).toString('utf8'))}`));
-        return;
-      }
-      try {
-        parseBatchOutput(Buffer.concat(chunks), texts);
-        resolvePromise(texts);
-      } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-    child.stdin.end(`${oids.join('\n')}\n`);
-  });
-}
-
-/** `<oid> <type> <size>\n<content>\n` per object, `<oid> missing\n` for an unknown one. */
-function parseBatchOutput(output: Buffer, into: Map<string, string>): void {
-  let offset = 0;
-  while (offset < output.length) {
-    const newline = output.indexOf(0x0a, offset);
-    if (newline < 0) throw new Error('git cat-file: truncated output');
-    const header = output.subarray(offset, newline).toString('utf8').split(' ');
-    const [oid, type, sizeText] = header;
-    if (type === 'missing' || oid === undefined || sizeText === undefined) {
-      throw new Error(`git cat-file: object ${oid ?? '?'} is missing`);
-    }
-    const size = Number(sizeText);
-    const start = newline + 1;
-    if (!Number.isInteger(size) || start + size > output.length) throw new Error('git cat-file: truncated output');
-    into.set(oid, output.subarray(start, start + size).toString('utf8'));
-    offset = start + size + 1;
-  }
-}
-
 interface GitDirs {
   /** HEAD lives here (`.git`, or `.git/worktrees/x` for a linked worktree). */
   gitDir: string;
@@ -291,14 +243,6 @@ export function isValidBranchName(branch: string): boolean {
   if (branch.endsWith('.') || branch.includes('..') || branch.includes('@{') || branch.includes('//')) return false;
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return false;
   return branch.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'));
-}
-
-function firstGitLine(text: string): string {
-  const line = text
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l !== '');
-  return (line ?? 'unknown error').replace(/^(fatal|error):\s*/, '');
 }
 
 async function exists(path: string): Promise<boolean> {

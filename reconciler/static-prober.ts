@@ -1,6 +1,8 @@
-// Probes the declared `source: static` endpoints in the background (`GET {url}/models`), so
+// Probes the declared `source: static` endpoints in the background (`GET {url}/models`, through
+// probe/models-probe.ts, as the agent probes its providers), so
 // that their phase becomes active or unhealthy instead of unknown. Deliberately simple: every
 // static Llm once per interval, each with a timeout, results fed to the effective state.
+import { isTimeoutError, modelsUrlOf, probeEndpoint } from '../probe/models-probe.js';
 import { llmSourceOf } from '../schema/resources.js';
 import type { StaticProbe } from '../schema/effective.js';
 import type { DeclaredIndex } from './declared-index.js';
@@ -57,23 +59,20 @@ export class StaticProber {
   }
 
   private async probe(url: string, keyEnv: string | undefined): Promise<StaticProbe> {
-    const doFetch = this.options.fetch ?? fetch;
     const timeoutMs = this.options.timeoutMs ?? 5000;
-    const headers: Record<string, string> = { accept: 'application/json' };
     const key = keyEnv === undefined ? undefined : (this.options.env ?? process.env)[keyEnv];
-    if (key !== undefined && key !== '') headers.authorization = `Bearer ${key}`;
-    try {
-      const response = await doFetch(`${url.replace(/\/+$/, '')}/models`, { headers, signal: AbortSignal.timeout(timeoutMs) });
-      await response.body?.cancel();
-      return response.ok ? { ok: true } : { ok: false, message: `HTTP ${response.status} from GET /models` };
-    } catch (error) {
-      return { ok: false, message: describeProbeError(error, timeoutMs) };
-    }
+    const answer = await probeEndpoint(modelsUrlOf(url), {
+      timeoutMs,
+      ...(key !== undefined && key !== '' ? { headers: { authorization: `Bearer ${key}` } } : {}),
+      ...(this.options.fetch === undefined ? {} : { fetch: this.options.fetch }),
+    });
+    if (answer.ok) return { ok: true };
+    return { ok: false, message: answer.status === null ? describeProbeError(answer.error, timeoutMs) : `HTTP ${answer.status} from GET /models` };
   }
 }
 
 function describeProbeError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  if (isTimeoutError(error)) return `no answer within ${timeoutMs} ms`;
   const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
   if (cause?.code !== undefined) return cause.code;
   return error instanceof Error ? error.message : String(error);

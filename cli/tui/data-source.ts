@@ -3,6 +3,7 @@
 // the app with a fake that pushes events.
 import type { Plan } from '../../schema/plan.js';
 import type { LlmView, PoolSummary, StatusAnswer } from '../../schema/views.js';
+import type { StepProgress } from '../apply-steps.js';
 
 /** What one list call returns: the state the informer cache starts from on every (re)connect. */
 export interface Snapshot {
@@ -37,16 +38,7 @@ export interface PlanResult {
   fingerprint: string;
 }
 
-export const APPLY_STEPS = ['write', 'commit', 'push', 'sync', 'converged'] as const;
-export type ApplyStepName = (typeof APPLY_STEPS)[number];
-export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
-
-export interface StepProgress {
-  step: ApplyStepName;
-  state: StepState;
-  /** What happened, in words: `3f2c1e9 mcpctl tui: …`, `skipped: no remote`. */
-  detail: string;
-}
+export { APPLY_STEPS, type ApplyStepName, type StepProgress, type StepState } from '../apply-steps.js';
 
 export interface ApplyOutcome {
   ok: boolean;

@@ -3,7 +3,7 @@
 import { computePlan } from '../../schema/plan.js';
 import type { LlmView, StatusAnswer } from '../../schema/views.js';
 import type { ReconcilerClient, WatchEvent } from '../client.js';
-import { reconcilerBase } from '../commands/plan.js';
+import { readServedState } from '../commands/plan.js';
 import type { CommandContext } from '../context.js';
 import { openRepo } from '../repo.js';
 import { loadWorkspace } from '../workspace.js';
@@ -47,9 +47,8 @@ export function createReconcilerSource(ctx: CommandContext): TuiDataSource {
 /** The working tree's resources against what the reconciler declares and sees live, as `mcpctl plan`. */
 export async function planWorkingTree(ctx: CommandContext, client: ReconcilerClient): Promise<PlanResult> {
   const ws = await loadWorkspace(ctx);
-  const [llms, pools] = await Promise.all([client.listLlms(), client.listPools()]);
-  const base = await reconcilerBase(ws.repo, llms, pools.items);
-  const plan = computePlan({ desired: ws.declared, base, live: llms.items });
+  const { base, live } = await readServedState(client);
+  const plan = computePlan({ desired: ws.declared, base, live });
   return { plan, diffs: buildResourceDiffs(plan, base, ws.declared), fingerprint: fingerprintDeclared(ws.declared) };
 }
 

@@ -98,6 +98,7 @@ const ROUTES: [RouteCase, 'view' | 'sync' | 'register'][] = [
   [{ method: 'GET', url: '/api/v1/llms/qwen3/members' }, 'view'],
   [{ method: 'GET', url: '/api/v1/pools' }, 'view'],
   [{ method: 'GET', url: '/api/v1/plan' }, 'view'],
+  [{ method: 'GET', url: '/api/v1/declared' }, 'view'],
   [{ method: 'GET', url: '/api/v1/status' }, 'view'],
   [{ method: 'POST', url: '/api/v1/sync', body: {} }, 'sync'],
   [{ method: 'POST', url: '/api/v1/agents/register', body: registration('gpu1', [entry('vllm-gpu1-qwen3')]) }, 'register'],

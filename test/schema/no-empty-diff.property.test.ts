@@ -18,9 +18,9 @@ import fc from 'fast-check';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderViewsYaml, resourceOfView } from '../../cli/commands/get.js';
-import { declaredOfViews } from '../../cli/commands/plan.js';
 import { prepareChange, type Workspace } from '../../cli/workspace.js';
 import { loadResources, parseResourceFile, toCanonicalYaml, type SourceFile } from '../../schema/codec.js';
+import { declaredAnswerOf, declaredAnswerSchema, type DeclaredAnswer } from '../../schema/declared.js';
 import { formatDiagnostic } from '../../schema/diagnostics.js';
 import { replaceResourceInText } from '../../schema/edit.js';
 import { buildViews, type LiveLlm } from '../../schema/effective.js';
@@ -417,16 +417,24 @@ function dump(files: readonly SourceFile[]): string {
   return files.map((f) => `=== ${f.path}\n${f.text}`).join('\n');
 }
 
-/** What the reconciler serves for a declared revision and live registrations, as it travels (JSON). */
-function serve(declared: DeclaredSet, live: readonly LiveLlm[]): { views: LlmView[]; pools: PoolSummary[] } {
-  const views = buildViews({ declared: declared.llms, revision: REVISION, live, nowMs: NOW_MS, ttlMs: TTL_MS });
-  const pools = summarizePools(views, policiesByKey(declared.pools.map((p) => p.resource)));
-  return JSON.parse(JSON.stringify({ views, pools })) as { views: LlmView[]; pools: PoolSummary[] };
+interface Served {
+  views: LlmView[];
+  pools: PoolSummary[];
+  declared: DeclaredAnswer;
 }
 
-/** `mcpctl plan` with no --against: the files against what the reconciler serves. */
-function planAgainstReconciler(desired: DeclaredSet, served: { views: LlmView[]; pools: PoolSummary[] }): Plan {
-  const base = { ...declaredOfViews(served.views, served.pools), revision: REVISION, label: 'reconciler revision 0123456' };
+/** What the reconciler serves for a declared revision and live registrations, as it travels (JSON). */
+function serve(declared: DeclaredSet, live: readonly LiveLlm[]): Served {
+  const views = buildViews({ declared: declared.llms, revision: REVISION, live, nowMs: NOW_MS, ttlMs: TTL_MS });
+  const pools = summarizePools(views, policiesByKey(declared.pools.map((p) => p.resource)));
+  const answer = declaredAnswerOf(REVISION, declared.llms, declared.pools);
+  const travelled = JSON.parse(JSON.stringify({ views, pools, answer })) as { views: LlmView[]; pools: PoolSummary[]; answer: unknown };
+  return { views: travelled.views, pools: travelled.pools, declared: declaredAnswerSchema.parse(travelled.answer) };
+}
+
+/** `mcpctl plan` with no --against: the files against what the reconciler serves (/declared and /llms). */
+function planAgainstReconciler(desired: DeclaredSet, served: Served): Plan {
+  const base = { llms: served.declared.llms, pools: served.declared.pools, revision: REVISION, label: 'reconciler revision 0123456' };
   return computePlan({ desired, base, live: served.views });
 }
 

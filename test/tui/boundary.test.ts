@@ -23,7 +23,7 @@ function staticImports(text: string): string[] {
 
 test('only cli/tui imports ink or react, and only dynamically is cli/tui imported from outside', async () => {
   const offenders: string[] = [];
-  for (const top of ['cli', 'schema', 'reconciler', 'agent', 'bench']) {
+  for (const top of ['cli', 'schema', 'gitio', 'probe', 'reconciler', 'agent', 'bench']) {
     let files: string[];
     try {
       files = await sourceFiles(join(ROOT, top));
