@@ -1,7 +1,7 @@
 // File-first writes: turn "these resources should exist / be gone" into file edits of the
 // repository's working tree, check them with the plan engine, then write, commit, push, wait.
 import { formatDiagnostic } from '../schema/diagnostics.js';
-import { loadResources, type LocatedLlm, type LocatedPool, type SourceFile } from '../schema/codec.js';
+import { loadResources, type LastGood, type LocatedLlm, type LocatedPool, type SourceFile } from '../schema/codec.js';
 import { appendResourceToText, removeResourceFromText, replaceResourceInText } from '../schema/edit.js';
 import { checkPolicy, computePlan, type DeclaredSet, type Plan, type PolicyCheck } from '../schema/plan.js';
 import { projectLiveOntoBase } from '../schema/projection.js';
@@ -27,9 +27,21 @@ export type ResourceRef = { kind: Resource['kind']; name: string };
 export async function loadWorkspace(ctx: CommandContext): Promise<Workspace> {
   const repo = await openRepo(ctx.global.repo, ctx.global.path);
   const files = await readWorktreeFiles(repo);
-  const loaded = loadResources(files);
+  let loaded = loadResources(files);
+  if (!loaded.ok && loaded.diagnostics.some((d) => d.code === 'DuplicateName' || d.code === 'DuplicatePool')) {
+    // Blame a duplicate on the file the working tree added it to, not on the one HEAD had it in.
+    const atHead = await lastGoodAtHead(repo);
+    if (atHead !== undefined) loaded = loadResources(files, undefined, atHead);
+  }
   if (!loaded.ok) throw new CliError(loaded.diagnostics.map(formatDiagnostic).join('\n'));
   return { repo, files, declared: { llms: loaded.llms, pools: loaded.pools } };
+}
+
+async function lastGoodAtHead(repo: Repo): Promise<LastGood | undefined> {
+  const head = await headRevision(repo);
+  if (head === null) return undefined;
+  const loaded = loadResources((await readFilesAtRef(repo, head)).files);
+  return loaded.ok ? loaded : undefined;
 }
 
 /** The resources committed at HEAD (none in a repository without a commit yet). */

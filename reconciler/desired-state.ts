@@ -161,7 +161,8 @@ export class DesiredState implements DesiredStateView {
   }
 
   private load(candidate: RevisionCandidate, startedMs: number): ReconcileAttempt {
-    const result = loadResources(candidate.files, this.cache);
+    // The served revision is the last good one: a duplicate is blamed on what the new one added.
+    const result = loadResources(candidate.files, this.cache, this.served ?? undefined);
     this.newestRevision = candidate.revision;
     if (result.ok) {
       this.served = { revision: candidate.revision, llms: result.llms, pools: result.pools };

@@ -207,44 +207,77 @@ export function hashText(text: string): string {
   return createHash('sha1').update(text).digest('hex');
 }
 
+/** Where each name lived in the last good revision, so that a duplicate is blamed on the newcomer. */
+export interface LastGood {
+  readonly llms: readonly Located<Resource>[];
+  readonly pools: readonly Located<Resource>[];
+}
+
 /**
  * Loads a whole revision: every file parsed (through the cache when given), then the
  * cross-file rules (unique Llm names, unique pool documents). All or nothing.
+ *
+ * A name declared twice is blamed on the declaration that is new: when `lastGood` says the name
+ * lived in one of the two files, the other one is the duplicate (a commit adding `llms/dup.yaml`
+ * is reported at `llms/dup.yaml`, not at the file that had the name all along). Without that, the
+ * later file in path order is blamed. The message names both places.
  */
-export function loadResources(files: SourceFile[], cache?: ParseCache): LoadResult {
+export function loadResources(files: SourceFile[], cache?: ParseCache, lastGood?: LastGood): LoadResult {
   // Sources usually list files in order already (Git trees do); checking is O(n), sorting is not.
   const sorted = isSortedByPath(files) ? files : [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const parses = sorted.map((f) => (cache ? cache.parse(f) : parseResourceFile(f.path, f.text)));
   if (cache) cache.retain(sorted);
   const diagnostics: Diagnostic[] = [];
-  const llms: LocatedLlm[] = [];
-  const pools: LocatedPool[] = [];
-  const llmSeen = new Map<string, LocatedLlm>();
-  const poolSeen = new Map<string, LocatedPool>();
   const textOf = (path: string): string => sorted.find((f) => f.path === path)?.text ?? '';
+  const llms = new UniqueNames<LocatedLlm>('DuplicateName', 'Llm', lastGood?.llms, textOf, diagnostics);
+  const pools = new UniqueNames<LocatedPool>('DuplicatePool', 'LlmPool', lastGood?.pools, textOf, diagnostics);
   for (const parse of parses) {
     for (const d of parse.diagnostics) diagnostics.push(d);
-    for (const llm of parse.llms) {
-      const first = llmSeen.get(llm.resource.metadata.name);
-      if (first) {
-        diagnostics.push(duplicate('DuplicateName', 'Llm', llm, first, textOf(llm.file)));
-        continue;
-      }
-      llmSeen.set(llm.resource.metadata.name, llm);
-      llms.push(llm);
-    }
-    for (const pool of parse.pools) {
-      const first = poolSeen.get(pool.resource.metadata.name);
-      if (first) {
-        diagnostics.push(duplicate('DuplicatePool', 'LlmPool', pool, first, textOf(pool.file)));
-        continue;
-      }
-      poolSeen.set(pool.resource.metadata.name, pool);
-      pools.push(pool);
-    }
+    for (const llm of parse.llms) llms.add(llm);
+    for (const pool of parse.pools) pools.add(pool);
   }
-  if (diagnostics.length > 0) return { ok: false, diagnostics: diagnostics.sort(compareDiagnostics), llms, pools };
-  return { ok: true, llms, pools };
+  if (diagnostics.length > 0) return { ok: false, diagnostics: diagnostics.sort(compareDiagnostics), llms: llms.kept(), pools: pools.kept() };
+  return { ok: true, llms: llms.kept(), pools: pools.kept() };
+}
+
+/** Keeps the first declaration of each name (or the one the last good revision had) and blames the others. */
+class UniqueNames<T extends Located<Resource>> {
+  private readonly seen = new Map<string, number>();
+  private readonly list: T[] = [];
+  private readonly previousFile: ReadonlyMap<string, string> | undefined;
+
+  constructor(
+    private readonly code: DiagnosticCode,
+    private readonly kind: string,
+    lastGood: readonly Located<Resource>[] | undefined,
+    private readonly textOf: (path: string) => string,
+    private readonly diagnostics: Diagnostic[],
+  ) {
+    this.previousFile = lastGood === undefined ? undefined : new Map(lastGood.map((r) => [r.resource.metadata.name, r.file]));
+  }
+
+  add(next: T): void {
+    const name = next.resource.metadata.name;
+    const index = this.seen.get(name);
+    if (index === undefined) {
+      this.seen.set(name, this.list.length);
+      this.list.push(next);
+      return;
+    }
+    const first = this.list[index] as T;
+    const home = this.previousFile?.get(name);
+    if (home !== undefined && next.file === home && first.file !== home) {
+      // The earlier file is the newcomer: keep the declaration the last good revision had.
+      this.list[index] = next;
+      this.diagnostics.push(duplicate(this.code, this.kind, first, next, this.textOf(first.file)));
+      return;
+    }
+    this.diagnostics.push(duplicate(this.code, this.kind, next, first, this.textOf(next.file)));
+  }
+
+  kept(): T[] {
+    return this.list;
+  }
 }
 
 function isSortedByPath(files: readonly SourceFile[]): boolean {

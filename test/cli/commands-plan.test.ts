@@ -8,6 +8,7 @@ import {
   closedPort,
   createScope,
   expectOneErrorLine,
+  FLEET_FILES,
   POOL_YAML,
   runCli,
   startFleet,
@@ -94,6 +95,15 @@ describe.concurrent('mcpctl plan --detailed-exitcode', () => {
     expect(result.code).toBe(1);
     expect(expectOneErrorLine(result)).toBe('mcpctl: error: llms/broken.yaml:7:3: spec.modle: unknown field "modle" (did you mean "model"?)');
     expect(result.stdout).toBe('');
+  });
+
+  it('blames a duplicate name on the file the working tree added, not the one HEAD has it in', async () => {
+    const repo = await cloneRepo(scope, source.dir);
+    // llms/0-dup.yaml sorts before llms/ollama-dev.yaml, which declares ollama-dev at HEAD.
+    await repo.write('llms/0-dup.yaml', FLEET_FILES['llms/ollama-dev.yaml'] ?? '');
+    const result = await plan(repo, []);
+    expect(result.code).toBe(1);
+    expect(expectOneErrorLine(result)).toMatch(/^mcpctl: error: llms\/0-dup\.yaml:\d+:\d+: metadata\.name: duplicate Llm name "ollama-dev": already declared at llms\/ollama-dev\.yaml:\d+$/);
   });
 
   it('exits 3 with one line when the reconciler cannot be reached', async () => {

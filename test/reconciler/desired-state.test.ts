@@ -178,6 +178,12 @@ describe('DesiredState with a Git source', () => {
       errors: [{ file: 'llms/team/copy.yaml', line: 4, col: 9, message: expect.stringMatching(/^metadata\.name: duplicate Llm name "a": already declared at llms\/a\.yaml:4$/) as string }],
     },
     {
+      // The new file sorts before the one that had the name all along: still blamed, not llms/a.yaml.
+      kind: 'a name copied into a new file that sorts first',
+      files: { 'llms/0-dup.yaml': llmYaml('a') },
+      errors: [{ file: 'llms/0-dup.yaml', line: 4, col: 9, message: expect.stringMatching(/^metadata\.name: duplicate Llm name "a": already declared at llms\/a\.yaml:4$/) as string }],
+    },
+    {
       kind: 'an inline secret',
       files: { 'llms/a.yaml': `${llmYaml('a')}  apiKey: sk-live-123\n` },
       errors: [{ file: 'llms/a.yaml', line: 8, col: 3, message: expect.stringMatching(/^spec\.apiKey: inline secrets are not allowed/) as string }],
@@ -214,7 +220,7 @@ describe('DesiredState with a Git source', () => {
     expect(await state.sync()).toMatchObject({ revision: bad, result: 'rejected', errors });
     expect(state.status().history.map((a) => a.result)).toEqual(['rejected', 'applied']);
 
-    const fixed = await repo.commit({ 'llms/team/copy.yaml': null, 'llms/a.yaml': llmYaml('a', { pool: 'qwen' }), 'llms/team/b.yaml': llmYaml('b'), 'llms/pool.yaml': poolYaml('qwen') });
+    const fixed = await repo.commit({ 'llms/team/copy.yaml': null, 'llms/0-dup.yaml': null, 'llms/a.yaml': llmYaml('a', { pool: 'qwen' }), 'llms/team/b.yaml': llmYaml('b'), 'llms/pool.yaml': poolYaml('qwen') });
     expect(await state.sync()).toMatchObject({ revision: fixed, result: 'applied', errors: [] });
     expect(state.status()).toMatchObject({ revision: fixed, lastGoodRevision: fixed, errors: [] });
     expect(state.status().history.map((a) => a.result)).toEqual(['applied', 'rejected', 'applied']);

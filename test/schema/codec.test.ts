@@ -213,6 +213,27 @@ describe('loadResources', () => {
     expect(result.diagnostics.map(formatDiagnostic)).toEqual(['llms/b.yaml:4:9: metadata.name: duplicate Llm name "dup": already declared at llms/a.yaml:4']);
   });
 
+  it('blames the declaration that is new since the last good revision, even when it sorts first', () => {
+    const solo = { path: 'llms/solo.yaml', text: llmText('hx-solo') };
+    const lastGood = loadResources([solo]);
+    expect(lastGood.ok).toBe(true);
+    const result = loadResources([{ path: 'llms/dup.yaml', text: llmText('hx-solo') }, solo], undefined, lastGood);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.llms.map((l) => l.file)).toEqual(['llms/solo.yaml']);
+    expect(result.diagnostics.map(formatDiagnostic)).toEqual(['llms/dup.yaml:4:9: metadata.name: duplicate Llm name "hx-solo": already declared at llms/solo.yaml:4']);
+    // Without the last good revision the later path is blamed, as before.
+    const blind = loadResources([{ path: 'llms/dup.yaml', text: llmText('hx-solo') }, solo]);
+    expect(blind.ok ? [] : blind.diagnostics.map((d) => d.file)).toEqual(['llms/solo.yaml']);
+  });
+
+  it('blames a new LlmPool document the same way', () => {
+    const pool = (name: string): string => `apiVersion: mcpctl/v1\nkind: LlmPool\nmetadata:\n  name: ${name}\n`;
+    const lastGood = loadResources([{ path: 'llms/pools.yaml', text: pool('qwen3') }]);
+    const result = loadResources([{ path: 'llms/a-pool.yaml', text: pool('qwen3') }, { path: 'llms/pools.yaml', text: pool('qwen3') }], undefined, lastGood);
+    expect(result.ok ? [] : result.diagnostics.map((d) => `${d.file}: ${d.message}`)).toEqual(['llms/a-pool.yaml: duplicate LlmPool name "qwen3": already declared at llms/pools.yaml:4']);
+  });
+
   it('lets an LlmPool share its name with an Llm (it describes that Llm\'s implicit pool)', () => {
     const result = loadResources([{ path: 'llms/a.yaml', text: `${llmText('qwen3')}---\napiVersion: mcpctl/v1\nkind: LlmPool\nmetadata:\n  name: qwen3\n` }]);
     expect(result.ok).toBe(true);
