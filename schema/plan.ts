@@ -163,8 +163,9 @@ export function computePlan(input: PlanInput): Plan {
   const poolChanges = diffResources(input.base.pools, input.desired.pools, canonicalizePool, baseLabel).map(
     (c): LlmPoolChange => ({ action: c.action, name: c.name, reason: c.reason, file: c.file, line: c.line, fields: c.fields }),
   );
+  // Every resource counts, Llms and LlmPool documents alike (Terraform counts every resource).
   const summary = { add: 0, change: 0, remove: 0 };
-  for (const c of changes) {
+  for (const c of [...changes, ...poolChanges]) {
     if (c.action === 'create') summary.add++;
     else if (c.action === 'update') summary.change++;
     else summary.remove++;
@@ -185,8 +186,8 @@ export function computePlan(input: PlanInput): Plan {
 }
 
 /**
- * DESIGN §5: with --detailed-exitcode, 4 when a pool's minActive is violated (it wins), 2 when
- * Llms are added, changed or removed; live findings and LlmPool edits alone never count.
+ * With --detailed-exitcode, 4 when a pool's minActive is violated (it wins), 2 when resources
+ * (Llms or LlmPool documents) are added, changed or removed; live findings alone never count.
  */
 export function planExitCode(plan: Plan, detailed: boolean): 0 | 2 | 4 {
   if (!detailed) return 0;

@@ -140,9 +140,17 @@ async function getPools(options: GetOptions, ctx: CommandContext): Promise<void>
     case 'json':
       ctx.out(`${JSON.stringify(options.name !== undefined ? pools[0] : { items: pools }, null, 2)}\n`);
       return;
-    case 'yaml':
-      ctx.out(await renderPoolsYaml(pools, options.showStatus));
+    case 'yaml': {
+      // A list prints the LlmPool documents that exist, so that `get pools -o yaml | apply -f -`
+      // is no change; one pool asked for by KEY without a document prints the one that would
+      // declare it (to start from), and says so.
+      const shown = options.name !== undefined ? pools : pools.filter((p) => p.declared);
+      if (shown.length === 0) ctx.err(`${NO_RESOURCES}\n`);
+      else ctx.out(await renderPoolsYaml(shown, options.showStatus));
+      const single = options.name !== undefined ? pools[0] : undefined;
+      if (single !== undefined && !single.declared) ctx.err(`mcpctl: note: pool ${JSON.stringify(single.key)} has no LlmPool document; this is the one that would declare it\n`);
       return;
+    }
     case 'name':
       ctx.out(pools.map((p) => `pool/${p.key}\n`).join(''));
       if (pools.length === 0) ctx.err(`${NO_RESOURCES}\n`);

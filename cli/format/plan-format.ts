@@ -24,21 +24,10 @@ export function formatPlan(plan: Plan, format: PlanFormat, options: PlanFormatOp
   }
 }
 
-/** `Plan: 1 to add, 2 to change, 0 to remove.` */
+/** `Plan: 1 to add, 2 to change, 0 to remove.`: Llms and LlmPool documents alike. */
 export function formatPlanLine(plan: Plan): string {
   const { add, change, remove } = plan.summary;
   return `Plan: ${add} to add, ${change} to change, ${remove} to remove.`;
-}
-
-/**
- * The plan line, plus the LlmPool documents' changes when there are any (the plan line counts
- * Llms only): what the TUI asks to confirm and reports, so that a policy-only change does not
- * read as "0 to add, 0 to change, 0 to remove".
- */
-export function formatChangeSummary(plan: Plan): string {
-  if (plan.poolChanges.length === 0) return formatPlanLine(plan);
-  const count = (action: string): number => plan.poolChanges.filter((c) => c.action === action).length;
-  return `${formatPlanLine(plan)} LlmPools: ${count('create')} to add, ${count('update')} to change, ${count('delete')} to remove.`;
 }
 
 export function formatNoChangesLine(plan: Plan): string {

@@ -5,7 +5,7 @@
 import type { SyncAnswer } from '../client.js';
 import { runApplySteps } from '../apply-pipeline.js';
 import type { ApplyStepName } from '../apply-steps.js';
-import { formatChangeSummary } from '../format/plan-format.js';
+import { formatPlanLine } from '../format/plan-format.js';
 import type { Repo } from '../repo.js';
 import { shortRevision } from './banner.js';
 import type { ApplyOutcome, PlanResult, StepProgress } from './data-source.js';
@@ -53,7 +53,7 @@ export async function runApplyPipeline(planned: PlanResult, deps: ApplyDeps, onS
         onStep(progress);
       },
     );
-    return { ok: true, message: `Applied: ${formatChangeSummary(planned.plan)}` };
+    return { ok: true, message: `Applied: ${formatPlanLine(planned.plan)}` };
   } catch (error) {
     return { ok: false, message: `Apply stopped at ${failedAt}: ${error instanceof Error ? error.message : String(error)}` };
   }

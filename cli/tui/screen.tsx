@@ -2,7 +2,7 @@
 // props to the presentational views.
 import type { ReactNode } from 'react';
 import { Box, useInput } from 'ink';
-import { formatChangeSummary } from '../format/plan-format.js';
+import { formatPlanLine } from '../format/plan-format.js';
 import { Banner, FooterBar, HeaderBar } from './components/bars.js';
 import { HelpView } from './components/help-view.js';
 import { MembersView } from './components/members-view.js';
@@ -47,7 +47,7 @@ export function TuiScreen(): ReactNode {
     detail: state.detail !== null,
     filter: listFilter,
     notice: state.notice,
-    planLine: state.plan.state === 'ready' ? formatChangeSummary(state.plan.result.plan) : null,
+    planLine: state.plan.state === 'ready' ? formatPlanLine(state.plan.result.plan) : null,
     color: state.color,
   });
   return (

@@ -83,8 +83,9 @@ describe.concurrent('mcpctl plan --detailed-exitcode', () => {
     const removed = await runCli(['--server', server, 'delete', 'pool', 'qwen3', '--no-commit'], { cwd: repo.dir });
     expect(removed.code).toBe(0);
     const result = await plan(repo, ['--detailed-exitcode']);
-    // Not an Llm change: the exit code stays 0.
-    expect(result.code).toBe(0);
+    // An LlmPool document is a resource like an Llm: it counts in the Plan line and the exit code.
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('Plan: 0 to add, 0 to change, 1 to remove.');
     expect(result.stdout).toMatch(/^LlmPools:\n {2}- qwen3 {2}\(llms\/pool\.yaml:3\)\n {6}- metadata\.labels\.team: research {2}\(llms\/pool\.yaml:7\)\n {6}- spec\.minActive: 1 {2}\(llms\/pool\.yaml:9\)$/m);
   });
 

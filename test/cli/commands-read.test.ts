@@ -208,6 +208,31 @@ describe('mcpctl get pools', () => {
   });
 });
 
+describe('get pools -o yaml | apply -f -', () => {
+  it('prints only the pools an LlmPool document declares, so that applying it back is no change', async () => {
+    const [list, table] = await Promise.all([mcpctl('get', 'pools', '-o', 'yaml'), mcpctl('get', 'pools')]);
+    expect(list.code).toBe(0);
+    // The fleet has several pools (qwen3, llama3-70b, ollama-dev); only qwen3 has a document.
+    expect(linesOf(table.stdout).length).toBeGreaterThan(2);
+    expect(list.stdout.match(/^kind: LlmPool$/gm)).toHaveLength(1);
+    expect(list.stdout).toMatch(/^ {2}name: qwen3$/m);
+    const applied = await runCli(['--server', server, 'apply', '-f', '-', '--yes'], { cwd: repo.dir, input: list.stdout });
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain('No changes.');
+    expect(applied.stdout).toContain('Plan: 0 to add, 0 to change, 0 to remove.');
+  });
+
+  it('get pool KEY -o yaml of a pool with no document prints the one that would declare it, says so on stderr, and applying it counts as an add', async () => {
+    const one = await mcpctl('get', 'pool', 'ollama-dev', '-o', 'yaml');
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^apiVersion: mcpctl\/v1\nkind: LlmPool\nmetadata:\n {2}name: ollama-dev\n/);
+    expect(one.stderr).toBe('mcpctl: note: pool "ollama-dev" has no LlmPool document; this is the one that would declare it\n');
+    const planned = await runCli(['--server', server, 'apply', '-f', '-', '--dry-run'], { cwd: repo.dir, input: one.stdout });
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain('Plan: 1 to add, 0 to change, 0 to remove.');
+  });
+});
+
 describe('mcpctl describe llm', () => {
   it('opens with the Pool block for a pooled Llm: members as kind/phase, the anchor marked', async () => {
     const result = await mcpctl('describe', 'llm', 'vllm-gpu2-qwen3');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatChangeSummary, formatPlan, formatPlanLine, formatPlanValue, MARKDOWN_LIMIT } from '../../cli/format/plan-format.js';
+import { formatPlan, formatPlanLine, formatPlanValue, MARKDOWN_LIMIT } from '../../cli/format/plan-format.js';
 import { stripAnsi } from '../../cli/format/color.js';
-import { computePlan, type Plan } from '../../schema/plan.js';
+import { computePlan, planExitCode, type Plan } from '../../schema/plan.js';
 import type { Resource } from '../../schema/resources.js';
 import { declare, fleet, llm, locateWithoutYaml, pool, type FileContent, type Fleet } from '../builders.js';
 
@@ -210,7 +210,8 @@ describe('formatPlan goldens', () => {
 
   it('the scenarios plan what they claim to', () => {
     const realistic = SCENARIOS.realistic?.();
-    expect(realistic?.summary).toEqual({ add: 1, change: 2, remove: 1 });
+    expect(realistic?.summary).toEqual({ add: 1, change: 3, remove: 1 });
+    expect(realistic?.poolChanges.map((c) => `${c.action} ${c.name}`)).toEqual(['update user-vllm-qwen3-thinking']);
     expect(realistic?.policy).toEqual({ checked: true, violations: [] });
     expect(realistic?.findings.map((f) => `${f.name} ${f.type}`)).toEqual([
       'llama3-70b-gpu5 unmanaged',
@@ -242,11 +243,24 @@ describe('formatPlan text', () => {
     expect(lines.at(-2) === 'No changes. Desired state matches reconciler revision 1a2b3c4.').toBe(plan.empty);
   });
 
-  it('the change summary (what the TUI confirms) adds the LlmPool changes that the Plan line leaves out', () => {
+  it('the Plan line counts LlmPool documents as resources, as the exit code does', () => {
     const realistic = SCENARIOS.realistic?.() as Plan;
-    expect(formatChangeSummary(realistic)).toBe('Plan: 1 to add, 2 to change, 1 to remove. LlmPools: 0 to add, 1 to change, 0 to remove.');
-    const empty = SCENARIOS.empty?.() as Plan;
-    expect(formatChangeSummary(empty)).toBe(formatPlanLine(empty));
+    // 1 Llm added, 2 Llms and 1 LlmPool changed, 1 Llm removed.
+    expect(formatPlanLine(realistic)).toBe('Plan: 1 to add, 3 to change, 1 to remove.');
+    expect(planExitCode(realistic, true)).toBe(2);
+  });
+
+  it('a plan that changes only LlmPool documents is not "0 to add, 0 to change, 0 to remove" and exits 2', () => {
+    const pool = (name: string, minActive?: number): Resource => ({ apiVersion: 'mcpctl/v1', kind: 'LlmPool', metadata: { name }, spec: minActive === undefined ? {} : { minActive } });
+    const loc = (resource: Resource, file: string) => ({ resource, file, line: 1, col: 1, docIndex: 0, fieldLines: {} });
+    const plan = computePlan({
+      base: { label: 'HEAD', revision: null, llms: [], pools: [loc(pool('a'), 'llms/a.yaml')] },
+      desired: { llms: [], pools: [loc(pool('a', 1), 'llms/a.yaml'), loc(pool('b'), 'llms/b.yaml'), loc(pool('c'), 'llms/c.yaml')] },
+      live: null,
+    } as never);
+    expect(formatPlanLine(plan)).toBe('Plan: 2 to add, 1 to change, 0 to remove.');
+    expect(planExitCode(plan, true)).toBe(2);
+    expect(planExitCode(plan, false)).toBe(0);
   });
 
   it('gives every field line its file and line', () => {

@@ -273,10 +273,11 @@ describe('computePlan: LlmPool changes', () => {
     ['description changed', [pool('p', 1, 'a')], [pool('p', 1, 'b')], [{ action: 'update', fields: [{ path: 'spec.description', before: 'a', after: 'b' }] }]],
     ['deleted', [pool('p', 1)], [], [{ action: 'delete', fields: [{ path: 'spec.minActive', before: 1, after: null }] }]],
     ['minActive: 0 equals absent', [pool('p', 0)], [pool('p')], []],
-  ])('an LlmPool %s is listed apart from the Llm counts', (_case, before, after, expected) => {
+  ])('an LlmPool %s is listed apart and counted in the summary', (_case, before, after, expected) => {
     const plan = planOf(declaredOnly({ 'llms/p.yaml': before }), { 'llms/p.yaml': after });
     expect(plan.poolChanges.map((c) => ({ action: c.action, fields: c.fields.map(({ path, before: b, after: a }) => ({ path, before: b, after: a })) }))).toEqual(expected);
-    expect(plan.summary).toEqual({ add: 0, change: 0, remove: 0 });
+    const count = (action: string): number => expected.filter((c) => c.action === action).length;
+    expect(plan.summary).toEqual({ add: count('create'), change: count('update'), remove: count('delete') });
     expect(plan.empty).toBe(expected.length === 0);
     expect(plan.poolChanges.every((c) => c.name === 'p' && c.file === 'llms/p.yaml')).toBe(true);
   });
@@ -591,7 +592,7 @@ describe('planExitCode', () => {
     ['an Llm added, not detailed', 0, false, { 'llms/pool.yaml': [...same['llms/pool.yaml'], llm('w2', { poolName: 'qwen' })] }],
     ['an Llm changed', 2, true, { 'llms/pool.yaml': [pool('qwen', 1), llm('w1', { poolName: 'qwen', model: 'm2' })] }],
     ['an Llm removed', 2, true, { 'llms/pool.yaml': [pool('qwen')] }],
-    ['an LlmPool edit alone', 0, true, { 'llms/pool.yaml': [pool('qwen', 1, 'described'), llm('w1', { poolName: 'qwen' })] }],
+    ['an LlmPool edit alone', 2, true, { 'llms/pool.yaml': [pool('qwen', 1, 'described'), llm('w1', { poolName: 'qwen' })] }],
     ['a raised floor alone violates', 4, true, { 'llms/pool.yaml': [pool('qwen', 2), llm('w1', { poolName: 'qwen' })] }],
     ['a violation wins over changes', 4, true, { 'llms/pool.yaml': [pool('qwen', 1), llm('w1', { poolName: 'qwen', enabled: false })] }],
     ['a violation, not detailed', 0, false, { 'llms/pool.yaml': [pool('qwen', 1), llm('w1', { poolName: 'qwen', enabled: false })] }],
