@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // The mcpctl executable: runs the command tree and turns errors into exit codes.
 import { CliError, ExitCode } from './errors.js';
+import { watchParentFromEnv } from './parent-watch.js';
 import { runProgram } from './program.js';
 
 const debug = process.argv.includes('--debug');
+
+// Only for the children of `mcpctl demo`: they stop when the demo is gone, however it went.
+watchParentFromEnv();
 
 function exitCodeOf(error: unknown): number {
   if (error instanceof ExitCode) return error.exitCode;

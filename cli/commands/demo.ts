@@ -5,14 +5,17 @@
 // agent would) that stays a solo Llm.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
+import { parseListenAddress, type ListenAddress } from '../../reconciler/listen-address.js';
 import type { LlmProviderFileEntry } from '../../schema/agent-config.js';
 import { ReconcilerClient } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { PARENT_DIR_ENV, PARENT_PID_ENV } from '../parent-watch.js';
 
 export interface DemoOptions {
   listen: string;
@@ -48,6 +51,9 @@ const AGENTS: { id: string; providers: DemoProvider[] }[] = [
   },
 ];
 const DEFAULT_SERVER = 'http://127.0.0.1:7420';
+const DIR_PREFIX = 'mcpctl-demo-';
+/** In the demo folder: the demo's pid, so that a later demo can tell the folder of one that died. */
+const PID_FILE = 'demo.pid';
 /** How long the demo waits for its agents to show as active before it prints the guide anyway. */
 const AGENTS_READY_MS = 20_000;
 
@@ -56,19 +62,30 @@ class Stopped extends Error {}
 
 export async function run(options: DemoOptions, ctx: CommandContext): Promise<void> {
   const { startStandinServer } = await import('../../agent/standin-server.js');
+  // A taken port is the common failure (another demo still running): say so before anything starts.
+  await checkPortFree(options.listen);
+  await removeStaleDemoFolders(os.tmpdir(), ctx);
   // Listen for Ctrl-C first: a signal during the setup must still stop what was started.
   const interrupt = listenForStopSignals();
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mcpctl-demo-'));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
   const repoDir = path.join(dir, 'repo');
   const children: ChildProcess[] = [];
   const standins: { close(): Promise<void> }[] = [];
   const untilStopped = <T>(step: Promise<T>): Promise<T> => Promise.race([step, interrupt.signalled.then(() => Promise.reject(new Stopped()))]);
   try {
+    await fs.writeFile(path.join(dir, PID_FILE), `${process.pid}\n`);
     await createDemoRepo(options.examples, repoDir);
-    const reconciler = startChild(['reconciler', '--source', repoDir, '--listen', options.listen, '--poll', '10s', '--heartbeat-interval', '2s', '--ttl', '6s', '--state-dir', path.join(dir, 'state')], 'reconciler', ctx);
+    // The reconciler writes into the folder until it stops: if the demo dies first, it removes it.
+    const reconciler = startChild(['reconciler', '--source', repoDir, '--listen', options.listen, '--poll', '10s', '--heartbeat-interval', '2s', '--ttl', '6s', '--state-dir', path.join(dir, 'state')], 'reconciler', ctx, dir);
     children.push(reconciler.child);
     const reconcilerExit = waitForExit(reconciler.child);
-    const url = await untilStopped(reconciler.ready);
+    const url = await untilStopped(
+      reconciler.ready.catch((error: unknown) => {
+        // Taken between the check above and the reconciler's own listen.
+        if (reconciler.output().includes('EADDRINUSE')) throw portTakenError(options.listen);
+        throw error;
+      }),
+    );
     const agentExits: Promise<number | null>[] = [];
     for (const agent of AGENTS) {
       // One stand-in per provider: each answers /models with the model id its provider declares.
@@ -80,7 +97,7 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
       }
       const config = path.join(dir, `agent-${agent.id}.yaml`);
       await fs.writeFile(config, formatAgentConfig(url, agent.id, providers));
-      const child = startChild(['agent', '--config', config], `agent ${agent.id}`, ctx).child;
+      const child = startChild(['agent', '--config', config], `agent ${agent.id}`, ctx, undefined).child;
       children.push(child);
       agentExits.push(waitForExit(child));
     }
@@ -125,6 +142,7 @@ export function formatGuide(url: string, repoDir: string, demoDir: string): stri
     'Try, in another terminal:',
     `  alias mcpctl='node ${BIN}'`,
     ...(url === DEFAULT_SERVER ? [] : [`  export MCPCTL_SERVER=${url}`]),
+    `  cd ${repoDir}`,
     '  mcpctl get llm',
     '  mcpctl get pools',
     `  mcpctl describe llm ${ANCHOR}`,
@@ -193,6 +211,56 @@ async function waitForActive(client: ReconcilerClient, names: readonly string[],
   return false;
 }
 
+/** Throws the one-line error for a taken port; any other failure is left to the reconciler to report. */
+async function checkPortFree(listen: string): Promise<void> {
+  let address: ListenAddress;
+  try {
+    address = parseListenAddress(listen);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (address.port === 0) return;
+  const server = createServer();
+  const code = await new Promise<string | null>((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen({ host: address.host, port: address.port }, () => server.close(() => resolve(null)));
+  });
+  if (code === 'EADDRINUSE') throw portTakenError(listen);
+}
+
+function portTakenError(listen: string): CliError {
+  const free = listen.replace(/:\d+$/, ':0');
+  return new CliError(`${listen} is already in use (another demo or reconciler?); stop it, or start the demo on a free port: npm start -- --listen ${free}`);
+}
+
+/**
+ * Removes the folders of demos that died without cleaning up (SIGKILL): those whose recorded pid is
+ * no longer a process. Folders without a pid file, or of a live process, are left alone.
+ */
+async function removeStaleDemoFolders(tmpDir: string, ctx: CommandContext): Promise<void> {
+  const entries = await fs.readdir(tmpDir).catch(() => [] as string[]);
+  for (const entry of entries.filter((e) => e.startsWith(DIR_PREFIX))) {
+    const folder = path.join(tmpDir, entry);
+    const pid = Number((await fs.readFile(path.join(folder, PID_FILE), 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
+    try {
+      await fs.rm(folder, { recursive: true, force: true });
+      ctx.err(`mcpctl demo: removed ${folder}, left behind by a demo (pid ${pid}) that is gone\n`);
+    } catch {
+      // Another user's, or being removed right now: not ours to insist on.
+    }
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function listenForStopSignals(): { signalled: Promise<void>; dispose(): void } {
   let resolve: () => void = () => undefined;
   const signalled = new Promise<void>((r) => (resolve = r));
@@ -206,13 +274,17 @@ function waitForExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-function startChild(args: string[], label: string, ctx: CommandContext): { child: ChildProcess; ready: Promise<string> } {
+/** `ownDir`: the demo folder, for the child to remove when the demo dies before it. */
+function startChild(args: string[], label: string, ctx: CommandContext, ownDir: string | undefined): { child: ChildProcess; ready: Promise<string>; output(): string } {
   // Each child in a process group of its own: a terminal's Ctrl-C reaches only the demo, which
   // stops the agents first (they deregister) and then the reconciler. Signalled together with the
   // demo, an agent would take the demo's SIGTERM as a second Ctrl-C and die without deregistering.
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // A demo killed hard stops nothing, so each child watches its parent (cli/parent-watch.ts).
+  const env: NodeJS.ProcessEnv = { ...process.env, [PARENT_PID_ENV]: String(process.pid) };
+  if (ownDir !== undefined) env[PARENT_DIR_ENV] = ownDir;
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  let buffer = '';
   const ready = new Promise<string>((resolve, reject) => {
-    let buffer = '';
     const onData = (chunk: Buffer): void => {
       const text = chunk.toString();
       buffer += text;
@@ -226,7 +298,7 @@ function startChild(args: string[], label: string, ctx: CommandContext): { child
     child.once('exit', (code) => reject(new CliError(`${label} exited with code ${code ?? 'null'} before it was ready; see its log above`)));
   });
   ready.catch(() => undefined);
-  return { child, ready };
+  return { child, ready, output: () => buffer };
 }
 
 function terminate(child: ChildProcess): Promise<void> {

@@ -67,6 +67,8 @@ describe('mcpctl demo', () => {
     onTestFailed(() => console.log(describeRunning()));
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:(?!0$)\d+$/);
     expect(demo.stdout()).toContain(`export MCPCTL_SERVER=${url}`);
+    // A line to paste, whatever other demo folders exist.
+    expect(demo.stdout().split('\n')).toContain(`  cd ${repo}`);
     expect(existsSync(path.join(repo, 'llms/qwen3-thinking-pool.yaml'))).toBe(true);
   });
 
@@ -273,6 +275,21 @@ describe('mcpctl demo', () => {
     const after = await fetchMembers('vllm-gpu1-qwen3');
     expect(listPhases(after)).toContain('vllm-gpu5-qwen3 declared/pending');
     expect(result.output).toMatch(/^### mcpctl plan: /m);
+  });
+
+  it('a second demo on the port the first serves says so in one line and exits 1, leaving nothing behind', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const listen = url.replace(/^http:\/\//, '');
+    const before = (await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'));
+    const second = await runMcpctl(['demo', '--listen', listen], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }) });
+    expect(second.stderr).toBe(
+      `mcpctl: error: ${listen} is already in use (another demo or reconciler?); stop it, or start the demo on a free port: npm start -- --listen 127.0.0.1:0\n`,
+    );
+    expect(second.stdout).toBe('');
+    expect(second.code).toBe(1);
+    expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'))).toEqual(before);
+    // The first demo is untouched.
+    expect((await fetchMembers('vllm-gpu1-qwen3')).pool.activeCount).toBeGreaterThan(0);
   });
 
   it('Ctrl-C to its process group stops the reconciler and both agents, which deregister, and removes the demo folder', async () => {
