@@ -15,6 +15,8 @@ import { buildTestEnv, describeRunning, getJson, isAlive, killAll, listChildPids
 const POOL = 'user-vllm-qwen3-thinking';
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Where the README's commands name the repository the demo printed. */
+const DEMO_REPO_PLACEHOLDER = '/tmp/mcpctl-demo-XXXXXX/repo';
 let tmp: string;
 let demo: Child;
 let url: string;
@@ -237,11 +239,12 @@ describe('mcpctl demo', () => {
   it("the README's Try-it commands work against the demo (all but the TUI)", async () => {
     onTestFailed(() => console.log(describeRunning()));
     const readme = await readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
-    const block = readme.split('## Try it')[1]?.split('```sh\n')[1]?.split('```')[0] ?? '';
-    const commands = block.split('\n').filter((c) => c.trim() !== '' && c.trim() !== 'mcpctl tui');
+    // The first block reads; the second pastes the demo's `cd` line (a placeholder) and drains.
+    const blocks = (readme.split('## Try it')[1]?.split('\n## ')[0] ?? '').split('```sh\n').slice(1, 3).map((b) => b.split('```')[0] ?? '');
+    const commands = blocks.join('').split('\n').filter((c) => c.trim() !== '' && c.trim() !== 'mcpctl tui');
     expect(commands.length).toBeGreaterThan(3);
     // The README's demo listens on the default port under /tmp; this one on its own port and folder.
-    const script = ['set -e', 'shopt -s expand_aliases', ...commands.map((c) => c.replaceAll('/tmp/mcpctl-demo-*', `${tmp}/mcpctl-demo-*`))].join('\n');
+    const script = ['set -e', 'shopt -s expand_aliases', ...commands.map((c) => c.replaceAll(DEMO_REPO_PLACEHOLDER, repo))].join('\n');
     const result = await runBash(script, PROJECT_ROOT, env);
     expect(result.output).not.toMatch(/mcpctl: error:/);
     expect(result.code).toBe(0);
@@ -258,7 +261,7 @@ describe('mcpctl demo', () => {
     const readme = await readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
     const shBlocks = (section: string): string[] =>
       (readme.split(section)[1]?.split('\n## ')[0] ?? '').split('```sh\n').slice(1).map((b) => b.split('```')[0] ?? '');
-    const [tryIt, clone] = shBlocks('## Try it');
+    const [tryIt, , clone] = shBlocks('## Try it');
     const [fileFirst] = shBlocks('## The file-first workflow');
     const alias = (tryIt ?? '').split('\n').find((l) => l.startsWith('alias mcpctl='));
     expect(alias).toBeDefined();
@@ -267,7 +270,7 @@ describe('mcpctl demo', () => {
     // Pasted as a user would, without set -e: plan --detailed-exitcode exits 2 by design. Every
     // line is echoed first so a failure points at its command.
     const lines = [...(clone ?? '').split('\n'), ...(fileFirst ?? '').split('\n')].filter((l) => l.trim() !== '');
-    const script = ['shopt -s expand_aliases', alias ?? '', ...lines.flatMap((l) => [`echo "+ ${l.replaceAll('"', '\\"').replaceAll('$', '\\$')}"`, l.replaceAll('/tmp/mcpctl-demo-*', `${tmp}/mcpctl-demo-*`)])].join('\n');
+    const script = ['shopt -s expand_aliases', alias ?? '', ...lines.flatMap((l) => [`echo "+ ${l.replaceAll('"', '\\"').replaceAll('$', '\\$')}"`, l.replaceAll(DEMO_REPO_PLACEHOLDER, repo)])].join('\n');
     const result = await runBash(script, PROJECT_ROOT, buildTestEnv({ MCPCTL_SERVER: url, TMPDIR: tmp }));
     expect(result.output).not.toMatch(/mcpctl: error:|fatal:/);
     // create --no-commit wrote the file; apply -f llms/ committed it, pushed, and waited until served.
