@@ -1,6 +1,14 @@
 // What every command gets: global options, output streams, colour, the clock and the HTTP client.
 import { ReconcilerClient } from './client.js';
-import type { GlobalOptions } from './program.js';
+
+/** The options every command takes (`--server`, `--token`, `--repo`, `--path`, `--debug`), normalised. */
+export interface GlobalOptions {
+  server: string;
+  token: string | undefined;
+  repo: string | undefined;
+  path: string;
+  debug: boolean;
+}
 
 export interface CommandContext {
   global: GlobalOptions;

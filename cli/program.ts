@@ -2,21 +2,11 @@
 // commands/<verb>.ts and is imported lazily so that `get` never loads Ink or fastify.
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type { CommandContext } from './context.js';
 import type { AgentOptions } from '../agent/main.js';
 import type { ReconcilerOptions } from '../reconciler/main.js';
-import { CliError, EXIT } from './errors.js';
-
-export { VERSION } from '../schema/version.js';
 import { VERSION } from '../schema/version.js';
-
-export interface GlobalOptions {
-  server: string;
-  token: string | undefined;
-  repo: string | undefined;
-  path: string;
-  debug: boolean;
-}
+import type { CommandContext, GlobalOptions } from './context.js';
+import { CliError, EXIT } from './errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('mcpctl')

@@ -1,6 +1,6 @@
 // `mcpctl version`: the client's version, and the server's when reachable.
 import type { CommandContext } from '../context.js';
-import { VERSION } from '../program.js';
+import { VERSION } from '../../schema/version.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
   ctx.out(`Client Version: ${VERSION}\n`);

@@ -5,7 +5,8 @@ import { useApp, useStdout } from 'ink';
 import type { TuiDataSource } from './data-source.js';
 import { RESYNC_MS, runInformer, sleepUnlessAborted, type InformerOptions } from './informer.js';
 import { intentOfKey, keyModeOf, type KeyPress } from './keys.js';
-import { createInitialState, reduceTui, TABS, type TuiAction, type TuiState } from './state.js';
+import { reduceTui, type TuiAction } from './reducer.js';
+import { createInitialState, TABS, type TuiState } from './state.js';
 
 export interface TuiActions {
   dispatch(action: TuiAction): void;
