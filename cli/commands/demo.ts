@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
+import { ReconcilerClient } from '../../client/reconciler-client.js';
 import type { LlmProviderFileEntry } from '../../schema/agent-config.js';
-import { ReconcilerClient } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 

@@ -5,7 +5,7 @@ import { VERSION } from '../../schema/version.js';
 export async function run(ctx: CommandContext): Promise<void> {
   ctx.out(`Client Version: ${VERSION}\n`);
   try {
-    const health = await ctx.client().request<{ version?: string }>('GET', '/healthz');
+    const health = await ctx.client().health();
     ctx.out(`Server Version: ${health.version ?? 'unknown'} (${ctx.global.server})\n`);
   } catch {
     ctx.out(`Server Version: unreachable (${ctx.global.server})\n`);

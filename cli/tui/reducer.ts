@@ -1,9 +1,11 @@
 // The one reducer over a tagged union of actions. Data actions come from the informer (list,
 // watch events, reconnects); key actions from the screen; plan and apply actions from the
 // container's async work. Pure: the clock arrives as `tick` actions.
+import type { Snapshot } from '../../client/informer.js';
+import { applyCacheEvent, policiesOfPools, relistCache } from '../../client/llm-cache.js';
+import type { WatchEvent } from '../../client/watch-stream.js';
 import type { PoolSummary } from '../../schema/views.js';
-import { APPLY_STEPS, type ApplyOutcome, type PlanResult, type Snapshot, type StepProgress, type TuiWatchEvent } from './data-source.js';
-import { applyCacheEvent, policiesOfPools, relistCache } from './llm-cache.js';
+import { APPLY_STEPS, type ApplyOutcome, type PlanResult, type StepProgress } from './data-source.js';
 import { resolveCursor, selectBodyHeight, selectDetailLines, selectMemberNames, selectPlanLines, selectPoolsModel } from './selectors.js';
 import { TABS, type ApplyState, type Cursor, type Tab, type TuiState } from './state.js';
 import { maxScrollOffset } from './viewport.js';
@@ -11,7 +13,7 @@ import { maxScrollOffset } from './viewport.js';
 export type TuiAction =
   | { type: 'connecting' }
   | { type: 'listed'; snapshot: Snapshot }
-  | { type: 'watchEvent'; event: TuiWatchEvent }
+  | { type: 'watchEvent'; event: WatchEvent }
   | { type: 'policies'; pools: PoolSummary[] }
   | { type: 'unreachable'; message: string; retryAtMs: number }
   | { type: 'tick'; nowMs: number }

@@ -4,7 +4,7 @@ import type { PoolPolicy } from '../../schema/pools.js';
 import type { PoolSummary, StatusAnswer } from '../../schema/views.js';
 import type { Connection } from './banner.js';
 import type { ApplyOutcome, PlanResult, StepProgress } from './data-source.js';
-import type { LlmCache } from './llm-cache.js';
+import type { LlmCache } from '../../client/llm-cache.js';
 
 export type Tab = 'pools' | 'members' | 'plan';
 export const TABS: readonly Tab[] = ['pools', 'members', 'plan'];

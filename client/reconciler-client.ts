@@ -1,8 +1,28 @@
-// The one module through which the CLI reaches a running reconciler (HTTP only).
+// The one way to a running reconciler over HTTP: the read API, /sync and the /watch stream. Every
+// answer is parsed with its route's schema (schema/views.ts); failures are the typed errors of
+// errors.ts. Headless: the CLI, the TUI and the gateway share it, and each maps its errors.
 import type { IncomingMessage } from 'node:http';
-import type { Plan } from '../schema/plan.js';
-import type { LlmView, MembersAnswer, PoolSummary, StatusAnswer } from '../schema/views.js';
-import { CliError, UnreachableError } from './errors.js';
+import type { z } from 'zod';
+import {
+  errorAnswerSchema,
+  healthAnswerSchema,
+  llmListAnswerSchema,
+  llmViewSchema,
+  membersAnswerSchema,
+  poolListAnswerSchema,
+  statusAnswerSchema,
+  syncAnswerSchema,
+  type HealthAnswer,
+  type LlmListAnswer,
+  type LlmView,
+  type MembersAnswer,
+  type PoolListAnswer,
+  type StatusAnswer,
+  type SyncAnswer,
+} from '../schema/views.js';
+import { ClientError, HttpError, InvalidServerUrl, MalformedAnswer, ReconcilerUnreachable } from './errors.js';
+import { parseAnswer } from './parse-answer.js';
+import { WatchStreamParser, type WatchEvent } from './watch-stream.js';
 
 export interface ClientOptions {
   server: string;
@@ -10,18 +30,24 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-export interface SyncAnswer {
-  revision: string | null;
-  result: string;
-  errors: { file: string; line: number; col: number; message: string }[];
+/** What a reconciler answers, as its users see it; ReconcilerClient is the one over HTTP. */
+export interface ReconcilerApi {
+  /** The base URL, without a trailing slash. */
+  readonly server: string;
+  listLlms(pool?: string): Promise<LlmListAnswer>;
+  /** Null when the reconciler answers 404 LlmNotFound. */
+  getLlm(name: string): Promise<LlmView | null>;
+  /** Null when the reconciler answers 404 LlmNotFound. */
+  members(name: string): Promise<MembersAnswer | null>;
+  listPools(): Promise<PoolListAnswer>;
+  status(): Promise<StatusAnswer>;
+  health(): Promise<HealthAnswer>;
+  sync(): Promise<SyncAnswer>;
+  /** Reads /api/v1/watch until `signal` aborts, calling `onEvent` per well-formed event. */
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
 }
 
-export interface WatchEvent {
-  event: 'ADDED' | 'MODIFIED' | 'DELETED' | 'STATUS';
-  data: unknown;
-}
-
-export class ReconcilerClient {
+export class ReconcilerClient implements ReconcilerApi {
   private readonly base: string;
 
   constructor(private readonly options: ClientOptions) {
@@ -32,36 +58,35 @@ export class ReconcilerClient {
     return this.base;
   }
 
-  listLlms(pool?: string): Promise<{ revision: string | null; items: LlmView[] }> {
-    return this.request('GET', `/api/v1/llms${pool === undefined ? '' : `?pool=${encodeURIComponent(pool)}`}`);
+  listLlms(pool?: string): Promise<LlmListAnswer> {
+    return this.request('GET', `/api/v1/llms${pool === undefined ? '' : `?pool=${encodeURIComponent(pool)}`}`, llmListAnswerSchema);
   }
 
   /** Null when the reconciler answers 404 LlmNotFound. */
-  async getLlm(name: string): Promise<LlmView | null> {
-    return this.requestOrNull('GET', `/api/v1/llms/${encodeURIComponent(name)}`);
+  getLlm(name: string): Promise<LlmView | null> {
+    return this.requestOrNull('GET', `/api/v1/llms/${encodeURIComponent(name)}`, llmViewSchema);
   }
 
-  async members(name: string): Promise<MembersAnswer | null> {
-    return this.requestOrNull('GET', `/api/v1/llms/${encodeURIComponent(name)}/members`);
+  members(name: string): Promise<MembersAnswer | null> {
+    return this.requestOrNull('GET', `/api/v1/llms/${encodeURIComponent(name)}/members`, membersAnswerSchema);
   }
 
-  listPools(): Promise<{ items: PoolSummary[] }> {
-    return this.request('GET', '/api/v1/pools');
+  listPools(): Promise<PoolListAnswer> {
+    return this.request('GET', '/api/v1/pools', poolListAnswerSchema);
   }
 
   status(): Promise<StatusAnswer> {
-    return this.request('GET', '/api/v1/status');
+    return this.request('GET', '/api/v1/status', statusAnswerSchema);
   }
 
-  plan(): Promise<Plan> {
-    return this.request('GET', '/api/v1/plan');
+  health(): Promise<HealthAnswer> {
+    return this.request('GET', '/healthz', healthAnswerSchema);
   }
 
   sync(): Promise<SyncAnswer> {
-    return this.request('POST', '/api/v1/sync', {});
+    return this.request('POST', '/api/v1/sync', syncAnswerSchema, {});
   }
 
-  /** Reads /api/v1/watch until `signal` aborts, calling `onEvent` per server-sent event. */
   async watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     let response: IncomingMessage;
@@ -69,32 +94,23 @@ export class ReconcilerClient {
       response = await this.send('GET', '/api/v1/watch', undefined, { signal });
     } catch (error) {
       if (signal.aborted) return;
-      if (error instanceof CliError) throw error;
-      throw new UnreachableError(this.base, causeOf(error));
+      if (error instanceof ClientError) throw error;
+      throw new ReconcilerUnreachable(this.base, causeOf(error));
     }
     if (!isOk(response)) throw this.errorOf(response, await readBody(response));
     response.setEncoding('utf8');
-    let buffer = '';
+    const parser = new WatchStreamParser(onEvent);
     try {
-      for await (const chunk of response) {
-        buffer += chunk as string;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const parsed = parseSseBlock(block);
-          if (parsed !== null) onEvent(parsed);
-        }
-      }
+      for await (const chunk of response) parser.push(chunk as string);
     } catch (error) {
       if (signal.aborted) return;
-      throw new UnreachableError(this.base, causeOf(error));
+      throw new ReconcilerUnreachable(this.base, causeOf(error));
     }
   }
 
-  private async requestOrNull<T>(method: string, path: string): Promise<T | null> {
+  private async requestOrNull<S extends z.ZodType>(method: string, path: string, schema: S): Promise<z.output<S> | null> {
     try {
-      return await this.request<T>(method, path);
+      return await this.request(method, path, schema);
     } catch (error) {
       if (error instanceof HttpError && error.status === 404) return null;
       throw error;
@@ -107,7 +123,7 @@ export class ReconcilerClient {
     return headers;
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     let text: string;
     let response: IncomingMessage;
@@ -115,15 +131,17 @@ export class ReconcilerClient {
       response = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body), { timeoutMs });
       text = await readBody(response);
     } catch (error) {
-      if (error instanceof CliError) throw error;
-      throw new UnreachableError(this.base, causeOf(error));
+      if (error instanceof ClientError) throw error;
+      throw new ReconcilerUnreachable(this.base, causeOf(error));
     }
     if (!isOk(response)) throw this.errorOf(response, text);
+    let value: unknown;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text);
     } catch {
-      throw new CliError(`${this.base}${path} answered ${response.statusCode ?? '?'} with a body that is not JSON`);
+      throw new MalformedAnswer(`${this.base}${path} answered ${response.statusCode ?? '?'} with a body that is not JSON`);
     }
+    return parseAnswer(schema, value, `${method} ${this.base}${path}`);
   }
 
   /**
@@ -135,9 +153,9 @@ export class ReconcilerClient {
     try {
       url = new URL(`${this.base}${path}`);
     } catch {
-      throw new CliError(`--server: expected an http(s) URL, found ${JSON.stringify(this.base)}`);
+      throw new InvalidServerUrl(this.base);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`--server: expected an http(s) URL, found ${JSON.stringify(this.base)}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidServerUrl(this.base);
     const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
     const headers = this.headers();
     if (body !== undefined) {
@@ -161,12 +179,11 @@ export class ReconcilerClient {
     const status = response.statusCode ?? 0;
     let code = `HTTP${status}`;
     let message = response.statusMessage ?? '';
-    try {
-      const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-      if (body.error?.code) code = body.error.code;
-      if (body.error?.message) message = body.error.message;
-    } catch {
-      // Not our error shape: keep the status line.
+    // Not our error shape (a proxy's page, no body): keep the status line.
+    const body = errorAnswerSchema.safeParse(parseJsonOrNull(text));
+    if (body.success) {
+      if (body.data.error.code) code = body.data.error.code;
+      if (body.data.error.message) message = body.data.error.message;
     }
     return new HttpError(status, code, `${this.base} answered ${status} ${code}: ${message}`);
   }
@@ -184,22 +201,19 @@ function isOk(response: IncomingMessage): boolean {
   return status >= 200 && status < 300;
 }
 
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 async function readBody(response: IncomingMessage): Promise<string> {
   response.setEncoding('utf8');
   let text = '';
   for await (const chunk of response) text += chunk as string;
   return text;
-}
-
-export class HttpError extends CliError {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
 }
 
 /** A short reason for a failed connection: the system error code (ECONNREFUSED) when there is one. */
@@ -212,23 +226,4 @@ function causeOf(error: unknown): string {
     return withCode.cause?.message ?? error.message;
   }
   return String(error);
-}
-
-export function parseSseBlock(block: string): WatchEvent | null {
-  let event = 'message';
-  const data: string[] = [];
-  for (const line of block.split('\n')) {
-    if (line.startsWith(':') || line === '') continue;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
-  }
-  if (event !== 'ADDED' && event !== 'MODIFIED' && event !== 'DELETED' && event !== 'STATUS') return null;
-  try {
-    return { event, data: JSON.parse(data.join('\n')) as unknown };
-  } catch {
-    return null;
-  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { computeBackoffMs, runInformer, sleepUnlessAborted, type InformerSink } from '../../cli/tui/informer.js';
-import { FakeSource } from './support/fake-source.js';
-import { buildTuiFleet, snapshotOf } from './support/tui-fleet.js';
+import { computeBackoffMs, runInformer, sleepUnlessAborted, type InformerSink } from '../../client/informer.js';
+import { FakeSource } from '../tui/support/fake-source.js';
+import { buildTuiFleet, snapshotOf } from '../tui/support/tui-fleet.js';
 
 function recordingSink(): { sink: InformerSink; log: string[] } {
   const log: string[] = [];

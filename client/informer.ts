@@ -3,14 +3,30 @@
 // lists again, so nothing deleted while the stream was down survives in the cache. While the
 // stream is open a periodic resync lists again: /watch is silent on bare heartbeats, so without
 // it the heartbeat ages on screen would only ever grow.
-import type { PoolSummary } from '../../schema/views.js';
-import type { Snapshot, TuiDataSource, TuiWatchEvent } from './data-source.js';
+import type { LlmView, PoolSummary, StatusAnswer } from '../schema/views.js';
+import type { WatchEvent } from './watch-stream.js';
 
-/** Where the informer reports to: the TUI's reducer, through plain callbacks. */
+/** What one list call returns: the state the informer cache starts from on every (re)connect. */
+export interface Snapshot {
+  llms: LlmView[];
+  pools: PoolSummary[];
+  status: StatusAnswer;
+}
+
+/** Where the informer lists and watches: a reconciler through ReconcilerClient, or a test's fake. */
+export interface InformerSource {
+  list(): Promise<Snapshot>;
+  /** Pool policies (minActive) change with a revision; refreshed after each STATUS event. */
+  listPools(): Promise<PoolSummary[]>;
+  /** Resolves when the stream ends; rejects when the reconciler cannot be reached; stops on abort. */
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
+}
+
+/** Where the informer reports to (the TUI: its reducer), through plain callbacks. */
 export interface InformerSink {
   connecting(): void;
   listed(snapshot: Snapshot): void;
-  event(event: TuiWatchEvent): void;
+  event(event: WatchEvent): void;
   policies(pools: PoolSummary[]): void;
   unreachable(message: string, retryInMs: number): void;
 }
@@ -36,7 +52,7 @@ export function computeBackoffMs(failures: number, initialMs = INITIAL_BACKOFF_M
 }
 
 /** Runs until `signal` aborts. Never rejects: every failure becomes an `unreachable` report. */
-export async function runInformer(source: TuiDataSource, sink: InformerSink, signal: AbortSignal, options: InformerOptions): Promise<void> {
+export async function runInformer(source: InformerSource, sink: InformerSink, signal: AbortSignal, options: InformerOptions): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
     sink.connecting();
@@ -75,7 +91,7 @@ export async function runInformer(source: TuiDataSource, sink: InformerSink, sig
 }
 
 /** Lists every `resyncMs` until `signal` aborts; a failed list waits for the watch to notice. */
-async function resyncWhile(source: TuiDataSource, sink: InformerSink, signal: AbortSignal, resyncMs: number, sleep: InformerOptions['sleep']): Promise<void> {
+async function resyncWhile(source: InformerSource, sink: InformerSink, signal: AbortSignal, resyncMs: number, sleep: InformerOptions['sleep']): Promise<void> {
   for (;;) {
     await sleep(resyncMs, signal);
     if (signal.aborted) return;
@@ -89,7 +105,7 @@ async function resyncWhile(source: TuiDataSource, sink: InformerSink, signal: Ab
   }
 }
 
-async function refreshPolicies(source: TuiDataSource, sink: InformerSink, signal: AbortSignal): Promise<void> {
+async function refreshPolicies(source: InformerSource, sink: InformerSink, signal: AbortSignal): Promise<void> {
   try {
     const pools = await source.listPools();
     if (!signal.aborted) sink.policies(pools);
