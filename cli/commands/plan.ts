@@ -2,6 +2,7 @@
 import { loadResources, type LocatedLlm } from '../../schema/codec.js';
 import { formatDiagnostic } from '../../schema/diagnostics.js';
 import { computePlan, planExitCode, type DeclaredSet } from '../../schema/plan.js';
+import { shortRevision } from '../../schema/revision.js';
 import type { LlmPool } from '../../schema/resources.js';
 import type { LlmView, PoolSummary } from '../../schema/views.js';
 import type { CommandContext } from '../context.js';
@@ -28,7 +29,7 @@ export async function run(options: PlanOptions, ctx: CommandContext): Promise<vo
     // unreachable) skips them. An error answer (a bad token's 401) is no "offline": it fails the plan.
     live = await tryLiveViews(ctx);
     if (loaded.ok) {
-      base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${atRef.revision.slice(0, 7)})` };
+      base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${shortRevision(atRef.revision)})` };
     } else {
       // A broken base branch is what a fixing pull request is for: with a reconciler at hand, plan
       // against what it still serves (its last good revision), and say so.
@@ -115,7 +116,3 @@ export function declaredOfViews(views: LlmView[], pools: PoolSummary[]): Declare
   return { llms, pools: policies };
 }
 
-function shortRevision(revision: string | null): string {
-  if (revision === null) return '(none)';
-  return /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 7) : revision;
-}

@@ -2,9 +2,9 @@
 // what was planned, commit its resource files, push when there is a remote, ask the reconciler to
 // sync, and wait until the plan against it is empty. Each step reports as it goes.
 import { formatChangeSummary } from '../format/plan-format.js';
+import { shortRevision } from '../../schema/revision.js';
 import type { SyncAnswer } from '../../schema/views.js';
 import { commitPaths, pushCurrentBranch, type Repo } from '../repo.js';
-import { shortRevision } from './banner.js';
 import type { ApplyOutcome, ApplyStepName, PlanResult, StepProgress, StepState } from './data-source.js';
 
 export interface ApplyDeps {
