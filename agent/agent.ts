@@ -1,9 +1,9 @@
 // The agent loop (DESIGN §4): register, heartbeat at the interval the reconciler answers with
 // (jittered), back off while it is unreachable, register again when the lease is lost or the
 // providers change, and deregister on stop.
+import { applyJitterMs, computeBackoffMs, type BackoffPolicy } from '../client/backoff.js';
 import type { Gpu, Registration, RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
-import { applyJitterMs, computeBackoffMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { AgentSettings } from './config.js';
 import { describeAnswerChanges, startDesiredLog, type DesiredLogState } from './desired-log.js';
 import type { GpuReader } from './gpus.js';
@@ -17,6 +17,9 @@ export interface AgentClock {
   /** Calls `fire` after `ms`; the returned function cancels it. */
   setTimer(fire: () => void, ms: number): () => void;
 }
+
+/** 1 s, 2 s, 4 s, … up to 30 s while the reconciler is unreachable. */
+export const AGENT_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000 };
 
 export const systemClock: AgentClock = {
   nowMs: () => Date.now(),
@@ -36,6 +39,7 @@ export interface AgentDeps {
   clock?: AgentClock;
   /** Returns [0, 1); drives the ±10% jitter. */
   random?: () => number;
+  /** AGENT_BACKOFF when absent. */
   backoff?: BackoffPolicy;
   /** How long stop() waits for the DELETE before giving up. */
   deregisterTimeoutMs?: number;
@@ -59,7 +63,7 @@ type StepOutcome = 'ok' | 'lease-lost' | 'failed';
 export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgent {
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
-  const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  const backoff = deps.backoff ?? AGENT_BACKOFF;
   const log = deps.log;
 
   let settings = initial;

@@ -2,8 +2,6 @@
 // the file changes, and deregisters on SIGTERM/SIGINT.
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { CliError } from '../cli/errors.js';
-import type { AgentOptions } from '../cli/program.js';
 import { VERSION } from '../schema/version.js';
 import { startAgent, type AgentDeps, type RunningAgent } from './agent.js';
 import { loadAgentConfig, type AgentConfigDeps, type AgentSettings } from './config.js';
@@ -12,6 +10,19 @@ import { createGpuReader } from './gpus.js';
 import { createHealthProber } from './health-probe.js';
 import { createLineLog, type Log } from './log.js';
 import { createReconcilerClient } from './reconciler-client.js';
+
+/** The options of `mcpctl agent`, as the command line gives them. */
+export interface AgentOptions {
+  config: string;
+}
+
+/** The agent could not start (a bad config); one line per problem. The CLI maps it to exit 1. */
+export class AgentStartError extends Error {
+  constructor(readonly errors: string[]) {
+    super(errors.join('\n'));
+    this.name = 'AgentStartError';
+  }
+}
 
 export interface AgentServiceDeps extends Partial<AgentConfigDeps>, Partial<Omit<AgentDeps, 'log'>> {
   log: Log;
@@ -86,7 +97,7 @@ export async function startAgentService(configFile: string, deps: AgentServiceDe
 export async function runAgentCommand(options: AgentOptions): Promise<void> {
   const log = createLineLog(process.stderr);
   const started = await startAgentService(options.config, { log });
-  if (!started.ok) throw new CliError(started.errors.join('\n'));
+  if (!started.ok) throw new AgentStartError(started.errors);
   const { service } = started;
   const { settings } = service;
   log(`agent ${settings.agentId} started (mcpctl ${VERSION}, config ${options.config}, reconciler ${settings.server}, ${settings.providers.length} provider(s))`);

@@ -1,6 +1,15 @@
 // What every command gets: global options, output streams, colour, the clock and the HTTP client.
-import { ReconcilerClient } from './client.js';
-import type { GlobalOptions } from './program.js';
+import { ReconcilerClient, type ReconcilerApi } from '../client/reconciler-client.js';
+import { cliErrorOf } from './errors.js';
+
+/** The options every command takes (`--server`, `--token`, `--repo`, `--path`, `--debug`), normalised. */
+export interface GlobalOptions {
+  server: string;
+  token: string | undefined;
+  repo: string | undefined;
+  path: string;
+  debug: boolean;
+}
 
 export interface CommandContext {
   global: GlobalOptions;
@@ -8,7 +17,7 @@ export interface CommandContext {
   err(text: string): void;
   color: boolean;
   now(): number;
-  client(): ReconcilerClient;
+  client(): ReconcilerApi;
   readStdin(): Promise<string>;
   interactive: boolean;
   confirm(question: string): Promise<boolean>;
@@ -26,7 +35,7 @@ export function createProcessContext(global: GlobalOptions): CommandContext {
     err: (text) => process.stderr.write(text),
     color: shouldColor(process.stdout, process.env),
     now: () => Date.now(),
-    client: () => new ReconcilerClient({ server: global.server, token: global.token }),
+    client: () => withCliErrors(new ReconcilerClient({ server: global.server, token: global.token })),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -43,5 +52,28 @@ export function createProcessContext(global: GlobalOptions): CommandContext {
         rl.close();
       }
     },
+  };
+}
+
+/**
+ * The headless client with its errors turned into the CLI's (cliErrorOf): the same lines, exit 3
+ * when the reconciler cannot be reached, so commands and the TUI see CLI errors only.
+ */
+export function withCliErrors(client: ReconcilerApi): ReconcilerApi {
+  const mapped = <T>(answer: Promise<T>): Promise<T> =>
+    answer.catch((error: unknown) => {
+      throw cliErrorOf(error);
+    });
+  return {
+    server: client.server,
+    listLlms: (pool) => mapped(client.listLlms(pool)),
+    getLlm: (name) => mapped(client.getLlm(name)),
+    members: (name) => mapped(client.members(name)),
+    listPools: () => mapped(client.listPools()),
+    status: () => mapped(client.status()),
+    health: () => mapped(client.health()),
+    sync: () => mapped(client.sync()),
+    declared: () => mapped(client.declared()),
+    watch: (onEvent, signal) => mapped(client.watch(onEvent, signal)),
   };
 }

@@ -1,4 +1,5 @@
 // Typed errors that carry their exit code (DESIGN §5); only the bin calls process.exit.
+import { ClientError, InvalidServerUrl, ReconcilerUnreachable } from '../client/errors.js';
 
 export const EXIT = {
   ok: 0,
@@ -32,4 +33,12 @@ export class ExitCode extends Error {
     super(`exit ${exitCode}`);
     this.name = 'ExitCode';
   }
+}
+
+/** An error of client/ as the CLI says it: the same line, with its exit code (3: unreachable). */
+export function cliErrorOf(error: unknown): unknown {
+  if (error instanceof ReconcilerUnreachable) return new UnreachableError(error.server, error.reason);
+  if (error instanceof InvalidServerUrl) return new CliError(`--server: expected an http(s) URL, found ${JSON.stringify(error.server)}`);
+  if (error instanceof ClientError) return new CliError(error.message);
+  return error;
 }

@@ -2,39 +2,11 @@
 // commands/<verb>.ts and is imported lazily so that `get` never loads Ink or fastify.
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type { CommandContext } from './context.js';
-import { CliError, EXIT } from './errors.js';
-
-export { VERSION } from '../schema/version.js';
+import type { AgentOptions } from '../agent/main.js';
+import type { ReconcilerOptions } from '../reconciler/main.js';
 import { VERSION } from '../schema/version.js';
-
-export interface GlobalOptions {
-  server: string;
-  token: string | undefined;
-  repo: string | undefined;
-  path: string;
-  debug: boolean;
-}
-
-export interface ReconcilerOptions {
-  source?: string;
-  worktree?: string;
-  branch: string;
-  /** The global --path: the resource folder inside the repository. */
-  path: string;
-  listen: string;
-  poll: string;
-  heartbeatInterval: string;
-  ttl: string;
-  gc: string;
-  stateDir?: string;
-  auth?: string;
-  unmanaged: string;
-}
-
-export interface AgentOptions {
-  config: string;
-}
+import type { CommandContext, GlobalOptions } from './context.js';
+import { CliError, EXIT } from './errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('mcpctl')
@@ -65,8 +37,10 @@ export function buildProgram(): Command {
     .option('--auth <file>', 'token file (required to listen beyond loopback)')
     .addOption(new Option('--unmanaged <mode>', 'whether agents may publish undeclared names').choices(['admit', 'reject']).default('admit'))
     .action(async (options: Omit<ReconcilerOptions, 'path'>) => {
-      const { runReconcilerCommand } = await import('../reconciler/main.js');
-      await runReconcilerCommand({ ...options, path: globalOptionsOf(program).path });
+      const { runReconcilerCommand, ReconcilerStartError } = await import('../reconciler/main.js');
+      await runReconcilerCommand({ ...options, path: globalOptionsOf(program).path }).catch((error: unknown) => {
+        throw error instanceof ReconcilerStartError ? new CliError(error.message) : error;
+      });
     });
 
   program
@@ -74,8 +48,10 @@ export function buildProgram(): Command {
     .description('run the agent on a GPU host: register, heartbeat, probe, deregister')
     .requiredOption('--config <file>', 'agent config file (YAML)')
     .action(async (options: AgentOptions) => {
-      const { runAgentCommand } = await import('../agent/main.js');
-      await runAgentCommand(options);
+      const { runAgentCommand, AgentStartError } = await import('../agent/main.js');
+      await runAgentCommand(options).catch((error: unknown) => {
+        throw error instanceof AgentStartError ? new CliError(error.message) : error;
+      });
     });
 
   addClientCommands(program);

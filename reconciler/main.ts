@@ -5,8 +5,6 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { ReconcilerOptions } from '../cli/program.js';
-import { CliError } from '../cli/errors.js';
 import { buildApp } from './app.js';
 import { loadAuthFile, type AuthConfig } from './auth.js';
 import type { DesiredSource } from './desired-state-api.js';
@@ -19,6 +17,31 @@ import { formatUrl, isLoopbackHost, parseListenAddress, type ListenAddress } fro
 import { createServices } from './services.js';
 import { StaticProber } from './static-prober.js';
 import { WorktreeSource } from './worktree-source.js';
+
+/** The options of `mcpctl reconciler`, as the command line gives them. */
+export interface ReconcilerOptions {
+  source?: string;
+  worktree?: string;
+  branch: string;
+  /** The global --path: the resource folder inside the repository. */
+  path: string;
+  listen: string;
+  poll: string;
+  heartbeatInterval: string;
+  ttl: string;
+  gc: string;
+  stateDir?: string;
+  auth?: string;
+  unmanaged: string;
+}
+
+/** Options that are unsafe or wrong, or a start that failed (restore, listen): one line. The CLI maps it to exit 1. */
+export class ReconcilerStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReconcilerStartError';
+  }
+}
 
 interface Settings {
   listen: ListenAddress;
@@ -33,17 +56,17 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   const settings = readSettings(options);
   if (options.worktree !== undefined) {
     const info = await stat(options.worktree).catch(() => null);
-    if (info === null || !info.isDirectory()) throw new CliError(`--worktree: ${options.worktree} is not a folder`);
+    if (info === null || !info.isDirectory()) throw new ReconcilerStartError(`--worktree: ${options.worktree} is not a folder`);
   }
   let auth: AuthConfig | null = null;
   if (options.auth !== undefined) {
     try {
       auth = await loadAuthFile(options.auth);
     } catch (error) {
-      throw new CliError(`--auth: ${(error as Error).message}`);
+      throw new ReconcilerStartError(`--auth: ${(error as Error).message}`);
     }
   } else if (!isLoopbackHost(settings.listen.host)) {
-    throw new CliError(
+    throw new ReconcilerStartError(
       `refusing to listen on ${options.listen} without --auth: only loopback addresses (127.0.0.1, ::1, localhost) may serve without tokens`,
     );
   }
@@ -77,7 +100,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   try {
     await services.start();
   } catch (error) {
-    throw new CliError(`cannot restore leases from --state-dir: ${(error as Error).message}`);
+    throw new ReconcilerStartError(`cannot restore leases from --state-dir: ${(error as Error).message}`);
   }
   const first = await desired.start();
   const prober = new StaticProber({ declared: services.declared, report: (name, probe) => services.state.setProbe(name, probe), intervalMs: settings.pollMs });
@@ -86,7 +109,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
 
   await app.ready();
   const address = await listen(app.server, settings.listen).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot listen on ${options.listen}: ${error.code ?? error.message}`);
+    throw new ReconcilerStartError(`cannot listen on ${options.listen}: ${error.code ?? error.message}`);
   });
   const url = formatUrl(settings.listen.host, address.port);
   const served = desired.current();
@@ -106,7 +129,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
 
 function readSettings(options: ReconcilerOptions): Settings {
   if ((options.source === undefined) === (options.worktree === undefined)) {
-    throw new CliError('give exactly one of --source GIT_URL|REPO_PATH or --worktree DIR');
+    throw new ReconcilerStartError('give exactly one of --source GIT_URL|REPO_PATH or --worktree DIR');
   }
   try {
     const settings: Settings = {
@@ -125,7 +148,7 @@ function readSettings(options: ReconcilerOptions): Settings {
     if (settings.gcMs < settings.ttlMs) throw new Error(`--gc (${options.gc}) must not be shorter than --ttl (${options.ttl})`);
     return settings;
   } catch (error) {
-    throw new CliError((error as Error).message);
+    throw new ReconcilerStartError((error as Error).message);
   }
 }
 

@@ -1,10 +1,9 @@
 // zod schemas and inferred types for the resources declared in Git (DESIGN §1, §7).
 import { z } from 'zod';
+import { API_VERSION, LLM_SOURCES, LLM_TYPES } from './llm-values.js';
 import { nameSchema } from './names.js';
 
-export const API_VERSION = 'mcpctl/v1';
-export const LLM_TYPES = ['vllm', 'openai', 'ollama', 'llamacpp', 'tgi', 'anthropic', 'other'] as const;
-export const LLM_SOURCES = ['agent', 'static'] as const;
+export { API_VERSION, LLM_SOURCES, LLM_TYPES };
 
 export const llmTypeSchema = z.enum(LLM_TYPES);
 export type LlmType = z.infer<typeof llmTypeSchema>;

@@ -2,7 +2,7 @@
 // document declares, read from the repository's working tree.
 import { loadResources } from '../../schema/codec.js';
 import { poolKeyOf } from '../../schema/pools.js';
-import type { GlobalOptions } from '../program.js';
+import type { GlobalOptions } from '../context.js';
 import { openRepo, readWorktreeFiles } from '../repo.js';
 
 export async function listNamesForCompletion(what: string, global: GlobalOptions): Promise<string> {

@@ -187,13 +187,13 @@ async function watchLlms(options: GetOptions, ctx: CommandContext, shown: LlmVie
   const printed = new Map(shown.map((v) => [v.metadata.name, JSON.stringify(v)]));
   try {
     await ctx.client().watch((event) => {
-      if (event.event === 'STATUS') return;
-      const view = event.data as LlmView;
+      if (event.type === 'STATUS') return;
+      const { view } = event;
       if (options.pool !== undefined && view.status.pool.key !== options.pool) return;
       if (options.name !== undefined && view.metadata.name !== options.name) return;
       const text = JSON.stringify(view);
-      if (event.event === 'ADDED' && printed.get(view.metadata.name) === text) return;
-      if (event.event === 'DELETED') {
+      if (event.type === 'ADDED' && printed.get(view.metadata.name) === text) return;
+      if (event.type === 'DELETED') {
         current.delete(view.metadata.name);
         printed.delete(view.metadata.name);
       } else {
@@ -201,7 +201,7 @@ async function watchLlms(options: GetOptions, ctx: CommandContext, shown: LlmVie
         printed.set(view.metadata.name, text);
       }
       const pools = summarizePools([...current.values()]);
-      ctx.out(formatWatchLine(event.event, view, { color: ctx.color, nowMs: ctx.now(), wide: options.output === 'wide', pools, widths }));
+      ctx.out(formatWatchLine(event.type, view, { color: ctx.color, nowMs: ctx.now(), wide: options.output === 'wide', pools, widths }));
     }, interrupt.signal);
   } finally {
     interrupt.dispose();
@@ -216,7 +216,7 @@ async function watchPools(ctx: CommandContext, initialPools: PoolSummary[], widt
   let pending: Promise<void> = Promise.resolve();
   try {
     await client.watch((event) => {
-      if (event.event === 'STATUS') return;
+      if (event.type === 'STATUS') return;
       // Pool rows are derived: re-read /pools after a member changes and print the pools that moved.
       pending = pending.then(async () => {
         const pools = (await client.listPools()).items;

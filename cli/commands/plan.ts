@@ -1,8 +1,8 @@
 // `mcpctl plan`: the working tree's llms/ against the reconciler (or a Git ref, offline).
 import { loadResources } from '../../schema/codec.js';
-import { declaredAnswerSchema } from '../../schema/declared.js';
 import { formatDiagnostic } from '../../schema/diagnostics.js';
 import { computePlan, planExitCode, type DeclaredSet } from '../../schema/plan.js';
+import { shortRevision } from '../../schema/revision.js';
 import type { LlmView } from '../../schema/views.js';
 import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -27,7 +27,7 @@ export async function run(options: PlanOptions, ctx: CommandContext): Promise<vo
     // unreachable) skips them. An error answer (a bad token's 401) is no "offline": it fails the plan.
     live = await tryLiveViews(ctx);
     if (loaded.ok) {
-      base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${atRef.revision.slice(0, 7)})` };
+      base = { llms: loaded.llms, pools: loaded.pools, revision: atRef.revision, label: `${options.against} (${shortRevision(atRef.revision)})` };
     } else {
       // A broken base branch is what a fixing pull request is for: with a reconciler at hand, plan
       // against what it still serves (its last good revision), and say so.
@@ -47,17 +47,7 @@ export async function run(options: PlanOptions, ctx: CommandContext): Promise<vo
 
 /** The reconciler's side of a plan, read together: its declared revision (/declared) and its live views (/llms). */
 export async function readServedState(client: ReturnType<CommandContext['client']>): Promise<{ base: DeclaredSet & { revision: string | null; label: string }; live: LlmView[] }> {
-  const [llms, answer] = await Promise.all([client.listLlms(), client.request<unknown>('GET', '/api/v1/declared')]);
-  const parsed = declaredAnswerSchema.safeParse(answer);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CliError(`${client.server}/api/v1/declared answered something other than a declared set (${issue?.path.join('.') ?? ''}: ${issue?.message ?? '?'})`);
-  }
-  const { revision, llms: declared, pools } = parsed.data;
+  const [llms, { revision, llms: declared, pools }] = await Promise.all([client.listLlms(), client.declared()]);
   return { base: { llms: declared, pools, revision, label: `reconciler revision ${shortRevision(revision)}` }, live: llms.items };
 }
 
-function shortRevision(revision: string | null): string {
-  if (revision === null) return '(none)';
-  return /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 7) : revision;
-}

@@ -1,6 +1,7 @@
 // The text of `mcpctl status`: one sentence on what is served and why, the errors that keep a
 // newer revision out, then the details and the reconcile history (DESIGN §7).
 import { formatAge } from '../../schema/age.js';
+import { shortRevision } from '../../schema/revision.js';
 import { PHASES, type ReconcileAttempt, type SourceError, type StatusAnswer } from '../../schema/views.js';
 import { paint, type Tone } from './color.js';
 import { formatTable } from './table.js';
@@ -119,9 +120,6 @@ function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function shortRevision(revision: string): string {
-  return /^[0-9a-f]{40,64}$/.test(revision) ? revision.slice(0, 7) : revision;
-}
 
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -2,12 +2,12 @@
 // tree as planned: check it still is what was planned, commit its resource files, push when there
 // is a remote, ask the reconciler to sync, and wait until the plan against it is empty. The Git
 // work is the pipeline's; this only says what the TUI checks and waits for.
-import type { SyncAnswer } from '../client.js';
+import type { SyncAnswer } from '../../schema/views.js';
 import { runApplySteps } from '../apply-pipeline.js';
 import type { ApplyStepName } from '../apply-steps.js';
 import { formatPlanLine } from '../format/plan-format.js';
 import type { Repo } from '../repo.js';
-import { shortRevision } from './banner.js';
+import { shortRevision } from '../../schema/revision.js';
 import type { ApplyOutcome, PlanResult, StepProgress } from './data-source.js';
 
 export interface ApplyDeps {

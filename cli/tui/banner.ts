@@ -1,5 +1,6 @@
 // The banner over every view: the reconciler cannot be reached, or its newest revision was
 // rejected (each error as `file:line:col: message`). Empty when all is well.
+import { shortRevision } from '../../schema/revision.js';
 import type { StatusAnswer } from '../../schema/views.js';
 import { paint } from '../format/color.js';
 
@@ -37,10 +38,4 @@ export function formatBanner(input: BannerInput): string[] {
     if (errors.length > BANNER_MAX_ERRORS) lines.push(`  … ${errors.length - BANNER_MAX_ERRORS} more: mcpctl status`);
   }
   return lines;
-}
-
-/** A Git commit id shortens to 7 characters; anything else (a worktree digest, say) shows as is. */
-export function shortRevision(revision: string | null): string {
-  if (revision === null) return '(none)';
-  return /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 7) : revision;
 }

@@ -1,14 +1,13 @@
-// The real data source: the reconciler over HTTP (ReconcilerClient) and the repository's working
-// tree (workspace.ts), exactly what `get`, `plan` and `apply` use.
+// The real data source: the reconciler over HTTP (client/reconciler-client.ts) and the
+// repository's working tree (workspace.ts), exactly what `get`, `plan` and `apply` use.
+import type { ReconcilerApi } from '../../client/reconciler-client.js';
 import { computePlan } from '../../schema/plan.js';
-import type { LlmView, StatusAnswer } from '../../schema/views.js';
-import type { ReconcilerClient, WatchEvent } from '../client.js';
 import { readServedState } from '../commands/plan.js';
 import type { CommandContext } from '../context.js';
 import { openRepo } from '../repo.js';
 import { loadWorkspace } from '../workspace.js';
 import { CONVERGE_POLL_MS, CONVERGE_TIMEOUT_MS, runApplyPipeline } from './apply-pipeline.js';
-import type { PlanResult, TuiDataSource, TuiWatchEvent } from './data-source.js';
+import type { PlanResult, TuiDataSource } from './data-source.js';
 import { buildResourceDiffs, fingerprintDeclared } from './resource-diffs.js';
 
 export function createReconcilerSource(ctx: CommandContext): TuiDataSource {
@@ -21,11 +20,7 @@ export function createReconcilerSource(ctx: CommandContext): TuiDataSource {
       return { llms: llms.items, pools: pools.items, status };
     },
     listPools: async () => (await client.listPools()).items,
-    watch: (onEvent, signal) =>
-      client.watch((event) => {
-        const parsed = parseWatchEvent(event);
-        if (parsed !== null) onEvent(parsed);
-      }, signal),
+    watch: (onEvent, signal) => client.watch(onEvent, signal),
     plan,
     apply: async (planned, onStep) =>
       runApplyPipeline(
@@ -45,29 +40,9 @@ export function createReconcilerSource(ctx: CommandContext): TuiDataSource {
 }
 
 /** The working tree's resources against what the reconciler declares and sees live, as `mcpctl plan`. */
-export async function planWorkingTree(ctx: CommandContext, client: ReconcilerClient): Promise<PlanResult> {
+export async function planWorkingTree(ctx: CommandContext, client: ReconcilerApi): Promise<PlanResult> {
   const ws = await loadWorkspace(ctx);
   const { base, live } = await readServedState(client);
   const plan = computePlan({ desired: ws.declared, base, live });
   return { plan, diffs: buildResourceDiffs(plan, base, ws.declared), fingerprint: fingerprintDeclared(ws.declared) };
-}
-
-/** Checks the shape of a server-sent event at the edge; anything else is dropped. */
-export function parseWatchEvent(event: WatchEvent): TuiWatchEvent | null {
-  if (event.event === 'STATUS') return isStatus(event.data) ? { type: 'STATUS', status: event.data } : null;
-  return isLlmView(event.data) ? { type: event.event, view: event.data } : null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isLlmView(value: unknown): value is LlmView {
-  if (!isRecord(value) || !isRecord(value.metadata) || !isRecord(value.spec) || !isRecord(value.status)) return false;
-  const { status } = value;
-  return typeof value.metadata.name === 'string' && typeof status.phase === 'string' && typeof status.kind === 'string' && isRecord(status.pool) && typeof status.pool.key === 'string';
-}
-
-function isStatus(value: unknown): value is StatusAnswer {
-  return isRecord(value) && Array.isArray(value.errors) && 'lastGoodRevision' in value;
 }

@@ -1,11 +1,11 @@
 // What the screen shows, derived from the state alone: the rows of each list, the selected pool
 // and member, the detail and plan texts, the banner and the room left for the body.
+import { cachedViews } from '../../client/llm-cache.js';
 import { membersOf } from '../../schema/pools.js';
 import type { LlmView } from '../../schema/views.js';
 import { paint } from '../format/color.js';
 import { formatDescribe } from '../format/describe.js';
 import { formatBanner } from './banner.js';
-import { cachedViews } from './llm-cache.js';
 import { deriveMembersModel, type MembersModel } from './member-rows.js';
 import { formatApplyLines, formatPlanLines } from './plan-lines.js';
 import { derivePoolsModel, type PoolsModel } from './pool-rows.js';

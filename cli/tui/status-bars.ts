@@ -1,7 +1,8 @@
 // The top and bottom lines of the screen: tabs, served revision and connection on top; the key
 // hints, the filter being typed, the apply question or a notice at the bottom.
+import { shortRevision } from '../../schema/revision.js';
 import { measureWidth, paint } from '../format/color.js';
-import { shortRevision, type Connection } from './banner.js';
+import type { Connection } from './banner.js';
 import { formatKeyHints, type KeyMode } from './keys.js';
 import type { Tab } from './state.js';
 

@@ -2,10 +2,11 @@
 // the clock tick and the terminal size, and publishes the state and the actions in two contexts.
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, type ReactNode } from 'react';
 import { useApp, useStdout } from 'ink';
+import { RESYNC_MS, runInformer, sleepUnlessAborted, type InformerOptions } from '../../client/informer.js';
 import type { TuiDataSource } from './data-source.js';
-import { RESYNC_MS, runInformer, sleepUnlessAborted, type InformerOptions } from './informer.js';
 import { intentOfKey, keyModeOf, type KeyPress } from './keys.js';
-import { createInitialState, reduceTui, TABS, type TuiAction, type TuiState } from './state.js';
+import { reduceTui, type TuiAction } from './reducer.js';
+import { createInitialState, TABS, type TuiState } from './state.js';
 
 export interface TuiActions {
   dispatch(action: TuiAction): void;

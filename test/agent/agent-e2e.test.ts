@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
 import type { LlmView, MembersAnswer } from '../../schema/views.js';
 import { killAllMcpctl, REPO_ROOT, startMcpctl, waitForServingUrl, type McpctlProcess } from './mcpctl-process.js';
@@ -140,6 +140,19 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+describe('mcpctl agent with a bad config', () => {
+  it('exits 1 with one error line per problem, each with file:line:col', async () => {
+    const configFile = join(dir, 'broken.yaml');
+    await writeFile(configFile, 'server: nowhere\nagentId: Gpu1\n');
+    const proc = startMcpctl(['agent', '--config', configFile]);
+    expect(await proc.exited).toEqual({ code: 1, signal: null });
+    const lines = proc.output().trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(`mcpctl: error: ${configFile}:1:9: server: expected an http(s) URL, found "nowhere"`);
+    expect(lines[1]?.startsWith(`mcpctl: error: ${configFile}:2:10: agentId: `)).toBe(true);
+  });
+});
 
 // The scenarios run concurrently (each with its own names) so that process start-up overlaps.
 describe.skipIf(!reconcilerBuilt).concurrent('mcpctl agent against a real reconciler', () => {

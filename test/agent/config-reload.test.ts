@@ -2,9 +2,8 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runAgentCommand, startAgentService, type AgentService } from '../../agent/main.js';
+import { AgentStartError, runAgentCommand, startAgentService, type AgentService } from '../../agent/main.js';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
-import { CliError } from '../../cli/errors.js';
 import { startFakeReconciler, type FakeReconciler } from './fake-reconciler.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -107,7 +106,7 @@ describe('runAgentCommand', () => {
   it('fails with the file:line:col line when the config is bad', async () => {
     await writeFile(file, 'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    url: http://g:1/v1\n');
     const failure = runAgentCommand({ config: file });
-    await expect(failure).rejects.toBeInstanceOf(CliError);
+    await expect(failure).rejects.toBeInstanceOf(AgentStartError);
     await expect(failure).rejects.toThrow(`${file}:3:5: providers[0].model: required field is missing (expected a string)`);
   });
 });

@@ -2,6 +2,8 @@
 // with live state from registered agents: get (every output), get pools, describe, version,
 // status, the --server/MCPCTL_SERVER precedence, exit codes and colour.
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { LlmView, PoolSummary } from '../../schema/views.js';
@@ -159,6 +161,29 @@ spec:
     const result = await runCli(['--server', `http://127.0.0.1:${port}`, 'get', 'llm'], { cwd: repo.dir });
     expect(result.code).toBe(3);
     expect(expectOneErrorLine(result)).toBe(`mcpctl: error: cannot reach the reconciler at http://127.0.0.1:${port}: ECONNREFUSED`);
+  });
+
+  it('a --server that is not an http(s) URL is exit 1, naming the flag', async () => {
+    const result = await runCli(['--server', 'ftp://fleet', 'get', 'llm'], { cwd: repo.dir });
+    expect(result.code).toBe(1);
+    expect(expectOneErrorLine(result)).toBe('mcpctl: error: --server: expected an http(s) URL, found "ftp://fleet"');
+  });
+
+  it('an answer of the wrong shape is exit 1 with one line naming the route and the field', async () => {
+    const stub = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ revision: null, items: [{ apiVersion: 'mcpctl/v1', kind: 'Llm', metadata: { name: 'a' }, spec: { type: 'vllm', model: 7 } }] }));
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+      const result = await runCli(['--server', url, 'get', 'llm', '-o', 'json'], { cwd: repo.dir });
+      expect(result.code).toBe(1);
+      expect(expectOneErrorLine(result)).toBe(`mcpctl: error: GET ${url}/api/v1/llms answered with a body of the wrong shape: items.0.spec.model: expected string, found 7 (and 1 more)`);
+      expect(result.stdout).toBe('');
+    } finally {
+      await new Promise<void>((resolve) => stub.close(() => resolve()));
+    }
   });
 
   it('takes the server from MCPCTL_SERVER, and --server over the variable', async () => {

@@ -6,12 +6,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
-import type { ReconcilerOptions } from '../../cli/program.js';
-import { runReconcilerCommand } from '../../reconciler/main.js';
+import { ReconcilerStartError, runReconcilerCommand, type ReconcilerOptions } from '../../reconciler/main.js';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView } from '../../schema/views.js';
 import { sha256Hex } from '../../reconciler/auth.js';
-import { CliError } from '../../cli/errors.js';
 import { entry, FLEET_FILES, registration } from './support/harness.js';
 
 const BIN = join(import.meta.dirname, '../../dist/cli/bin.js');
@@ -179,9 +177,8 @@ describe('options that stop the reconciler before it starts', () => {
     [{ worktree: '.', listen: '10.0.0.5:7420' }, 'refusing to listen on 10.0.0.5:7420 without --auth: only loopback addresses (127.0.0.1, ::1, localhost) may serve without tokens'],
   ])('%o: %s', async (options, message) => {
     const error = await runReconcilerCommand({ ...DEFAULTS, ...options }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).message).toBe(message);
-    expect((error as CliError).exitCode).toBe(1);
+    expect(error).toBeInstanceOf(ReconcilerStartError);
+    expect((error as ReconcilerStartError).message).toBe(message);
   });
 
   it('an --auth file with errors stops it with file:line:col', async () => {
@@ -190,7 +187,8 @@ describe('options that stop the reconciler before it starts', () => {
       const auth = join(dir, 'auth.yaml');
       await writeFile(auth, 'tokens:\n  - name: x\n    sha256: nothex\n    roles: [view:llms]\n');
       const error = await runReconcilerCommand({ ...DEFAULTS, worktree: '.', auth }).catch((e: unknown) => e);
-      expect((error as CliError).message).toBe(`--auth: ${auth}:3:13: tokens.0.sha256: expected 64 hex digits (SHA-256 of the token)`);
+      expect(error).toBeInstanceOf(ReconcilerStartError);
+      expect((error as ReconcilerStartError).message).toBe(`--auth: ${auth}:3:13: tokens.0.sha256: expected 64 hex digits (SHA-256 of the token)`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadResources } from '../../schema/codec.js';
 import { computePlan, type DeclaredSet } from '../../schema/plan.js';
-import type { SyncAnswer } from '../../cli/client.js';
+import type { SyncAnswer } from '../../schema/views.js';
 import { changedResourceFiles, readFilesAtRef, readWorktreeFiles, type Repo } from '../../cli/repo.js';
 import { commitMessageOf, runApplyPipeline, type ApplyDeps } from '../../cli/tui/apply-pipeline.js';
 import type { PlanResult, StepProgress } from '../../cli/tui/data-source.js';

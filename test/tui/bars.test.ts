@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { measureWidth, stripAnsi } from '../../cli/format/color.js';
-import { formatBanner, shortRevision } from '../../cli/tui/banner.js';
+import { formatBanner } from '../../cli/tui/banner.js';
 import { formatFooterLine, formatHeaderLine } from '../../cli/tui/status-bars.js';
 import { buildStatus, buildTuiFleet, NOW_MS, REVISION } from './support/tui-fleet.js';
 
@@ -47,14 +47,6 @@ describe('formatBanner', () => {
     const coloured = formatBanner({ ...input, color: true });
     expect(coloured.map(stripAnsi)).toEqual(formatBanner({ ...input, color: false }));
     expect(coloured[0]).toContain('\u001b[31m');
-  });
-
-  test.each([
-    [REVISION, '3f2c1e9'],
-    ['worktree:9f8e7d', 'worktree:9f8e7d'],
-    [null, '(none)'],
-  ])('shortRevision(%j) is %j', (revision, short) => {
-    expect(shortRevision(revision)).toBe(short);
   });
 });
 

@@ -1,5 +1,6 @@
 // Ink and React load only for `mcpctl tui`: nothing outside cli/tui imports them, and nothing
-// outside it imports the TUI statically (cli/program.ts reaches it with a dynamic import).
+// outside it imports the TUI statically (cli/program.ts reaches it with a dynamic import). The
+// services and the headless client/ know nothing of the CLI (STYLE: boundaries you can see).
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { expect, test } from 'vitest';
@@ -23,7 +24,7 @@ function staticImports(text: string): string[] {
 
 test('only cli/tui imports ink or react, and only dynamically is cli/tui imported from outside', async () => {
   const offenders: string[] = [];
-  for (const top of ['cli', 'schema', 'gitio', 'probe', 'reconciler', 'agent', 'bench']) {
+  for (const top of ['cli', 'client', 'schema', 'gitio', 'probe', 'reconciler', 'agent', 'bench']) {
     let files: string[];
     try {
       files = await sourceFiles(join(ROOT, top));
@@ -35,6 +36,20 @@ test('only cli/tui imports ink or react, and only dynamically is cli/tui importe
       if (rel.startsWith('cli/tui/')) continue;
       for (const spec of staticImports(await readFile(file, 'utf8'))) {
         if (/^(ink|react)(\/|$)/.test(spec) || /(^|\/)tui\//.test(spec)) offenders.push(`${rel} imports ${spec}`);
+      }
+    }
+  }
+  expect(offenders).toEqual([]);
+});
+
+test('agent/, reconciler/, client/ and schema/ import nothing of cli/, and client/ no commander', async () => {
+  const offenders: string[] = [];
+  for (const top of ['agent', 'reconciler', 'client', 'schema']) {
+    for (const file of await sourceFiles(join(ROOT, top))) {
+      const rel = relative(ROOT, file).split('\\').join('/');
+      for (const spec of staticImports(await readFile(file, 'utf8'))) {
+        if (/(^|\/)cli\//.test(spec)) offenders.push(`${rel} imports ${spec}`);
+        if (top === 'client' && /^commander(\/|$)/.test(spec)) offenders.push(`${rel} imports ${spec}`);
       }
     }
   }

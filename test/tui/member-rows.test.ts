@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { measureWidth, stripAnsi } from '../../cli/format/color.js';
-import { policiesOfPools } from '../../cli/tui/llm-cache.js';
+import { policiesOfPools } from '../../client/llm-cache.js';
 import { deriveMembersModel, formatMembersView, shortGpuName, summarizeGpus } from '../../cli/tui/member-rows.js';
 import { buildTuiFleet, degradedFiles, h100, NOW_MS } from './support/tui-fleet.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { measureWidth, stripAnsi } from '../../cli/format/color.js';
-import { policiesOfPools } from '../../cli/tui/llm-cache.js';
+import { policiesOfPools } from '../../client/llm-cache.js';
 import { derivePoolsModel, formatBar, formatPoolsView, isSoloPool, paintBar } from '../../cli/tui/pool-rows.js';
 import { buildTuiFleet, degradedFiles, liveLlm, buildRealisticLive } from './support/tui-fleet.js';
 

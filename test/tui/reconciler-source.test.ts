@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { afterEach, describe, expect, test } from 'vitest';
-import { ReconcilerClient } from '../../cli/client.js';
+import { ReconcilerClient } from '../../client/reconciler-client.js';
+import type { WatchEvent } from '../../client/watch-stream.js';
 import type { CommandContext } from '../../cli/context.js';
-import type { StepProgress, TuiWatchEvent } from '../../cli/tui/data-source.js';
-import { createReconcilerSource, parseWatchEvent } from '../../cli/tui/reconciler-source.js';
-import { buildStatus, buildTuiFleet } from './support/tui-fleet.js';
+import type { StepProgress } from '../../cli/tui/data-source.js';
+import { createReconcilerSource } from '../../cli/tui/reconciler-source.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const POOL_YAML = `apiVersion: mcpctl/v1
@@ -89,19 +89,6 @@ function contextFor(server: string, repo: string): CommandContext {
   };
 }
 
-describe('parseWatchEvent', () => {
-  const fleet = buildTuiFleet();
-  test('Llm events carry a view; STATUS carries the status; anything else is dropped', () => {
-    const view = fleet.view('vllm-gpu1-qwen3');
-    expect(parseWatchEvent({ event: 'MODIFIED', data: view })).toEqual({ type: 'MODIFIED', view });
-    const status = buildStatus(fleet.views);
-    expect(parseWatchEvent({ event: 'STATUS', data: status })).toEqual({ type: 'STATUS', status });
-    expect(parseWatchEvent({ event: 'ADDED', data: { metadata: { name: 'x' } } })).toBeNull();
-    expect(parseWatchEvent({ event: 'DELETED', data: 'vllm-gpu1-qwen3' })).toBeNull();
-    expect(parseWatchEvent({ event: 'STATUS', data: { revision: 'r' } })).toBeNull();
-  });
-});
-
 describe('createReconcilerSource against a real reconciler', () => {
   test('lists, watches a worker register, plans the working tree and applies it until it is served', async () => {
     const repo = await tempDir('repo');
@@ -129,7 +116,7 @@ describe('createReconcilerSource against a real reconciler', () => {
     expect(snapshot.llms.map((v) => `${v.metadata.name} ${v.status.kind}/${v.status.phase}`)).toEqual(['vllm-gpu1-qwen3 declared/pending', 'vllm-gpu2-qwen3 declared/pending']);
     expect(snapshot.status.errors).toEqual([]);
 
-    const events: TuiWatchEvent[] = [];
+    const events: WatchEvent[] = [];
     const watching = new AbortController();
     const watched = source.watch((e) => events.push(e), watching.signal);
     await until('the initial ADDED events', () => (events.length >= 2 ? true : null));

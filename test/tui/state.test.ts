@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { stripAnsi } from '../../cli/format/color.js';
 import type { PlanResult } from '../../cli/tui/data-source.js';
 import { selectBodyHeight, selectDetailLines, selectMember, selectPlanLines, selectPoolKey } from '../../cli/tui/selectors.js';
-import { createInitialState, reduceTui, refuseApply, type TuiAction, type TuiState } from '../../cli/tui/state.js';
+import { reduceTui, refuseApply, type TuiAction } from '../../cli/tui/reducer.js';
+import { createInitialState, type TuiState } from '../../cli/tui/state.js';
 import { buildRealisticLive, buildStatus, buildTuiFleet, degradedFiles, editedFiles, liveLlm, NOW_MS, planOf, REALISTIC_FILES, snapshotOf } from './support/tui-fleet.js';
 
 const fleet = buildTuiFleet();

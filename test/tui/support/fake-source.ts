@@ -1,18 +1,13 @@
 // A TuiDataSource for component tests: lists answer from a settable snapshot (or fail), watch
 // streams stay open until the test pushes events, ends or breaks them, and plan/apply answer
 // what the test scripts. Every call is recorded.
+import type { Snapshot } from '../../../client/informer.js';
+import type { WatchEvent } from '../../../client/watch-stream.js';
 import type { PoolSummary } from '../../../schema/views.js';
-import type {
-  ApplyOutcome,
-  PlanResult,
-  Snapshot,
-  StepProgress,
-  TuiDataSource,
-  TuiWatchEvent,
-} from '../../../cli/tui/data-source.js';
+import type { ApplyOutcome, PlanResult, StepProgress, TuiDataSource } from '../../../cli/tui/data-source.js';
 
 interface OpenWatch {
-  onEvent: (event: TuiWatchEvent) => void;
+  onEvent: (event: WatchEvent) => void;
   signal: AbortSignal;
   end: () => void;
   fail: (error: Error) => void;
@@ -53,7 +48,7 @@ export class FakeSource implements TuiDataSource {
     return structuredClone(this.snapshot.pools);
   }
 
-  watch(onEvent: (event: TuiWatchEvent) => void, signal: AbortSignal): Promise<void> {
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
     this.calls.push('watch');
     return new Promise<void>((resolve, reject) => {
       const watch: OpenWatch = {
@@ -78,7 +73,7 @@ export class FakeSource implements TuiDataSource {
     return this.watches.length;
   }
 
-  push(event: TuiWatchEvent): void {
+  push(event: WatchEvent): void {
     if (this.watches.length === 0) throw new Error('no open watch to push to');
     for (const w of this.watches) w.onEvent(event);
   }

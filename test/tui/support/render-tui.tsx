@@ -1,8 +1,8 @@
 // Renders the whole TUI with ink-testing-library against a FakeSource, with a pinned clock, and
 // waits on the frame with predicates (never a fixed sleep).
 import { render } from 'ink-testing-library';
+import type { InformerOptions } from '../../../client/informer.js';
 import { TuiApp } from '../../../cli/tui/app.js';
-import type { InformerOptions } from '../../../cli/tui/informer.js';
 import { FakeSource } from './fake-source.js';
 import { NOW_MS } from './tui-fleet.js';
 

@@ -1,10 +1,11 @@
 // Data for the TUI's tests: snapshots of a realistic fleet (declared YAML through the real codec,
 // live registrations through the real effective-state rules) and plans from the real plan engine.
+import type { Snapshot } from '../../../client/informer.js';
 import { loadResources, type SourceFile } from '../../../schema/codec.js';
 import type { LiveLlm } from '../../../schema/effective.js';
 import { computePlan, type DeclaredSet } from '../../../schema/plan.js';
 import { MEMBER_KINDS, PHASES, type LlmView, type SourceError, type StatusAnswer } from '../../../schema/views.js';
-import type { PlanResult, Snapshot } from '../../../cli/tui/data-source.js';
+import type { PlanResult } from '../../../cli/tui/data-source.js';
 import { buildResourceDiffs, fingerprintDeclared } from '../../../cli/tui/resource-diffs.js';
 import { buildFleet, buildRealisticLive, liveLlm, h100, NOW_MS, REALISTIC_FILES, REVISION, type Fleet } from '../../cli/support/views.js';
 

@@ -1,9 +1,8 @@
 // The informer's store: Llm views by name, replaced whole by a list and patched by watch events.
 // Updates return a new map only when something changed, so an event that repeats what the cache
 // already holds does not re-render the screen.
-import type { PoolSummary } from '../../schema/views.js';
-import type { PoolPolicy } from '../../schema/pools.js';
-import type { LlmView } from '../../schema/views.js';
+import type { PoolPolicy } from '../schema/pools.js';
+import type { LlmView, PoolSummary } from '../schema/views.js';
 
 export type LlmCache = ReadonlyMap<string, LlmView>;
 

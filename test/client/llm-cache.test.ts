@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { applyCacheEvent, cachedViews, createCache, policiesOfPools, relistCache } from '../../cli/tui/llm-cache.js';
-import { buildTuiFleet, degradedFiles, liveLlm, buildRealisticLive } from './support/tui-fleet.js';
+import { applyCacheEvent, cachedViews, createCache, policiesOfPools, relistCache } from '../../client/llm-cache.js';
+import { buildTuiFleet, degradedFiles, liveLlm, buildRealisticLive } from '../tui/support/tui-fleet.js';
 
 const fleet = buildTuiFleet();
 const worker = buildTuiFleet({ live: [...buildRealisticLive(), liveLlm({ name: 'vllm-gpu9-qwen3', poolName: 'user-vllm-qwen3-thinking', agentId: 'gpu9' })] }).view('vllm-gpu9-qwen3');

@@ -1,15 +1,14 @@
-// Retry timing: exponential backoff while the reconciler is unreachable, and jitter so that a
-// fleet of agents does not beat (or retry) in lockstep.
+// Retry timing for whatever talks to a reconciler (the agent, the informer): exponential backoff
+// while it is unreachable, and jitter so that a fleet of agents does not beat (or retry) in lockstep.
+// Each caller names its own policy.
 
 export interface BackoffPolicy {
   initialMs: number;
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000 };
-
 /** Delay before retry number `failures` (1 = after the first failure): initial, doubling, capped. */
-export function computeBackoffMs(failures: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
+export function computeBackoffMs(failures: number, policy: BackoffPolicy): number {
   if (failures <= 0) return 0;
   // Cap the exponent too, so that a long outage cannot overflow to Infinity.
   const exponent = Math.min(failures - 1, 30);

@@ -3,14 +3,31 @@
 // lists again, so nothing deleted while the stream was down survives in the cache. While the
 // stream is open a periodic resync lists again: /watch is silent on bare heartbeats, so without
 // it the heartbeat ages on screen would only ever grow.
-import type { PoolSummary } from '../../schema/views.js';
-import type { Snapshot, TuiDataSource, TuiWatchEvent } from './data-source.js';
+import type { LlmView, PoolSummary, StatusAnswer } from '../schema/views.js';
+import { computeBackoffMs, type BackoffPolicy } from './backoff.js';
+import type { WatchEvent } from './watch-stream.js';
 
-/** Where the informer reports to: the TUI's reducer, through plain callbacks. */
+/** What one list call returns: the state the informer cache starts from on every (re)connect. */
+export interface Snapshot {
+  llms: LlmView[];
+  pools: PoolSummary[];
+  status: StatusAnswer;
+}
+
+/** Where the informer lists and watches: a reconciler through ReconcilerClient, or a test's fake. */
+export interface InformerSource {
+  list(): Promise<Snapshot>;
+  /** Pool policies (minActive) change with a revision; refreshed after each STATUS event. */
+  listPools(): Promise<PoolSummary[]>;
+  /** Resolves when the stream ends; rejects when the reconciler cannot be reached; stops on abort. */
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
+}
+
+/** Where the informer reports to (the TUI: its reducer), through plain callbacks. */
 export interface InformerSink {
   connecting(): void;
   listed(snapshot: Snapshot): void;
-  event(event: TuiWatchEvent): void;
+  event(event: WatchEvent): void;
   policies(pools: PoolSummary[]): void;
   unreachable(message: string, retryInMs: number): void;
 }
@@ -18,25 +35,20 @@ export interface InformerSink {
 export interface InformerOptions {
   /** Waits `ms` or until `signal` aborts, whichever is first. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
+  /** Reconnect delays; INFORMER_BACKOFF when absent. */
+  backoff?: BackoffPolicy;
   /** How often to list again while watching; 0 or absent: never. */
   resyncMs?: number;
 }
 
-export const INITIAL_BACKOFF_MS = 500;
+/** 500 ms, 1 s, 2 s, … up to 10 s: someone is watching the screen, so reconnect sooner than an agent. */
+export const INFORMER_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000 };
 /** About the agents' heartbeat interval: ages on screen stay within a beat or two of the truth. */
 export const RESYNC_MS = 10_000;
-export const MAX_BACKOFF_MS = 10_000;
-
-/** 500 ms, 1 s, 2 s, … capped: the delay before reconnect attempt `failures` (1-based). */
-export function computeBackoffMs(failures: number, initialMs = INITIAL_BACKOFF_MS, maxMs = MAX_BACKOFF_MS): number {
-  if (failures <= 0) return 0;
-  return Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 30));
-}
 
 /** Runs until `signal` aborts. Never rejects: every failure becomes an `unreachable` report. */
-export async function runInformer(source: TuiDataSource, sink: InformerSink, signal: AbortSignal, options: InformerOptions): Promise<void> {
+export async function runInformer(source: InformerSource, sink: InformerSink, signal: AbortSignal, options: InformerOptions): Promise<void> {
+  const backoff = options.backoff ?? INFORMER_BACKOFF;
   let failures = 0;
   while (!signal.aborted) {
     sink.connecting();
@@ -63,11 +75,11 @@ export async function runInformer(source: TuiDataSource, sink: InformerSink, sig
       if (signal.aborted) return;
       // The server closed the stream (a restart, a proxy timeout): re-list and watch again after
       // a short pause, so that a server which keeps closing at once is not hammered.
-      await options.sleep(options.initialBackoffMs ?? INITIAL_BACKOFF_MS, signal);
+      await options.sleep(backoff.initialMs, signal);
     } catch (error) {
       if (signal.aborted) return;
       failures++;
-      const delayMs = computeBackoffMs(failures, options.initialBackoffMs, options.maxBackoffMs);
+      const delayMs = computeBackoffMs(failures, backoff);
       sink.unreachable(messageOf(error), delayMs);
       await options.sleep(delayMs, signal);
     }
@@ -75,7 +87,7 @@ export async function runInformer(source: TuiDataSource, sink: InformerSink, sig
 }
 
 /** Lists every `resyncMs` until `signal` aborts; a failed list waits for the watch to notice. */
-async function resyncWhile(source: TuiDataSource, sink: InformerSink, signal: AbortSignal, resyncMs: number, sleep: InformerOptions['sleep']): Promise<void> {
+async function resyncWhile(source: InformerSource, sink: InformerSink, signal: AbortSignal, resyncMs: number, sleep: InformerOptions['sleep']): Promise<void> {
   for (;;) {
     await sleep(resyncMs, signal);
     if (signal.aborted) return;
@@ -89,7 +101,7 @@ async function resyncWhile(source: TuiDataSource, sink: InformerSink, signal: Ab
   }
 }
 
-async function refreshPolicies(source: TuiDataSource, sink: InformerSink, signal: AbortSignal): Promise<void> {
+async function refreshPolicies(source: InformerSource, sink: InformerSink, signal: AbortSignal): Promise<void> {
   try {
     const pools = await source.listPools();
     if (!signal.aborted) sink.policies(pools);

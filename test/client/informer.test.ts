@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { computeBackoffMs, runInformer, sleepUnlessAborted, type InformerSink } from '../../cli/tui/informer.js';
-import { FakeSource } from './support/fake-source.js';
-import { buildTuiFleet, snapshotOf } from './support/tui-fleet.js';
+import { runInformer, sleepUnlessAborted, type InformerSink } from '../../client/informer.js';
+import { FakeSource } from '../tui/support/fake-source.js';
+import { buildTuiFleet, snapshotOf } from '../tui/support/tui-fleet.js';
 
 function recordingSink(): { sink: InformerSink; log: string[] } {
   const log: string[] = [];
@@ -21,20 +21,6 @@ async function until(predicate: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !predicate(); i++) await new Promise((r) => setTimeout(r, 2));
   if (!predicate()) throw new Error('condition not reached');
 }
-
-describe('computeBackoffMs', () => {
-  test.each([
-    [0, 0],
-    [1, 500],
-    [2, 1000],
-    [3, 2000],
-    [5, 8000],
-    [6, 10_000],
-    [60, 10_000],
-  ])('after %i failures it waits %i ms', (failures, ms) => {
-    expect(computeBackoffMs(failures)).toBe(ms);
-  });
-});
 
 describe('runInformer', () => {
   const fleet = buildTuiFleet();

@@ -1,0 +1,238 @@
+// The one way to a running reconciler over HTTP: the read API, /sync and the /watch stream. Every
+// answer is parsed with its route's schema (schema/views.ts); failures are the typed errors of
+// errors.ts. Headless: the CLI, the TUI and the gateway share it, and each maps its errors.
+import type { IncomingMessage } from 'node:http';
+import type { z } from 'zod';
+import {
+  errorAnswerSchema,
+  healthAnswerSchema,
+  llmListAnswerSchema,
+  llmViewSchema,
+  membersAnswerSchema,
+  poolListAnswerSchema,
+  statusAnswerSchema,
+  syncAnswerSchema,
+  type HealthAnswer,
+  type LlmListAnswer,
+  type LlmView,
+  type MembersAnswer,
+  type PoolListAnswer,
+  type StatusAnswer,
+  type SyncAnswer,
+} from '../schema/views.js';
+import type { DeclaredAnswer } from '../schema/declared.js';
+import { ClientError, HttpError, InvalidServerUrl, MalformedAnswer, ReconcilerUnreachable } from './errors.js';
+import { parseAnswer } from './parse-answer.js';
+import { WatchStreamParser, type WatchEvent } from './watch-stream.js';
+
+export interface ClientOptions {
+  server: string;
+  token?: string | undefined;
+  timeoutMs?: number;
+}
+
+/** What a reconciler answers, as its users see it; ReconcilerClient is the one over HTTP. */
+export interface ReconcilerApi {
+  /** The base URL, without a trailing slash. */
+  readonly server: string;
+  listLlms(pool?: string): Promise<LlmListAnswer>;
+  /** Null when the reconciler answers 404 LlmNotFound. */
+  getLlm(name: string): Promise<LlmView | null>;
+  /** Null when the reconciler answers 404 LlmNotFound. */
+  members(name: string): Promise<MembersAnswer | null>;
+  listPools(): Promise<PoolListAnswer>;
+  status(): Promise<StatusAnswer>;
+  health(): Promise<HealthAnswer>;
+  sync(): Promise<SyncAnswer>;
+  /** The served revision's declared resources, with their places (what `plan` compares against). */
+  declared(): Promise<DeclaredAnswer>;
+  /** Reads /api/v1/watch until `signal` aborts, calling `onEvent` per well-formed event. */
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
+}
+
+export class ReconcilerClient implements ReconcilerApi {
+  private readonly base: string;
+
+  constructor(private readonly options: ClientOptions) {
+    this.base = options.server.replace(/\/+$/, '');
+  }
+
+  get server(): string {
+    return this.base;
+  }
+
+  listLlms(pool?: string): Promise<LlmListAnswer> {
+    return this.request('GET', `/api/v1/llms${pool === undefined ? '' : `?pool=${encodeURIComponent(pool)}`}`, llmListAnswerSchema);
+  }
+
+  /** Null when the reconciler answers 404 LlmNotFound. */
+  getLlm(name: string): Promise<LlmView | null> {
+    return this.requestOrNull('GET', `/api/v1/llms/${encodeURIComponent(name)}`, llmViewSchema);
+  }
+
+  members(name: string): Promise<MembersAnswer | null> {
+    return this.requestOrNull('GET', `/api/v1/llms/${encodeURIComponent(name)}/members`, membersAnswerSchema);
+  }
+
+  listPools(): Promise<PoolListAnswer> {
+    return this.request('GET', '/api/v1/pools', poolListAnswerSchema);
+  }
+
+  status(): Promise<StatusAnswer> {
+    return this.request('GET', '/api/v1/status', statusAnswerSchema);
+  }
+
+  health(): Promise<HealthAnswer> {
+    return this.request('GET', '/healthz', healthAnswerSchema);
+  }
+
+  sync(): Promise<SyncAnswer> {
+    return this.request('POST', '/api/v1/sync', syncAnswerSchema, {});
+  }
+
+  async declared(): Promise<DeclaredAnswer> {
+    // Loaded here: its schema builds the resource schemas, which only plan needs (not `get`).
+    const { declaredAnswerSchema } = await import('../schema/declared.js');
+    return this.request('GET', '/api/v1/declared', declaredAnswerSchema);
+  }
+
+  async watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    let response: IncomingMessage;
+    try {
+      response = await this.send('GET', '/api/v1/watch', undefined, { signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof ClientError) throw error;
+      throw new ReconcilerUnreachable(this.base, causeOf(error));
+    }
+    if (!isOk(response)) throw this.errorOf(response, await readBody(response));
+    response.setEncoding('utf8');
+    const parser = new WatchStreamParser(onEvent);
+    try {
+      for await (const chunk of response) parser.push(chunk as string);
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new ReconcilerUnreachable(this.base, causeOf(error));
+    }
+  }
+
+  private async requestOrNull<S extends z.ZodType>(method: string, path: string, schema: S): Promise<z.output<S> | null> {
+    try {
+      return await this.request(method, path, schema);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  private headers(): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.options.token !== undefined && this.options.token !== '') headers.authorization = `Bearer ${this.options.token}`;
+    return headers;
+  }
+
+  private async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    let text: string;
+    let response: IncomingMessage;
+    try {
+      response = await this.send(method, path, body === undefined ? undefined : JSON.stringify(body), { timeoutMs });
+      text = await readBody(response);
+    } catch (error) {
+      if (error instanceof ClientError) throw error;
+      throw new ReconcilerUnreachable(this.base, causeOf(error));
+    }
+    if (!isOk(response)) throw this.errorOf(response, text);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new MalformedAnswer(`${this.base}${path} answered ${response.statusCode ?? '?'} with a body that is not JSON`);
+    }
+    return parseAnswer(schema, value, `${method} ${this.base}${path}`);
+  }
+
+  /**
+   * One request through node:http(s). Not the global fetch: on Node 20 loading undici costs more
+   * start-up time than the whole of `mcpctl get` is allowed (bench/cli.ts).
+   */
+  private async send(method: string, path: string, body: string | undefined, limits: { timeoutMs?: number; signal?: AbortSignal }): Promise<IncomingMessage> {
+    let url: URL;
+    try {
+      url = new URL(`${this.base}${path}`);
+    } catch {
+      throw new InvalidServerUrl(this.base);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidServerUrl(this.base);
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const headers = this.headers();
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(url, { method, headers, ...(limits.signal === undefined ? {} : { signal: limits.signal }) }, resolve);
+      req.on('error', reject);
+      if (limits.timeoutMs !== undefined) {
+        // The whole exchange, not only the connect: a reconciler that accepts and never answers is unreachable too.
+        const timer = setTimeout(() => req.destroy(new TimeoutError()), limits.timeoutMs);
+        timer.unref();
+        req.on('close', () => clearTimeout(timer));
+      }
+      req.end(body);
+    });
+  }
+
+  private errorOf(response: IncomingMessage, text: string): HttpError {
+    const status = response.statusCode ?? 0;
+    let code = `HTTP${status}`;
+    let message = response.statusMessage ?? '';
+    // Not our error shape (a proxy's page, no body): keep the status line.
+    const body = errorAnswerSchema.safeParse(parseJsonOrNull(text));
+    if (body.success) {
+      if (body.data.error.code) code = body.data.error.code;
+      if (body.data.error.message) message = body.data.error.message;
+    }
+    return new HttpError(status, code, `${this.base} answered ${status} ${code}: ${message}`);
+  }
+}
+
+class TimeoutError extends Error {
+  constructor() {
+    super('timed out');
+    this.name = 'TimeoutError';
+  }
+}
+
+function isOk(response: IncomingMessage): boolean {
+  const status = response.statusCode ?? 0;
+  return status >= 200 && status < 300;
+}
+
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of response) text += chunk as string;
+  return text;
+}
+
+/** A short reason for a failed connection: the system error code (ECONNREFUSED) when there is one. */
+function causeOf(error: unknown): string {
+  if (error instanceof Error) {
+    const withCode = error as Error & { code?: string; cause?: { code?: string; message?: string } };
+    if (error.name === 'TimeoutError') return 'timed out';
+    if (typeof withCode.code === 'string' && withCode.code !== '') return withCode.code;
+    if (withCode.cause?.code) return withCode.cause.code;
+    return withCode.cause?.message ?? error.message;
+  }
+  return String(error);
+}
