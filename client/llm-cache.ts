@@ -47,6 +47,23 @@ export function applyCacheEvent(cache: LlmCache, event: CacheEvent): LlmCache {
   return next;
 }
 
+/**
+ * A HEARTBEAT event: every view published by one of `agents` takes that agent's newest
+ * lastHeartbeatAt, so that ages computed from it and the clock stay true between changes.
+ */
+export function applyHeartbeats(cache: LlmCache, agents: Readonly<Record<string, string>>): LlmCache {
+  let next: Map<string, LlmView> | null = null;
+  for (const [name, view] of cache) {
+    const agent = view.status.agent;
+    if (agent === null) continue;
+    const at = agents[agent.id];
+    if (at === undefined || at === agent.lastHeartbeatAt) continue;
+    next ??= new Map(cache);
+    next.set(name, { ...view, status: { ...view.status, agent: { ...agent, lastHeartbeatAt: at } } });
+  }
+  return next ?? cache;
+}
+
 function sameView(a: LlmView, b: LlmView): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }

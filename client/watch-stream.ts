@@ -1,9 +1,13 @@
 // The /api/v1/watch stream: server-sent events, split into blocks, each parsed into a typed watch
 // event. An event that does not parse (an unknown event name, bad JSON, a view of the wrong
 // shape) is dropped at this edge: the next list brings the truth anyway.
-import { llmViewSchema, statusAnswerSchema, type LlmView, type StatusAnswer } from '../schema/views.js';
+import { heartbeatEventSchema, llmViewSchema, statusAnswerSchema, type LlmView, type StatusAnswer } from '../schema/views.js';
 
-export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; view: LlmView } | { type: 'STATUS'; status: StatusAnswer };
+export type WatchEvent =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; view: LlmView }
+  | { type: 'STATUS'; status: StatusAnswer }
+  /** Agents that beat since the last such event: agent id → its newest lastHeartbeatAt. */
+  | { type: 'HEARTBEAT'; agents: Record<string, string> };
 
 /** One server-sent event as written: its `event:` name and its `data:` lines joined. */
 export interface SseMessage {
@@ -50,12 +54,16 @@ export function parseSseBlock(block: string): SseMessage | null {
 /** The typed watch event an SSE message carries; null when it carries none. */
 export function parseWatchEvent(message: SseMessage): WatchEvent | null {
   const { event } = message;
-  if (event !== 'ADDED' && event !== 'MODIFIED' && event !== 'DELETED' && event !== 'STATUS') return null;
+  if (event !== 'ADDED' && event !== 'MODIFIED' && event !== 'DELETED' && event !== 'STATUS' && event !== 'HEARTBEAT') return null;
   let data: unknown;
   try {
     data = JSON.parse(message.data);
   } catch {
     return null;
+  }
+  if (event === 'HEARTBEAT') {
+    const beats = heartbeatEventSchema.safeParse(data);
+    return beats.success ? { type: 'HEARTBEAT', agents: beats.data.agents } : null;
   }
   if (event === 'STATUS') {
     const status = statusAnswerSchema.safeParse(data);

@@ -119,6 +119,9 @@ export const reconcileAttemptSchema = z.object({
 });
 export type ReconcileAttempt = z.infer<typeof reconcileAttemptSchema>;
 
+/** A /watch HEARTBEAT event: the agents that beat since the last one, with their newest beat. */
+export const heartbeatEventSchema = z.object({ agents: z.record(z.string(), z.string()) });
+
 export const statusAnswerSchema = z.object({
   revision: z.string().nullable(),
   lastGoodRevision: z.string().nullable(),

@@ -187,7 +187,8 @@ async function watchLlms(options: GetOptions, ctx: CommandContext, shown: LlmVie
   const printed = new Map(shown.map((v) => [v.metadata.name, JSON.stringify(v)]));
   try {
     await ctx.client().watch((event) => {
-      if (event.type === 'STATUS') return;
+      // A heartbeat is not a change of the row (kubectl prints no line for a lease renewal).
+      if (event.type === 'STATUS' || event.type === 'HEARTBEAT') return;
       const { view } = event;
       if (options.pool !== undefined && view.status.pool.key !== options.pool) return;
       if (options.name !== undefined && view.metadata.name !== options.name) return;
@@ -216,7 +217,7 @@ async function watchPools(ctx: CommandContext, initialPools: PoolSummary[], widt
   let pending: Promise<void> = Promise.resolve();
   try {
     await client.watch((event) => {
-      if (event.type === 'STATUS') return;
+      if (event.type === 'STATUS' || event.type === 'HEARTBEAT') return;
       // Pool rows are derived: re-read /pools after a member changes and print the pools that moved.
       pending = pending.then(async () => {
         const pools = (await client.listPools()).items;

@@ -2,7 +2,7 @@
 // watch events, reconnects); key actions from the screen; plan and apply actions from the
 // container's async work. Pure: the clock arrives as `tick` actions.
 import type { Snapshot } from '../../client/informer.js';
-import { applyCacheEvent, policiesOfPools, relistCache } from '../../client/llm-cache.js';
+import { applyCacheEvent, applyHeartbeats, policiesOfPools, relistCache } from '../../client/llm-cache.js';
 import type { WatchEvent } from '../../client/watch-stream.js';
 import type { PoolSummary } from '../../schema/views.js';
 import { APPLY_STEPS, type ApplyOutcome, type PlanResult, type StepProgress } from './data-source.js';
@@ -59,7 +59,7 @@ export function reduceTui(state: TuiState, action: TuiAction): TuiState {
     case 'watchEvent': {
       const { event } = action;
       if (event.type === 'STATUS') return { ...state, status: event.status };
-      const llms = applyCacheEvent(state.llms, event);
+      const llms = event.type === 'HEARTBEAT' ? applyHeartbeats(state.llms, event.agents) : applyCacheEvent(state.llms, event);
       return llms === state.llms ? state : { ...state, llms };
     }
     case 'policies':

@@ -1,6 +1,9 @@
 // GET /watch: a Kubernetes-style watch over server-sent events (DESIGN §3). On connect every
 // current Llm as ADDED, then ADDED/MODIFIED/DELETED on real changes, STATUS when the revision
 // or its errors change, and a comment line every keepAliveMs so that proxies keep it open.
+// Heartbeats are not changes (a beat that changes nothing sends no MODIFIED), but a watcher that
+// shows heartbeat ages needs them: once a second, while anyone watches, one HEARTBEAT event
+// carries the agents that beat since the last one, `{agents: {ID: lastHeartbeatAt}}`.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { WatchEvent } from '../effective-state.js';
@@ -10,9 +13,11 @@ import { buildStatusAnswer } from '../status-answer.js';
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 const INITIAL_SLICE = 500;
 
-export const watchRoutes: FastifyPluginAsync<{ keepAliveMs: number }> = async (app, options) => {
-  const { state, desired } = app.services;
+export const watchRoutes: FastifyPluginAsync<{ keepAliveMs: number; heartbeatEventMs?: number }> = async (app, options) => {
+  const { state, desired, leases } = app.services;
   const open = new Set<ServerResponse>();
+  const beats = new HeartbeatTicker(() => leases.allLive(), options.heartbeatEventMs ?? HEARTBEAT_EVENT_MS);
+  app.addHook('onClose', async () => beats.stop());
 
   // Streams never end by themselves: close them when the server shuts down.
   app.addHook('preClose', async () => {
@@ -56,11 +61,13 @@ export const watchRoutes: FastifyPluginAsync<{ keepAliveMs: number }> = async (a
       send(initial.slice(i, i + INITIAL_SLICE).map((view) => formatEvent('ADDED', view)).join(''), true);
     }
     allowedBytes += raw.writableLength;
+    const stopBeats = beats.subscribe((agents) => send(formatEvent('HEARTBEAT', { agents })));
     const keepAlive = setInterval(() => send(': keep-alive\n\n'), options.keepAliveMs);
     keepAlive.unref();
 
     const cleanup = (): void => {
       clearInterval(keepAlive);
+      stopBeats();
       unsubscribe();
       open.delete(raw);
     };
@@ -68,6 +75,64 @@ export const watchRoutes: FastifyPluginAsync<{ keepAliveMs: number }> = async (a
     raw.on('close', cleanup);
   });
 };
+
+/** How often watchers hear which agents beat: about the TUI's clock tick. */
+export const HEARTBEAT_EVENT_MS = 1000;
+
+/**
+ * One timer for all watchers, running only while someone watches: each tick reads every agent's
+ * newest heartbeat and hands the ones that moved since the last tick to every subscriber.
+ */
+class HeartbeatTicker {
+  private readonly listeners = new Set<(agents: Record<string, string>) => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private last = new Map<string, number>();
+
+  constructor(
+    private readonly live: () => readonly { agentId: string; lastHeartbeatAt: number }[],
+    private readonly intervalMs: number,
+  ) {}
+
+  subscribe(listener: (agents: Record<string, string>) => void): () => void {
+    if (this.listeners.size === 0) {
+      this.last = this.newest();
+      this.timer = setInterval(() => this.tick(), this.intervalMs);
+      this.timer.unref();
+    }
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stop();
+    };
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private newest(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { agentId, lastHeartbeatAt } of this.live()) {
+      if ((out.get(agentId) ?? -Infinity) < lastHeartbeatAt) out.set(agentId, lastHeartbeatAt);
+    }
+    return out;
+  }
+
+  private tick(): void {
+    const now = this.newest();
+    const moved: Record<string, string> = {};
+    let any = false;
+    for (const [agentId, at] of now) {
+      if (this.last.get(agentId) === at) continue;
+      moved[agentId] = new Date(at).toISOString();
+      any = true;
+    }
+    this.last = now;
+    if (!any) return;
+    for (const listener of this.listeners) listener(moved);
+  }
+}
 
 function formatEvent(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;

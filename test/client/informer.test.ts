@@ -10,7 +10,7 @@ function recordingSink(): { sink: InformerSink; log: string[] } {
     sink: {
       connecting: () => log.push('connecting'),
       listed: (s) => log.push(`listed ${s.llms.length}`),
-      event: (e) => log.push(`event ${e.type} ${e.type === 'STATUS' ? '' : e.view.metadata.name}`.trimEnd()),
+      event: (e) => log.push(`event ${e.type} ${e.type === 'STATUS' || e.type === 'HEARTBEAT' ? '' : e.view.metadata.name}`.trimEnd()),
       policies: (p) => log.push(`policies ${p.length}`),
       unreachable: (message, retryInMs) => log.push(`unreachable ${retryInMs}ms: ${message}`),
     },

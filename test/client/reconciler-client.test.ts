@@ -70,7 +70,7 @@ describe('against a real reconciler', () => {
     await waitFor('the opening ADDED events', () => events.filter((e) => e.type === 'ADDED').length >= 5);
     controller.abort();
     await watching;
-    const names = events.flatMap((e) => (e.type === 'STATUS' ? [] : [e.view.metadata.name]));
+    const names = events.flatMap((e) => (e.type === 'STATUS' || e.type === 'HEARTBEAT' ? [] : [e.view.metadata.name]));
     expect(names).toContain('vllm-gpu1-qwen3');
   });
 

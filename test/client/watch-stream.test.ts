@@ -34,6 +34,13 @@ describe('parseWatchEvent', () => {
     expect(parseWatchEvent({ event: 'message', data: JSON.stringify(view) })).toBeNull();
   });
 
+  test('HEARTBEAT carries agent ids and their newest beat; a malformed one is dropped', () => {
+    const agents = { gpu1: '2025-01-01T00:00:05.000Z' };
+    expect(parseWatchEvent({ event: 'HEARTBEAT', data: JSON.stringify({ agents }) })).toEqual({ type: 'HEARTBEAT', agents });
+    expect(parseWatchEvent({ event: 'HEARTBEAT', data: '{"agents":{"gpu1":5}}' })).toBeNull();
+    expect(parseWatchEvent({ event: 'HEARTBEAT', data: '{}' })).toBeNull();
+  });
+
   test('a view with a phase the schema does not know is dropped', () => {
     const view = fleet.view('vllm-gpu1-qwen3');
     const odd = { ...view, status: { ...view.status, phase: 'up' } };
