@@ -19,8 +19,6 @@ export interface EffectiveStateOptions {
   leases: Leases;
   now: () => number;
   ttlMs: number;
-  /** How often the clock is applied when nothing else happens (stale, GC). Default 1 s. */
-  sweepIntervalMs?: number;
 }
 
 /** A pool's member views, computed at `atMs` and serialised once for the requests that follow. */
@@ -96,23 +94,21 @@ export class EffectiveState {
   private statusKey = '';
   private scheduled = false;
   private refreshing = false;
-  private timer: NodeJS.Timeout | null = null;
   private readonly unsubscribers: (() => void)[] = [];
 
   constructor(private readonly options: EffectiveStateOptions) {}
 
-  /** Subscribes to leases and the desired state, computes everything once, starts the clock. */
+  /**
+   * Subscribes to leases and the desired state and computes everything once. The clock reaches
+   * the index through the leases: their sweep timer reports the names that turned stale.
+   */
   start(): void {
     this.unsubscribers.push(this.options.leases.onChange((names) => this.markDirty(names)));
     this.unsubscribers.push(this.options.desired.onChange(() => this.schedule()));
     this.refresh();
-    this.timer = setInterval(() => this.refresh(), this.options.sweepIntervalMs ?? 1000);
-    this.timer.unref();
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
   }
 
@@ -140,7 +136,6 @@ export class EffectiveState {
     if (this.refreshing) return;
     this.refreshing = true;
     try {
-      this.options.leases.sweep();
       const snapshot = this.options.declared.current();
       if (snapshot !== this.snapshot) {
         this.snapshot = snapshot;
