@@ -2,9 +2,9 @@
 // takeover each take the current record(s), the input and the time, and return the next record
 // and what changed. No store, no clock, no I/O: leases.ts reads records from its cache, calls
 // these, and hands what they return to the store, which decides conflicts by compare-and-set.
-import type { Gpu, Heartbeat, Registration, RegisteredLlm } from '../schema/agent-protocol.js';
+import type { DesiredForAgent, Gpu, Heartbeat, Registration, RegisteredLlm } from '../schema/agent-protocol.js';
 import { formatAge } from '../schema/effective.js';
-import { llmSourceOf } from '../schema/resources.js';
+import { llmEnabledOf, llmSourceOf } from '../schema/resources.js';
 import type { DeclaredSnapshot } from './declared-index.js';
 import type { LeaseRecord, StoredLlm } from './lease-store.js';
 
@@ -60,6 +60,8 @@ export interface HeartbeatOutcome {
 }
 
 export type LeaseFate = 'live' | 'stale' | 'collect';
+
+const NO_TAKEOVERS: Takeover[] = [];
 
 /** Whether a lease no longer counts: restored and not heard from, or past the TTL. */
 export function isLeaseStale(held: HeldLease, nowMs: number, ttlMs: number): boolean {
@@ -123,45 +125,48 @@ export function heartbeat(held: HeldLease, beat: Heartbeat, ctx: RuleContext): H
   // Usage figures change on every beat: telemetry, kept, but no reason for a put.
   const gpus = beat.gpus !== undefined && !isSameGpus(current.gpus, beat.gpus) ? beat.gpus : undefined;
   const rejected: Rejection[] = [];
+  // Copied on the first change only: a beat that changes nothing allocates no entries.
   let llms: StoredLlm[] | null = null;
   let takeovers: Map<string, Takeover> | null = null;
-  const indexOf = (name: string): number => (llms ?? current.llms).findIndex((entry) => entry.name === name);
-  const set = (at: number, entry: StoredLlm): void => {
-    llms ??= current.llms.slice();
-    if (at < 0) llms.push(entry);
-    else llms[at] = entry;
-  };
   for (const entry of beat.llms) {
-    const at = indexOf(entry.name);
-    const before = at < 0 ? undefined : (llms ?? current.llms)[at];
+    const entries: StoredLlm[] = llms ?? current.llms;
+    let at = -1;
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i]?.name === entry.name) {
+        at = i;
+        break;
+      }
+    }
+    const before = at < 0 ? undefined : entries[at];
+    let next: StoredLlm;
     if (isFullEntry(entry)) {
-      const next = storedOf(entry);
+      next = storedOf(entry);
       if (before !== undefined) {
-        if (!isSameEntry(before, next)) set(at, next);
+        if (isSameEntry(before, next)) continue;
+      } else {
+        const refusal = refusalOf(entry.name, current.agentId, ctx);
+        if (refusal !== null) {
+          rejected.push({ name: entry.name, reason: refusal });
+          continue;
+        }
+        const holder = ctx.holderOf(entry.name);
+        if (holder !== undefined && holder.record.agentId !== current.agentId) addTakeover((takeovers ??= new Map()), holder, entry.name);
+      }
+    } else {
+      if (before === undefined) {
+        rejected.push({ name: entry.name, reason: 'not registered under this lease: send the full entry or register again' });
         continue;
       }
-      const refusal = refusalOf(entry.name, current.agentId, ctx);
-      if (refusal !== null) {
-        rejected.push({ name: entry.name, reason: refusal });
-        continue;
-      }
-      const holder = ctx.holderOf(entry.name);
-      if (holder !== undefined && holder.record.agentId !== current.agentId) addTakeover((takeovers ??= new Map()), holder, entry.name);
-      set(-1, next);
-      continue;
-    }
-    if (before === undefined) {
-      rejected.push({ name: entry.name, reason: 'not registered under this lease: send the full entry or register again' });
-      continue;
-    }
-    if (before.health !== entry.health || before.healthMessage !== entry.healthMessage) {
-      const next: StoredLlm = { ...before, health: entry.health };
+      if (before.health === entry.health && before.healthMessage === entry.healthMessage) continue;
+      next = { ...before, health: entry.health };
       if (entry.healthMessage === undefined) delete next.healthMessage;
       else next.healthMessage = entry.healthMessage;
-      set(at, next);
     }
+    const copy: StoredLlm[] = (llms ??= current.llms.slice());
+    if (at < 0) copy.push(next);
+    else copy[at] = next;
   }
-  const outTakeovers = takeovers === null ? [] : [...(takeovers as Map<string, Takeover>).values()];
+  const outTakeovers = takeovers === null ? NO_TAKEOVERS : [...(takeovers as Map<string, Takeover>).values()];
   if (llms === null) {
     // Only time and telemetry: the store keeps them without a write of the whole record.
     return { record: current, write: 'touch', gpus, rejected, takeovers: outTakeovers };
@@ -225,6 +230,19 @@ export function enforceRevision(record: LeaseRecord, snapshot: DeclaredSnapshot,
     else dropped.push(entry.name);
   }
   return dropped.length === 0 ? null : { record: { ...record, llms: kept }, dropped };
+}
+
+/** The desired answer for the names a lease holds, by name: Git wins for declared names. */
+export function desiredOf(record: LeaseRecord, snapshot: DeclaredSnapshot): DesiredForAgent[] {
+  const entries = record.llms.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return entries.map((entry) => {
+    const declared = snapshot.byName.get(entry.name);
+    if (declared !== undefined) {
+      const spec = declared.resource.spec;
+      return { name: entry.name, poolName: spec.poolName ?? null, enabled: llmEnabledOf(spec), declared: true };
+    }
+    return { name: entry.name, poolName: entry.poolName ?? null, enabled: true, declared: false };
+  });
 }
 
 /** Why `agentId` may not take `name` now; null when it may. */

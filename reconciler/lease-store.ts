@@ -52,7 +52,7 @@ export interface LeaseList {
  */
 export type LeaseEvent =
   | { type: 'put'; record: LeaseRecord; modRevision: number }
-  | { type: 'touch'; record: LeaseRecord; modRevision: number }
+  | { type: 'touch'; record: LeaseRecord; modRevision: number; previousHeartbeatAt: number; previousGpus: Gpu[] }
   | { type: 'delete'; agentId: string; modRevision: number };
 
 export type LeaseWatcher = (event: LeaseEvent) => void;
@@ -69,7 +69,9 @@ export class LeaseWatchGap extends Error {
 
 /**
  * The store owns the records handed to it: callers build a fresh record for every write and
- * never change it afterwards, and watchers never change the records they are given.
+ * never change it afterwards, and watchers never change the records they are given. The one
+ * exception is the store's own: a touch sets the heartbeat time and GPUs on the stored record
+ * in place (its event says what they were), since a copy per beat costs the collector dearly.
  */
 export interface LeaseStore {
   /** Every stored lease at one revision (on the first call: as left by the last run). */
@@ -93,7 +95,8 @@ export interface LeaseStore {
   putLater(expectedRevision: number, next: LeaseRecord): CasResult;
   /**
    * A heartbeat that changes no entry: only the time (and GPU telemetry, when given) moved. Not
-   * a write of the whole record: batched, and cheap. False when the key is absent.
+   * a write of the whole record: batched, and cheap; set on the stored record in place. False
+   * when the key is absent.
    */
   touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[]): boolean;
   /** Writes whatever is batched. */

@@ -7,10 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DesiredForAgent, Heartbeat, Registration, RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { LiveLlm } from '../schema/effective.js';
-import { llmEnabledOf } from '../schema/resources.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
 import * as rules from './lease-rules.js';
-import { changedNames, fateOf, isLeaseStale, nextFateAt, type HeldLease, type Rejection, type RuleContext, type Takeover, type UnmanagedMode } from './lease-rules.js';
+import { changedNames, fateOf, isLeaseStale, isSameGpuInventory, nextFateAt, type HeldLease, type Rejection, type RuleContext, type Takeover, type UnmanagedMode } from './lease-rules.js';
 import { LeaseWatchGap, type LeaseEvent, type LeaseRecord, type LeaseStore, type StoredLlm } from './lease-store.js';
 
 export type { Rejection, UnmanagedMode };
@@ -49,6 +48,8 @@ export class Leases {
   /** No lease can turn stale or be collected before this time; sweeps before it do nothing. */
   private nextSweepAt = Number.POSITIVE_INFINITY;
   private unwatch: (() => void) | null = null;
+  /** Desired answers by the entries they were made for (answers are serialised, never changed). */
+  private readonly desired = new WeakMap<readonly StoredLlm[], { snapshot: DeclaredSnapshot; desired: DesiredForAgent[] }>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: LeasesOptions) {}
@@ -126,7 +127,7 @@ export class Leases {
       const rejected = outcome.rejected;
       const record = await this.withTakeovers(outcome.record, outcome.takeovers, rejected);
       const result = await this.options.store.compareAndSet(record.agentId, previous?.modRevision ?? 0, record);
-      if (result.ok) return this.answerFor(record, rejected, ctx.snapshot);
+      if (result.ok) return this.answerFor(record, rejected, ctx.snapshot, rules.desiredOf(record, ctx.snapshot));
       if (attempt >= CAS_ATTEMPTS) throw new Error(`the lease of agent ${registration.agentId} kept changing while it registered`);
     }
   }
@@ -155,7 +156,7 @@ export class Leases {
       }
       if (written) {
         this.nextSweepAt = Math.min(this.nextSweepAt, ctx.nowMs + this.options.ttlMs + 1);
-        return this.answerFor(record, outcome.rejected, ctx.snapshot);
+        return this.answerFor(record, outcome.rejected, ctx.snapshot, this.desiredOf(record, ctx.snapshot));
       }
       if (attempt >= CAS_ATTEMPTS) throw new Error(`the lease of agent ${agentId} kept changing while it beat`);
     }
@@ -228,18 +229,6 @@ export class Leases {
   /** Bumped on every real change of the name's live state; 0 when never seen. */
   versionOf(name: string): number {
     return this.versions.get(name) ?? 0;
-  }
-
-  /** The desired answer for names an agent holds (Git wins for declared names). */
-  desiredFor(names: Iterable<string>, snapshot: DeclaredSnapshot = this.options.declared.current()): DesiredForAgent[] {
-    return Array.from(names).sort().map((name) => {
-      const declared = snapshot.byName.get(name);
-      if (declared !== undefined) {
-        const spec = declared.resource.spec;
-        return { name, poolName: spec.poolName ?? null, enabled: llmEnabledOf(spec), declared: true };
-      }
-      return { name, poolName: this.owners.get(name)?.entries.get(name)?.poolName ?? null, enabled: true, declared: false };
-    });
   }
 
   async flush(): Promise<void> {
@@ -325,14 +314,18 @@ export class Leases {
     // Restored until the agent is heard from, which moves its heartbeat time (a takeover does not).
     const restored = before !== undefined && before.restored && before.record.lastHeartbeatAt === event.record.lastHeartbeatAt;
     this.nextSweepAt = Math.min(this.nextSweepAt, event.record.lastHeartbeatAt + this.options.ttlMs + 1);
-    if (event.type === 'touch' && before !== undefined && before.record.llms === event.record.llms) {
-      // Time and telemetry only: the entries and the name index stay as they are.
-      const changed = changedNames(before, { record: event.record, modRevision: event.modRevision, restored }, now, this.options.ttlMs);
-      before.record = event.record;
+    if (event.type === 'touch' && before !== undefined && before.record === event.record) {
+      // Time and telemetry only, set on the record in place: the entries and the name index
+      // stay as they are. A flip between stale and live, or new GPU hardware, changes every name.
+      const ttlMs = this.options.ttlMs;
+      const wasStale = before.restored || now - event.previousHeartbeatAt > ttlMs;
       before.modRevision = event.modRevision;
-      before.restored = restored;
-      before.staleAtLastSweep = isLeaseStale(before, now, this.options.ttlMs);
-      if (changed.length > 0) this.bump(changed);
+      before.restored = false;
+      const stale = isLeaseStale(before, now, ttlMs);
+      before.staleAtLastSweep = stale;
+      if (wasStale !== stale || (event.previousGpus !== event.record.gpus && !isSameGpuInventory(event.previousGpus, event.record.gpus))) {
+        this.bump([...before.entries.keys()]);
+      }
       return;
     }
     const after = cachedOf(event.record, event.modRevision, restored);
@@ -358,13 +351,25 @@ export class Leases {
     for (const listener of this.listeners) listener(names);
   }
 
-  private answerFor(record: LeaseRecord, rejected: Rejection[], snapshot: DeclaredSnapshot): RegistrationAnswer {
+  /**
+   * A heartbeat's desired answer, kept while the entries and the revision are the same (every
+   * plain beat): the same for a lease beat after beat, and garbage each time if built afresh.
+   */
+  private desiredOf(record: LeaseRecord, snapshot: DeclaredSnapshot): DesiredForAgent[] {
+    const kept = this.desired.get(record.llms);
+    if (kept !== undefined && kept.snapshot === snapshot) return kept.desired;
+    const desired = rules.desiredOf(record, snapshot);
+    this.desired.set(record.llms, { snapshot, desired });
+    return desired;
+  }
+
+  private answerFor(record: LeaseRecord, rejected: Rejection[], snapshot: DeclaredSnapshot, desired: DesiredForAgent[]): RegistrationAnswer {
     return {
       leaseId: record.leaseId,
       ttlSeconds: this.options.ttlMs / 1000,
       heartbeatIntervalSeconds: this.options.heartbeatIntervalMs / 1000,
       revision: snapshot.revision,
-      desired: this.desiredFor(record.llms.map((entry) => entry.name), snapshot),
+      desired,
       rejected,
     };
   }

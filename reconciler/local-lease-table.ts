@@ -52,11 +52,15 @@ export class LocalLeaseTable {
     const current = this.records.get(agentId);
     if (current === undefined) return false;
     const modRevision = ++this.revision;
-    // The one write of a beat: a fresh record (records are values), the entries shared.
-    const record = { ...current.record, lastHeartbeatAt, gpus: gpus ?? current.record.gpus };
-    current.record = record;
+    const { record } = current;
+    const previousHeartbeatAt = record.lastHeartbeatAt;
+    const previousGpus = record.gpus;
+    // In place, not a fresh record: a copy per beat would outlive the young generation (it lives
+    // until the agent's next beat) and make every beat old-space garbage for the collector.
+    record.lastHeartbeatAt = lastHeartbeatAt;
+    if (gpus !== undefined) record.gpus = gpus;
     current.modRevision = modRevision;
-    this.emit({ type: 'touch', record, modRevision });
+    this.emit({ type: 'touch', record, modRevision, previousHeartbeatAt, previousGpus });
     return true;
   }
 

@@ -32,8 +32,9 @@ interface PoolAnswer {
   explicitByName: Map<string, boolean>;
   /** The member names serialised, in order (the index's own sorted list, compared by identity). */
   names: readonly string[];
-  /** Each serialised member's JSON, in order: a rebuild that finds them all the same keeps `json`. */
-  memberTexts: string[];
+  /** The members serialised, in order, and each one's reason as JSON (null: not cut out). */
+  members: MemberJson[];
+  reasons: (string | null)[];
 }
 
 /**
@@ -43,18 +44,16 @@ interface PoolAnswer {
  * `tail` rather than building and serialising the view again.
  */
 interface MemberJson {
+  name: string;
   declared: LocatedLlm | undefined;
   live: LiveLlm | undefined;
   probe: StaticProbe | undefined;
   revision: string | null;
   phase: Phase;
   explicit: boolean;
-  /** The view's JSON before the reason's value, and after it; null tail: the JSON is all in head. */
-  head: string;
-  tail: string | null;
-  /** The reason last written between head and tail, and the member's whole JSON with it. */
-  reason: string | null;
-  text: string;
+  /** The view's UTF-8 JSON before the reason's value, and after it; null tail: the JSON is all in head. */
+  head: Buffer;
+  tail: Buffer | null;
 }
 
 export class MembersAnswers {
@@ -114,21 +113,19 @@ export class MembersAnswers {
   }
 
   /**
-   * The pool's members serialised at `now`, from each member's cached JSON where its inputs are
-   * unchanged: once a second every reason's age moves on, and re-rendering only those keeps
-   * the rebuild (and its garbage) small. What membersOf works out per anchor is worked out
-   * here once: every member of one pool shares all of it but `explicit`.
+   * The pool's members serialised at `now`, from each member's cached bytes where its inputs are
+   * unchanged: once a second every reason's age moves on, and only the reasons are encoded
+   * again, between bytes copied as they are into one buffer. What membersOf works out per
+   * anchor is worked out here once: every member of one pool shares all of it but `explicit`.
    */
   private buildPoolAnswer(key: string, stamp: PoolStamp, now: number, previous: PoolAnswer | undefined): PoolAnswer {
     const snapshot = this.state.declaredSnapshot();
     const clock = this.state.clockAt(now);
     const names = this.state.memberNames(key);
-    const memberTexts: string[] = [];
-    // Whether every member serialises as it did in the previous answer: then its bytes are kept,
-    // and a rebuild (once a second for a pool that is read) allocates no pool-sized string.
-    let same = previous !== undefined && previous.names === names;
+    const members: MemberJson[] = [];
+    const reasons: (string | null)[] = [];
     let activeCount = 0;
-    const explicitByName = new Map<string, boolean>();
+    let length = 2;
     for (const name of names) {
       const declared = snapshot.byName.get(name);
       const live = this.state.liveOf(name);
@@ -136,30 +133,31 @@ export class MembersAnswers {
       if (phased === null) continue;
       const [phase, reason] = phased;
       let member = this.memberJson.get(name);
-      if (member === undefined || !isSameInputs(member, declared, live, clock.probes?.get(name), snapshot.revision) || member.phase !== phase) {
+      if (member === undefined || !isSameInputs(member, declared, live, clock.probes.get(name), snapshot.revision) || member.phase !== phase) {
         const rendered = this.renderMember(name, declared, live, now);
         if (rendered === null) continue;
         member = rendered;
         this.memberJson.set(name, member);
       }
-      if (member.tail !== null && member.reason !== reason) {
-        member.reason = reason;
-        member.text = member.head + JSON.stringify(reason) + member.tail;
-      }
-      if (same && previous?.memberTexts[memberTexts.length] !== member.text) same = false;
-      memberTexts.push(member.text);
+      const reasonJson = member.tail === null ? null : JSON.stringify(reason);
+      length += (members.length > 0 ? 1 : 0) + member.head.length + (member.tail === null || reasonJson === null ? 0 : member.tail.length + Buffer.byteLength(reasonJson));
+      members.push(member);
+      reasons.push(reasonJson);
       if (phase === 'active') activeCount++;
-      explicitByName.set(name, member.explicit);
     }
-    if (previous !== undefined && memberTexts.length !== previous.memberTexts.length) same = false;
+    // The same members with the same reasons: the bytes are kept, and a rebuild (once a second
+    // for a pool that is read) allocates nothing pool-sized.
+    const sameMembers = previous !== undefined && previous.members.length === members.length && members.every((m, i) => previous.members[i] === m);
+    const same = sameMembers && reasons.every((r, i) => previous.reasons[i] === r);
     // Members that left the pool and the effective state leave this cache too.
     if (previous !== undefined && previous.names !== names) {
-      for (const name of previous.names) if (!explicitByName.has(name) && this.state.poolKeyOf(name) === undefined) this.memberJson.delete(name);
+      for (const name of previous.names) if (this.state.poolKeyOf(name) === undefined) this.memberJson.delete(name);
     }
-    const json = same && previous !== undefined ? previous.json : Buffer.from(`[${memberTexts.join(',')}]`);
+    const json = same ? previous.json : encodeMembers(members, reasons, length);
+    const explicitByName = sameMembers ? previous.explicitByName : new Map(members.map((m) => [m.name, m.explicit]));
     const minActive = snapshot.policies.get(key)?.minActive ?? 0;
-    const stats = { key, size: memberTexts.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
-    return { atMs: now, stamp, json, stats, explicitByName, names, memberTexts };
+    const stats = { key, size: members.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive) };
+    return { atMs: now, stamp, json, stats, explicitByName, names, members, reasons };
   }
 
   /** One member's view built and serialised afresh, its reason cut out where it can be. */
@@ -177,21 +175,39 @@ export class MembersAnswers {
     const at = marked.indexOf(REASON_MARK_JSON);
     // An agent's strings could hold the mark too; such a member is then served whole, not cut.
     const cut = at >= 0 && marked.indexOf(REASON_MARK_JSON, at + 1) < 0;
-    const head = cut ? marked.slice(0, at) : JSON.stringify(view);
-    const tail = cut ? marked.slice(at + REASON_MARK_JSON.length) : null;
     return {
+      name,
       declared,
       live,
-      probe: clock.probes?.get(name),
+      probe: clock.probes.get(name),
       revision: snapshot.revision,
       phase: view.status.phase,
       explicit: view.spec.poolName !== undefined,
-      head,
-      tail,
-      reason: tail === null ? null : view.status.reason,
-      text: tail === null ? head : head + JSON.stringify(view.status.reason) + tail,
+      head: Buffer.from(cut ? marked.slice(0, at) : JSON.stringify(view)),
+      tail: cut ? Buffer.from(marked.slice(at + REASON_MARK_JSON.length)) : null,
     };
   }
+}
+
+/** `[m1,m2,…]` with each member's reason written between its head and tail: one buffer of `length` bytes. */
+function encodeMembers(members: readonly MemberJson[], reasons: readonly (string | null)[], length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  out[at++] = 0x5b; // [
+  members.forEach((member, i) => {
+    if (i > 0) out[at++] = 0x2c; // ,
+    // TypedArray set: a native copy, where Buffer#copy costs a JS call per small part.
+    out.set(member.head, at);
+    at += member.head.length;
+    const reason = reasons[i];
+    if (member.tail !== null && reason !== null && reason !== undefined) {
+      at += out.write(reason, at, 'utf8');
+      out.set(member.tail, at);
+      at += member.tail.length;
+    }
+  });
+  out[at++] = 0x5d; // ]
+  return out;
 }
 
 /** Whether a member's cached JSON was built from these very inputs. */
@@ -199,11 +215,25 @@ function isSameInputs(member: MemberJson, declared: LocatedLlm | undefined, live
   return member.declared === declared && member.probe === probe && member.revision === revision && isSameLive(member.live, live);
 }
 
-/** Field by field: the leases hand out a fresh LiveLlm on every read. */
+/**
+ * Field by field (every field of LiveLlm; a new one belongs here too): the leases hand out a
+ * fresh LiveLlm on every read. Written out rather than looped over, on the rebuild's hot path.
+ */
 function isSameLive(a: LiveLlm | undefined, b: LiveLlm | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
-  for (const key in a) if (a[key as keyof LiveLlm] !== b[key as keyof LiveLlm]) return false;
-  for (const key in b) if (a[key as keyof LiveLlm] !== b[key as keyof LiveLlm]) return false;
-  return true;
+  return (
+    a.name === b.name &&
+    a.lastHeartbeatAt === b.lastHeartbeatAt &&
+    a.health === b.health &&
+    a.healthMessage === b.healthMessage &&
+    a.gpus === b.gpus &&
+    a.restored === b.restored &&
+    a.agentId === b.agentId &&
+    a.host === b.host &&
+    a.poolName === b.poolName &&
+    a.type === b.type &&
+    a.model === b.model &&
+    a.url === b.url
+  );
 }

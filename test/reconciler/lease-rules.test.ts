@@ -4,7 +4,7 @@ import type { Heartbeat } from '../../schema/agent-protocol.js';
 import { loadResources } from '../../schema/codec.js';
 import { policiesByKey } from '../../schema/pools.js';
 import type { DeclaredSnapshot } from '../../reconciler/declared-index.js';
-import { changedNames, enforceRevision, fateOf, heartbeat, nextFateAt, refusalOf, register, takeover, type HeldLease, type RuleContext, type UnmanagedMode } from '../../reconciler/lease-rules.js';
+import { changedNames, desiredOf, enforceRevision, fateOf, heartbeat, nextFateAt, refusalOf, register, takeover, type HeldLease, type RuleContext, type UnmanagedMode } from '../../reconciler/lease-rules.js';
 import type { LeaseRecord } from '../../reconciler/lease-store.js';
 import { entry, FLEET_FILES, GPU, registration } from './support/harness.js';
 
@@ -243,5 +243,15 @@ describe('changedNames', () => {
     if (a === undefined) throw new Error('fixture');
     const next = at(base, { llms: [{ ...a, health: 'failing' }, { ...a, name: 'c' }] });
     expect(changedNames(base, next, T0, TTL)).toEqual(['a', 'c', 'b']);
+  });
+});
+
+describe('desiredOf', () => {
+  it('answers each held name sorted, Git winning for declared names', () => {
+    const lease = held('gpu1', ['zz-mine', 'vllm-gpu2-qwen3']);
+    expect(desiredOf(lease.record, fleetSnapshot())).toEqual([
+      { name: 'vllm-gpu2-qwen3', poolName: 'user-vllm-qwen3-thinking', enabled: false, declared: true },
+      { name: 'zz-mine', poolName: null, enabled: true, declared: false },
+    ]);
   });
 });

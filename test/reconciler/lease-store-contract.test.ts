@@ -103,11 +103,14 @@ describe.each(STORES)('%s', (_name, make) => {
     const original = record('gpu1');
     await store.compareAndSet('gpu1', 0, original);
     const gpus = [{ index: 0, name: 'H100', memoryTotalMiB: 1, memoryUsedMiB: 1, utilizationPct: 1 }];
+    const events: LeaseEvent[] = [];
+    store.watch(1, (e) => events.push(e));
     expect(store.touch('gpu1', 9_000, gpus)).toBe(true);
     const [listed] = (await store.list()).records;
-    expect(listed?.record).toEqual({ ...original, lastHeartbeatAt: 9_000, gpus });
+    expect(listed).toEqual({ record: { ...record('gpu1'), lastHeartbeatAt: 9_000, gpus }, modRevision: 2 });
     expect(listed?.record.llms).toBe(original.llms);
-    expect(original.lastHeartbeatAt).toBe(1_000);
+    // The event says what moved, from what.
+    expect(events).toMatchObject([{ type: 'touch', modRevision: 2, previousHeartbeatAt: 1_000, previousGpus: [] }]);
     expect(store.touch('ghost', 9_000)).toBe(false);
     await store.close();
   });
