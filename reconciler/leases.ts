@@ -123,10 +123,12 @@ export class Leases {
     for (let attempt = 1; ; attempt++) {
       const ctx = this.context();
       const previous = this.agents.get(registration.agentId);
+      // The revision the rules saw: the cache's lease moves on in place while this waits.
+      const expected = previous?.modRevision ?? 0;
       const outcome = rules.register(previous, registration, randomUUID(), ctx);
       const rejected = outcome.rejected;
       const record = await this.withTakeovers(outcome.record, outcome.takeovers, rejected);
-      const result = await this.options.store.compareAndSet(record.agentId, previous?.modRevision ?? 0, record);
+      const result = await this.options.store.compareAndSet(record.agentId, expected, record);
       if (result.ok) return this.answerFor(record, rejected, ctx.snapshot, rules.desiredOf(record, ctx.snapshot));
       if (attempt >= CAS_ATTEMPTS) throw new Error(`the lease of agent ${registration.agentId} kept changing while it registered`);
     }
@@ -142,6 +144,7 @@ export class Leases {
       const held = this.agents.get(agentId);
       if (held === undefined || held.record.leaseId !== beat.leaseId) return null;
       const ctx = this.context();
+      const expected = held.modRevision;
       const outcome = rules.heartbeat(held, beat, ctx);
       const store = this.options.store;
       let record = outcome.record;
@@ -149,10 +152,10 @@ export class Leases {
       if (outcome.write === 'touch') {
         written = store.touch(agentId, ctx.nowMs, outcome.gpus);
       } else if (outcome.write === 'put') {
-        written = store.putLater(held.modRevision, record).ok;
+        written = store.putLater(expected, record).ok;
       } else {
         record = await this.withTakeovers(record, outcome.takeovers, outcome.rejected);
-        written = (await store.compareAndSet(agentId, held.modRevision, record)).ok;
+        written = (await store.compareAndSet(agentId, expected, record)).ok;
       }
       if (written) {
         this.nextSweepAt = Math.min(this.nextSweepAt, ctx.nowMs + this.options.ttlMs + 1);
@@ -261,6 +264,7 @@ export class Leases {
     await Promise.all(takeovers.map(async ({ holder, names }) => {
       let current: HeldLease | undefined = holder;
       for (let attempt = 1; current !== undefined; attempt++) {
+        // The rule and the compare-and-set see the holder at one instant (no await between).
         const held = new Set(current.record.llms.map((entry) => entry.name));
         const taking = names.filter((name) => held.has(name));
         if (taking.length === 0) return;
