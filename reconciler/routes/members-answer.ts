@@ -14,6 +14,12 @@ import type { EffectiveState, PoolStamp } from '../effective-state.js';
  * beat's telemetry, not a change) may lag by up to this.
  */
 export const POOL_ANSWER_MAX_AGE_MS = 1000;
+/**
+ * A pool answer this old is rebuilt right after the request that found it, off the next
+ * request's path: its client is still reading the answer it got (on another core, for a client
+ * elsewhere), and the next request finds fresh bytes instead of paying for the rebuild.
+ */
+const REFRESH_AHEAD_MS = 750;
 const CLOSE_BRACE = Buffer.from('}');
 const EMPTY_ARRAY = Buffer.from('[]');
 /** Stands in for the reason while a member is serialised, to find where the reason goes. */
@@ -59,6 +65,7 @@ interface MemberJson {
 export class MembersAnswers {
   private readonly poolAnswers = new Map<string, PoolAnswer>();
   private readonly memberJson = new Map<string, MemberJson>();
+  private readonly refreshing = new Set<string>();
 
   constructor(private readonly state: EffectiveState) {}
 
@@ -108,8 +115,29 @@ export class MembersAnswers {
     if (answer === undefined || answer.stamp !== stamp || now - answer.atMs >= POOL_ANSWER_MAX_AGE_MS || now < answer.atMs) {
       answer = this.buildPoolAnswer(key, stamp, now, answer);
       this.poolAnswers.set(key, answer);
+    } else if (now - answer.atMs >= REFRESH_AHEAD_MS) {
+      this.refreshAhead(key);
     }
     return answer;
+  }
+
+  private refreshAhead(key: string): void {
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    setImmediate(() => {
+      this.refreshing.delete(key);
+      const answer = this.poolAnswers.get(key);
+      if (answer === undefined) return;
+      this.state.refresh();
+      if (!this.state.hasPool(key)) {
+        this.poolAnswers.delete(key);
+        return;
+      }
+      const now = this.state.now();
+      const stamp = this.state.poolStamp(key);
+      if (answer.stamp === stamp && now - answer.atMs < REFRESH_AHEAD_MS && now >= answer.atMs) return;
+      this.poolAnswers.set(key, this.buildPoolAnswer(key, stamp, now, answer));
+    });
   }
 
   /**

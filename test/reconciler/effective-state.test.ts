@@ -259,6 +259,19 @@ describe('the effective-state index', () => {
     for (const [route, [served, pure]] of servedAndPure(h, world)) expect(served, route).toBe(pure);
   });
 
+  it('rebuilds an answer nearing its age limit after the request that found it, for the next one', async () => {
+    const h = await startHarness();
+    await h.services.leases.register(registration('gpu2', [entry('vllm-gpu1-qwen3')]));
+    h.clock.advance(600);
+    expect(answersOf(h).membersJson('vllm-gpu1-qwen3')?.toString('utf8')).toContain('"heartbeat 0s ago from agent gpu2"');
+    h.clock.advance(800);
+    // Still within the age limit: this request gets the bytes it found...
+    expect(answersOf(h).membersJson('vllm-gpu1-qwen3')?.toString('utf8')).toContain('"heartbeat 0s ago from agent gpu2"');
+    await new Promise((resolve) => setImmediate(resolve));
+    // ...and the next one the answer rebuilt in between, as of then.
+    expect(answersOf(h).membersJson('vllm-gpu1-qwen3')?.toString('utf8')).toContain('"heartbeat 1s ago from agent gpu2"');
+  });
+
   it('tells watchers about real changes only, each once', async () => {
     const h = await startHarness();
     const events: string[] = [];
