@@ -1,5 +1,6 @@
 // `npm run bench`: runs every benchmark module it knows and prints each figure on one line,
-// with its target where it has one (`parse.coldRatio 1.21 (target ≤ 1.5)`).
+// with its target where it has one (`parse.coldRatio 1.21 (target ≤ 1.5)`). Names given as
+// arguments run only those modules (`npm run bench -- heartbeat`).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runParseBench } from './parse.js';
@@ -63,8 +64,12 @@ function printResult(key: string, result: BenchResult, missed: string[]): void {
 
 async function main(): Promise<void> {
   const missed: string[] = [];
-  printResult('parse', await runParseBench(), missed);
+  const only = new Set(process.argv.slice(2));
+  const unknown = [...only].filter((key) => key !== 'parse' && !OPTIONAL_BENCHES.some((b) => b.key === key));
+  if (unknown.length > 0) throw new Error(`no benchmark named ${unknown.join(', ')}; known: parse, ${OPTIONAL_BENCHES.map((b) => b.key).join(', ')}`);
+  if (only.size === 0 || only.has('parse')) printResult('parse', await runParseBench(), missed);
   for (const bench of OPTIONAL_BENCHES) {
+    if (only.size > 0 && !only.has(bench.key)) continue;
     const url = new URL(`./${bench.file}`, import.meta.url);
     if (!existsSync(fileURLToPath(url))) {
       console.log(`# ${bench.key}: skipped (no ${bench.file} in dist/bench)`);

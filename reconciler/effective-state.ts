@@ -2,10 +2,11 @@
 // (served revision, live leases, now), level-triggered. It keeps an index by name and by pool
 // key so that one pool's members are found without scanning the fleet, recomputes only the
 // names that changed, and tells watchers about real changes only (ADDED/MODIFIED/DELETED).
-import type { LocatedLlm } from '../schema/codec.js';
-import { buildViews, phaseOf, type LiveLlm, type StaticProbe } from '../schema/effective.js';
-import { compareNames, membersOf, poolHealthOf, summarizePools } from '../schema/pools.js';
-import { MEMBER_KINDS, PHASES, type LlmView, type MemberKind, type MembersAnswer, type Phase, type PoolStats, type PoolSummary, type StatusAnswer } from '../schema/views.js';
+// Encoding answers is the routes' business (routes/members-answer.ts); a pool's stamp tells
+// them when what they encoded is out of date.
+import { buildViews, type LiveLlm, type StaticProbe, type ViewClock } from '../schema/effective.js';
+import { compareNames, membersOf, summarizePools } from '../schema/pools.js';
+import { MEMBER_KINDS, PHASES, type LlmView, type MemberKind, type MembersAnswer, type Phase, type PoolSummary, type StatusAnswer } from '../schema/views.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
 import type { DesiredStateView } from './desired-state-api.js';
 import type { Leases } from './leases.js';
@@ -19,57 +20,13 @@ export interface EffectiveStateOptions {
   leases: Leases;
   now: () => number;
   ttlMs: number;
-  /** How often the clock is applied when nothing else happens (stale, GC). Default 1 s. */
-  sweepIntervalMs?: number;
-}
-
-/** A pool's member views, computed at `atMs` and serialised once for the requests that follow. */
-interface PoolAnswer {
-  atMs: number;
-  /** The views as a UTF-8 JSON array, encoded once. */
-  json: Buffer;
-  /** The pool's figures as membersOf computes them, less the anchor's own `explicit`. */
-  stats: Omit<PoolStats, 'explicit'>;
-  /** Each member's `explicit` (its own poolName is set); the anchors this answer can serve. */
-  explicitByName: Map<string, boolean>;
-  /** The member names serialised, in order (the index's own sorted list, compared by identity). */
-  names: readonly string[];
-  /** Each serialised member's JSON, in order: a rebuild that finds them all the same keeps `json`. */
-  memberTexts: string[];
 }
 
 /**
- * One member's view serialised, with the inputs it was built from. While those inputs hold
- * (compared by identity, the live entry field by field) and its phase is the same, its view
- * differs from a fresh one only in the reason's age: a rebuild writes `head`, the reason and
- * `tail` rather than building and serialising the view again.
+ * Changes whenever a pool's membership or any member's signature changes, and on every new
+ * revision: compared by identity, it tells a cache of encoded answers to rebuild.
  */
-interface MemberJson {
-  declared: LocatedLlm | undefined;
-  live: LiveLlm | undefined;
-  probe: StaticProbe | undefined;
-  revision: string | null;
-  phase: Phase;
-  explicit: boolean;
-  /** The view's JSON before the reason's value, and after it; null tail: the JSON is all in head. */
-  head: string;
-  tail: string | null;
-  /** The reason last written between head and tail, and the member's whole JSON with it. */
-  reason: string | null;
-  text: string;
-}
-
-/**
- * How long a pool's serialised members may be served again. Real changes (phase, pool, agent,
- * spec) drop it at once; only the ages in reasons, heartbeat times and GPU usage figures (a
- * beat's telemetry, not a change) may lag by up to this.
- */
-export const POOL_ANSWER_MAX_AGE_MS = 1000;
-const CLOSE_BRACE = Buffer.from('}');
-const EMPTY_ARRAY = Buffer.from('[]');
-/** Stands in for the reason while a member is serialised, to find where the reason goes. */
-export const REASON_MARK = '\u0000mcpctl-reason\u0000';
-const REASON_MARK_JSON = JSON.stringify(REASON_MARK);
+export type PoolStamp = Readonly<Record<string, never>>;
 
 interface CachedView {
   view: LlmView;
@@ -85,8 +42,7 @@ export class EffectiveState {
   private readonly poolNames = new Map<string, Set<string>>();
   private readonly sortedMembers = new Map<string, string[]>();
   private readonly summaries = new Map<string, PoolSummary>();
-  private readonly poolAnswers = new Map<string, PoolAnswer>();
-  private readonly memberJson = new Map<string, MemberJson>();
+  private readonly stamps = new Map<string, PoolStamp>();
   private sortedPoolKeys: string[] | null = null;
   private readonly byPhaseKind = new Map<string, number>();
   private readonly dirty = new Set<string>();
@@ -96,23 +52,21 @@ export class EffectiveState {
   private statusKey = '';
   private scheduled = false;
   private refreshing = false;
-  private timer: NodeJS.Timeout | null = null;
   private readonly unsubscribers: (() => void)[] = [];
 
   constructor(private readonly options: EffectiveStateOptions) {}
 
-  /** Subscribes to leases and the desired state, computes everything once, starts the clock. */
+  /**
+   * Subscribes to leases and the desired state and computes everything once. The clock reaches
+   * the index through the leases: their sweep timer reports the names that turned stale.
+   */
   start(): void {
     this.unsubscribers.push(this.options.leases.onChange((names) => this.markDirty(names)));
     this.unsubscribers.push(this.options.desired.onChange(() => this.schedule()));
     this.refresh();
-    this.timer = setInterval(() => this.refresh(), this.options.sweepIntervalMs ?? 1000);
-    this.timer.unref();
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
   }
 
@@ -140,7 +94,6 @@ export class EffectiveState {
     if (this.refreshing) return;
     this.refreshing = true;
     try {
-      this.options.leases.sweep();
       const snapshot = this.options.declared.current();
       if (snapshot !== this.snapshot) {
         this.snapshot = snapshot;
@@ -194,43 +147,49 @@ export class EffectiveState {
     return membersOf(views, anchor, this.snapshotNow().policies);
   }
 
-  /**
-   * The `/members` answer as UTF-8 JSON, in parts to be written one after the other: a small
-   * head naming the anchor, then the member list serialised once per pool and shared by every
-   * anchor and request until it changes (or ages past POOL_ANSWER_MAX_AGE_MS). Not joining them
-   * keeps a request from copying the whole list (600 KB for 1,000 members) into a fresh buffer,
-   * whose external memory would set off a garbage collection every request or two.
-   */
-  membersParts(anchor: string): Buffer[] | null {
-    this.refresh();
-    const cached = this.cache.get(anchor);
-    if (cached === undefined) return null;
-    const answer = this.poolAnswerOf(cached.poolKey);
-    const explicit = answer.explicitByName.get(anchor);
-    if (explicit === undefined) return null;
-    const { key, size, activeCount, minActive, health } = answer.stats;
-    const pool: PoolStats = { key, explicit, size, activeCount, minActive, health };
-    const head = `${JSON.stringify({ anchor, pool }).slice(0, -1)},"members":`;
-    return [Buffer.from(head), answer.json, CLOSE_BRACE];
+  /** The clock as the view rules read it. */
+  now(): number {
+    return this.options.now();
   }
 
-  /** membersParts joined into one buffer. */
-  membersJson(anchor: string): Buffer | null {
-    const parts = this.membersParts(anchor);
-    return parts === null ? null : Buffer.concat(parts);
+  /** What a view's phase and reason depend on at `nowMs`, besides the declared and live entries. */
+  clockAt(nowMs: number): Required<ViewClock> {
+    return { nowMs, ttlMs: this.options.ttlMs, probes: this.probes };
   }
 
-  /** `{revision, items}` of one pool's member views (`/llms?pool=KEY`), as UTF-8 JSON parts. */
-  poolViewsParts(poolKey: string, revision: string | null): Buffer[] {
-    this.refresh();
-    const head = Buffer.from(`{"revision":${JSON.stringify(revision)},"items":`);
-    const items = this.poolNames.has(poolKey) ? this.poolAnswerOf(poolKey).json : EMPTY_ARRAY;
-    return [head, items, CLOSE_BRACE];
+  /** The served revision as the index last saw it. */
+  declaredSnapshot(): DeclaredSnapshot {
+    return this.snapshotNow();
   }
 
-  /** poolViewsParts joined into one buffer. */
-  poolViewsJson(poolKey: string, revision: string | null): Buffer {
-    return Buffer.concat(this.poolViewsParts(poolKey, revision));
+  /** The pool key of `name`; undefined when it is not in the effective state. */
+  poolKeyOf(name: string): string | undefined {
+    return this.cache.get(name)?.poolKey;
+  }
+
+  /** Whether any Llm is in the pool `key`. */
+  hasPool(key: string): boolean {
+    return this.poolNames.has(key);
+  }
+
+  /** The pool's member names, sorted; the same array until the membership changes. */
+  memberNames(key: string): readonly string[] {
+    return this.membersOfKey(key);
+  }
+
+  /** The live registration of `name`, if any. */
+  liveOf(name: string): LiveLlm | undefined {
+    return this.options.leases.live(name);
+  }
+
+  /** See PoolStamp. */
+  poolStamp(key: string): PoolStamp {
+    let stamp = this.stamps.get(key);
+    if (stamp === undefined) {
+      stamp = {};
+      this.stamps.set(key, stamp);
+    }
+    return stamp;
   }
 
   /** Every pool, including LlmPool policies without members, sorted by key. */
@@ -260,94 +219,6 @@ export class EffectiveState {
       out.push({ phase, kind, count });
     }
     return out;
-  }
-
-  private poolAnswerOf(key: string): PoolAnswer {
-    const now = this.options.now();
-    let answer = this.poolAnswers.get(key);
-    if (answer === undefined || now - answer.atMs >= POOL_ANSWER_MAX_AGE_MS || now < answer.atMs) {
-      answer = this.buildPoolAnswer(key, now);
-      this.poolAnswers.set(key, answer);
-    }
-    return answer;
-  }
-
-  /**
-   * The pool's members serialised at `now`, from each member's cached JSON where its inputs are
-   * unchanged: once a second every reason's age moves on, and re-rendering only those keeps
-   * the rebuild (and its garbage) small. What membersOf works out per anchor is worked out
-   * here once: every member of one pool shares all of it but `explicit`.
-   */
-  private buildPoolAnswer(key: string, now: number): PoolAnswer {
-    const snapshot = this.snapshotNow();
-    const clock = { nowMs: now, ttlMs: this.options.ttlMs, probes: this.probes };
-    const names = this.membersOfKey(key);
-    const previous = this.poolAnswers.get(key);
-    const memberTexts: string[] = [];
-    // Whether every member serialises as it did in the previous answer: then its bytes are kept,
-    // and a rebuild (once a second for a pool that is read) allocates no pool-sized string.
-    let same = previous !== undefined && previous.names === names;
-    let activeCount = 0;
-    const explicitByName = new Map<string, boolean>();
-    for (const name of names) {
-      const declared = snapshot.byName.get(name);
-      const live = this.options.leases.live(name);
-      const phased = phaseOf(declared, live, clock);
-      if (phased === null) continue;
-      const [phase, reason] = phased;
-      let member = this.memberJson.get(name);
-      if (member === undefined || !isSameInputs(member, declared, live, this.probes.get(name), snapshot.revision) || member.phase !== phase) {
-        const rendered = this.renderMember(name, declared, live, now);
-        if (rendered === null) continue;
-        member = rendered;
-        this.memberJson.set(name, member);
-      }
-      if (member.tail !== null && member.reason !== reason) {
-        member.reason = reason;
-        member.text = member.head + JSON.stringify(reason) + member.tail;
-      }
-      if (same && previous?.memberTexts[memberTexts.length] !== member.text) same = false;
-      memberTexts.push(member.text);
-      if (phase === 'active') activeCount++;
-      explicitByName.set(name, member.explicit);
-    }
-    if (previous !== undefined && memberTexts.length !== previous.memberTexts.length) same = false;
-    const json = same && previous !== undefined ? previous.json : Buffer.from(`[${memberTexts.join(',')}]`);
-    const minActive = snapshot.policies.get(key)?.minActive ?? 0;
-    const stats = { key, size: memberTexts.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive, memberTexts.length) };
-    return { atMs: now, json, stats, explicitByName, names, memberTexts };
-  }
-
-  /** One member's view built and serialised afresh, its reason cut out where it can be. */
-  private renderMember(name: string, declared: LocatedLlm | undefined, live: LiveLlm | undefined, now: number): MemberJson | null {
-    const snapshot = this.snapshotNow();
-    const view = buildViews({
-      declared: declared === undefined ? [] : [declared],
-      revision: snapshot.revision,
-      live: live === undefined ? [] : [live],
-      nowMs: now,
-      ttlMs: this.options.ttlMs,
-      probes: this.probes,
-    })[0];
-    if (view === undefined) return null;
-    const marked = JSON.stringify({ ...view, status: { ...view.status, reason: REASON_MARK } });
-    const at = marked.indexOf(REASON_MARK_JSON);
-    // An agent's strings could hold the mark too; such a member is then served whole, not cut.
-    const cut = at >= 0 && marked.indexOf(REASON_MARK_JSON, at + 1) < 0;
-    const head = cut ? marked.slice(0, at) : JSON.stringify(view);
-    const tail = cut ? marked.slice(at + REASON_MARK_JSON.length) : null;
-    return {
-      declared,
-      live,
-      probe: this.probes.get(name),
-      revision: snapshot.revision,
-      phase: view.status.phase,
-      explicit: view.spec.poolName !== undefined,
-      head,
-      tail,
-      reason: tail === null ? null : view.status.reason,
-      text: tail === null ? head : head + JSON.stringify(view.status.reason) + tail,
-    };
   }
 
   private snapshotNow(): DeclaredSnapshot {
@@ -399,7 +270,7 @@ export class EffectiveState {
     for (const name of [...this.cache.keys()]) if (!seen.has(name)) this.apply(name, undefined);
     // Policies may have changed with the revision, and every declared view names it.
     this.summaries.clear();
-    this.poolAnswers.clear();
+    this.stamps.clear();
     this.sortedPoolKeys = null;
   }
 
@@ -414,7 +285,6 @@ export class EffectiveState {
     if (view === undefined) {
       if (old === undefined) return;
       this.cache.delete(name);
-      this.memberJson.delete(name);
       this.count(old.view, -1);
       this.leavePool(name, old.poolKey);
       this.emit({ type: 'DELETED', view: old.view });
@@ -437,7 +307,7 @@ export class EffectiveState {
       this.joinPool(name, poolKey);
     } else {
       this.summaries.delete(poolKey);
-      this.poolAnswers.delete(poolKey);
+      this.stamps.delete(poolKey);
     }
     this.emit({ type: 'MODIFIED', view });
   }
@@ -459,7 +329,7 @@ export class EffectiveState {
     names.add(name);
     this.sortedMembers.delete(key);
     this.summaries.delete(key);
-    this.poolAnswers.delete(key);
+    this.stamps.delete(key);
   }
 
   private leavePool(name: string, key: string): void {
@@ -472,7 +342,7 @@ export class EffectiveState {
     }
     this.sortedMembers.delete(key);
     this.summaries.delete(key);
-    this.poolAnswers.delete(key);
+    this.stamps.delete(key);
   }
 
   private membersOfKey(key: string): string[] {
@@ -518,20 +388,6 @@ export class EffectiveState {
       }
     }
   }
-}
-
-/** Whether a member's cached JSON was built from these very inputs. */
-function isSameInputs(member: MemberJson, declared: LocatedLlm | undefined, live: LiveLlm | undefined, probe: StaticProbe | undefined, revision: string | null): boolean {
-  return member.declared === declared && member.probe === probe && member.revision === revision && isSameLive(member.live, live);
-}
-
-/** Field by field: the leases hand out a fresh LiveLlm on every read. */
-function isSameLive(a: LiveLlm | undefined, b: LiveLlm | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  for (const key in a) if (a[key as keyof LiveLlm] !== b[key as keyof LiveLlm]) return false;
-  for (const key in b) if (a[key as keyof LiveLlm] !== b[key as keyof LiveLlm]) return false;
-  return true;
 }
 
 /**

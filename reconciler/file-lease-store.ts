@@ -5,9 +5,10 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { gpuSchema, healthSchema } from '../schema/agent-protocol.js';
+import { gpuSchema, healthSchema, type Gpu } from '../schema/agent-protocol.js';
 import { llmTypeSchema } from '../schema/resources.js';
-import type { AgentRecord, LeaseStore } from './lease-store.js';
+import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher } from './lease-store.js';
+import { LocalLeaseTable } from './local-lease-table.js';
 
 export const LEASE_FILE = 'leases.json';
 const FORMAT_VERSION = 1;
@@ -51,9 +52,10 @@ interface Waiter {
 }
 
 export class FileLeaseStore implements LeaseStore {
-  private readonly records = new Map<string, AgentRecord>();
+  private readonly table = new LocalLeaseTable();
   private readonly file: string;
   private readonly batchMs: number;
+  private loaded = false;
   private dirty = false;
   private writing: Promise<void> | null = null;
   private waiters: Waiter[] = [];
@@ -65,7 +67,51 @@ export class FileLeaseStore implements LeaseStore {
     this.batchMs = options.batchMs ?? 2000;
   }
 
-  async loadAll(): Promise<AgentRecord[]> {
+  /** The first call reads the file (what the last run left); later ones answer from memory. */
+  async list(): Promise<LeaseList> {
+    if (!this.loaded) {
+      this.table.load(await this.readFile());
+      this.loaded = true;
+    }
+    return this.table.list();
+  }
+
+  watch(afterRevision: number, watcher: LeaseWatcher): () => void {
+    return this.table.watch(afterRevision, watcher);
+  }
+
+  compareAndSet(agentId: string, expectedRevision: number, next: LeaseRecord | null): Promise<CasResult> {
+    const result = this.table.compareAndSet(agentId, expectedRevision, next);
+    if (!result.ok) return Promise.resolve(result);
+    return this.commit().then(() => result);
+  }
+
+  putLater(expectedRevision: number, next: LeaseRecord): CasResult {
+    const result = this.table.compareAndSet(next.agentId, expectedRevision, next);
+    if (result.ok) this.scheduleBatch();
+    return result;
+  }
+
+  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[]): boolean {
+    if (!this.table.touch(agentId, lastHeartbeatAt, gpus)) return false;
+    this.scheduleBatch();
+    return true;
+  }
+
+  async flush(): Promise<void> {
+    if (this.batchTimer !== null) {
+      clearTimeout(this.batchTimer);
+      this.batchTimer = null;
+    }
+    if (this.dirty) await this.commit();
+    else if (this.writing !== null) await this.writing;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  private async readFile(): Promise<LeaseRecord[]> {
     await mkdir(this.options.dir, { recursive: true });
     // Temp files are only ever complete after their rename; leftovers are from a crash mid-write.
     for (const entry of await readdir(this.options.dir)) {
@@ -90,44 +136,7 @@ export class FileLeaseStore implements LeaseStore {
       const where = issue === undefined ? '' : `${issue.path.join('.')}: ${issue.message}`;
       throw new Error(`${this.file}: unexpected content (${where}); move it away to start with no registrations`);
     }
-    this.records.clear();
-    for (const agent of parsed.data.agents) this.records.set(agent.agentId, stripUndefined(agent));
-    return [...this.records.values()].map((record) => structuredClone(record));
-  }
-
-  put(record: AgentRecord): Promise<void> {
-    this.records.set(record.agentId, record);
-    return this.commit();
-  }
-
-  putLater(record: AgentRecord): void {
-    this.records.set(record.agentId, record);
-    this.scheduleBatch();
-  }
-
-  touch(agentId: string, lastHeartbeatAt: number): void {
-    const record = this.records.get(agentId);
-    if (record === undefined) return;
-    record.lastHeartbeatAt = lastHeartbeatAt;
-    this.scheduleBatch();
-  }
-
-  delete(agentId: string): Promise<void> {
-    this.records.delete(agentId);
-    return this.commit();
-  }
-
-  async flush(): Promise<void> {
-    if (this.batchTimer !== null) {
-      clearTimeout(this.batchTimer);
-      this.batchTimer = null;
-    }
-    if (this.dirty) await this.commit();
-    else if (this.writing !== null) await this.writing;
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
+    return parsed.data.agents.map(stripUndefined);
   }
 
   /** Resolves once a write that started after this call has reached the disk. */
@@ -172,7 +181,7 @@ export class FileLeaseStore implements LeaseStore {
   }
 
   private serialize(): string {
-    const agents = [...this.records.values()].sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+    const agents = this.table.sortedRecords();
     return `${JSON.stringify({ formatVersion: FORMAT_VERSION, agents })}\n`;
   }
 
@@ -207,11 +216,11 @@ async function syncFolder(dir: string): Promise<void> {
   }
 }
 
-function stripUndefined(agent: z.infer<typeof leaseFileSchema>['agents'][number]): AgentRecord {
+function stripUndefined(agent: z.infer<typeof leaseFileSchema>['agents'][number]): LeaseRecord {
   return {
     ...agent,
     llms: agent.llms.map((llm) => {
-      const out: AgentRecord['llms'][number] = { name: llm.name, type: llm.type, model: llm.model, url: llm.url, health: llm.health };
+      const out: LeaseRecord['llms'][number] = { name: llm.name, type: llm.type, model: llm.model, url: llm.url, health: llm.health };
       if (llm.poolName !== undefined) out.poolName = llm.poolName;
       if (llm.healthMessage !== undefined) out.healthMessage = llm.healthMessage;
       return out;

@@ -1,6 +1,7 @@
-// Where agent leases are kept between restarts. The lease rules (leases.ts) sit on top of this
-// small interface so that a shared store (etcd with its native TTL leases) can replace the
-// state-dir file later without touching routes or pools.
+// Where agent leases live: the truth the reconciler's lease cache (leases.ts) is fed from. The
+// store has the informer's shape — list at a revision, then watch the changes after it — and
+// decides every conflicting write itself with compare-and-set, so that a shared store (etcd,
+// with its mod revisions) is one more file implementing this interface.
 import type { Gpu, Health } from '../schema/agent-protocol.js';
 import type { LlmType } from '../schema/resources.js';
 
@@ -15,11 +16,15 @@ export interface StoredLlm {
   healthMessage?: string;
 }
 
-/** One agent's lease and everything it publishes. */
-export interface AgentRecord {
+/**
+ * One agent's lease and everything it publishes: the one shape the store keeps, the rules
+ * (lease-rules.ts) transform and the cache serves. Records are values: a change is a new record.
+ */
+export interface LeaseRecord {
   agentId: string;
   leaseId: string;
   host: string;
+  /** The agent's own version string. */
   version: string;
   gpus: Gpu[];
   /** Milliseconds since the epoch. */
@@ -27,21 +32,73 @@ export interface AgentRecord {
   llms: StoredLlm[];
 }
 
+/** A record with the store revision of its last write (etcd's mod_revision). */
+export interface VersionedRecord {
+  record: LeaseRecord;
+  /** Greater than 0; the store revision at which this record was last written. */
+  modRevision: number;
+}
+
+export interface LeaseList {
+  records: VersionedRecord[];
+  /** The store revision the list was taken at: watch from here. */
+  revision: number;
+}
+
 /**
- * The store owns the records handed to it: callers build a fresh record for every put and never
- * change it afterwards.
+ * A change after a list: `put` a new record (registration, takeover, changed entries), `touch`
+ * only the heartbeat time (and GPU telemetry) moved, `delete` the lease is gone. Every event
+ * carries the store revision it made, which is also the key's new modRevision.
+ */
+export type LeaseEvent =
+  | { type: 'put'; record: LeaseRecord; modRevision: number }
+  | { type: 'touch'; record: LeaseRecord; modRevision: number; previousHeartbeatAt: number; previousGpus: Gpu[] }
+  | { type: 'delete'; agentId: string; modRevision: number };
+
+export type LeaseWatcher = (event: LeaseEvent) => void;
+
+/** The outcome of compareAndSet: the new modRevision, or the key as it stands (null: absent). */
+export type CasResult = { ok: true; modRevision: number } | { ok: false; current: VersionedRecord | null };
+
+/** Raised by watch when the revision asked for is not the store's: list again. */
+export class LeaseWatchGap extends Error {
+  constructor(asked: number, current: number) {
+    super(`lease store is at revision ${current}, a watch from ${asked} would miss changes: list again`);
+  }
+}
+
+/**
+ * The store owns the records handed to it: callers build a fresh record for every write and
+ * never change it afterwards, and watchers never change the records they are given. The one
+ * exception is the store's own: a touch sets the heartbeat time and GPUs on the stored record
+ * in place (its event says what they were), since a copy per beat costs the collector dearly.
  */
 export interface LeaseStore {
-  /** Every stored agent, as left by the last run. */
-  loadAll(): Promise<AgentRecord[]>;
-  /** Durable when the promise resolves: an acknowledged registration survives a crash. */
-  put(record: AgentRecord): Promise<void>;
-  /** May be batched with later writes; a crash may lose it (heartbeat-only changes). */
-  putLater(record: AgentRecord): void;
-  /** A bare heartbeat: only the timestamp moved. Batched like putLater. */
-  touch(agentId: string, lastHeartbeatAt: number): void;
-  /** Durable when the promise resolves. */
-  delete(agentId: string): Promise<void>;
+  /** Every stored lease at one revision (on the first call: as left by the last run). */
+  list(): Promise<LeaseList>;
+  /**
+   * Delivers every change after `afterRevision`, in order, until the returned function is
+   * called. Throws LeaseWatchGap when changes after that revision can no longer be delivered.
+   */
+  watch(afterRevision: number, watcher: LeaseWatcher): () => void;
+  /**
+   * Writes `next` (null: deletes the key) only if the key's modRevision is `expectedRevision`
+   * (0: the key must be absent). The decision is the store's, taken atomically; durable when
+   * the promise resolves with ok (an acknowledged registration or takeover survives a crash).
+   * A local store decides and tells its watchers before it returns; the promise waits for disk.
+   */
+  compareAndSet(agentId: string, expectedRevision: number, next: LeaseRecord | null): Promise<CasResult>;
+  /**
+   * Like compareAndSet but batched: a crash may lose it (entries that changed health, names a
+   * new revision took away). Answers synchronously whether the key was still at `expectedRevision`.
+   */
+  putLater(expectedRevision: number, next: LeaseRecord): CasResult;
+  /**
+   * A heartbeat that changes no entry: only the time (and GPU telemetry, when given) moved. Not
+   * a write of the whole record: batched, and cheap; set on the stored record in place. False
+   * when the key is absent.
+   */
+  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[]): boolean;
   /** Writes whatever is batched. */
   flush(): Promise<void>;
   /** Flushes and releases timers. */

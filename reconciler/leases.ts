@@ -1,14 +1,18 @@
-// The lease rules in one module (DESIGN §3): register, heartbeat, deregister, TTL → stale,
-// garbage collection, takeover, restore after a restart, --unmanaged, and the desired answer
-// (Git wins). Storage is a LeaseStore, so etcd can replace the state-dir file later.
+// The reconciler's lease registry (DESIGN §3): a cache of the lease store, fed by its watch
+// (list at a revision, then every change after it), indexed by agent and by name, that tells
+// the effective state which names changed. Agent requests run the pure rules of lease-rules.ts
+// on the cached records and hand the outcome to the store, which decides conflicts (takeover,
+// concurrent registration) by compare-and-set; the cache learns the result from the watch like
+// any other change. The clock is applied on a timer (sweep): TTL → stale, --gc → removed.
 import { randomUUID } from 'node:crypto';
-import type { DesiredForAgent, Gpu, Heartbeat, Registration, RegistrationAnswer, RegisteredLlm } from '../schema/agent-protocol.js';
-import { formatAge, isStale, type LiveLlm } from '../schema/effective.js';
-import { llmEnabledOf, llmSourceOf } from '../schema/resources.js';
+import type { DesiredForAgent, Heartbeat, Registration, RegistrationAnswer } from '../schema/agent-protocol.js';
+import type { LiveLlm } from '../schema/effective.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
-import type { AgentRecord, LeaseStore, StoredLlm } from './lease-store.js';
+import * as rules from './lease-rules.js';
+import { changedNames, fateOf, isLeaseStale, isSameGpuInventory, nextFateAt, type HeldLease, type Rejection, type RuleContext, type Takeover, type UnmanagedMode } from './lease-rules.js';
+import { LeaseWatchGap, type LeaseEvent, type LeaseRecord, type LeaseStore, type StoredLlm } from './lease-store.js';
 
-export type UnmanagedMode = 'admit' | 'reject';
+export type { Rejection, UnmanagedMode };
 
 export interface LeasesOptions {
   store: LeaseStore;
@@ -22,37 +26,31 @@ export interface LeasesOptions {
   onError?: (error: Error) => void;
 }
 
-type LiveEntry = StoredLlm;
-
-interface AgentLease {
-  agentId: string;
-  leaseId: string;
-  host: string;
-  version: string;
-  gpus: Gpu[];
-  lastHeartbeatAt: number;
-  /** Restored from the store and not heard from since. */
-  restored: boolean;
+/** A cached lease: the store's record and revision, its entries by name, what the clock made of it. */
+interface CachedLease extends HeldLease {
+  entries: Map<string, StoredLlm>;
   /** Whether the last sweep saw this lease stale; a flip is a change of every name it holds. */
   staleAtLastSweep: boolean;
-  llms: Map<string, LiveEntry>;
-}
-
-export interface Rejection {
-  name: string;
-  reason: string;
 }
 
 /** Called with the names whose live state really changed (phase, pool, agent, spec, health). */
 export type LeaseChangeListener = (names: readonly string[]) => void;
 
+/** How often a write the store refused for a concurrent change is tried again from its answer. */
+const CAS_ATTEMPTS = 5;
+
 export class Leases {
-  private readonly agents = new Map<string, AgentLease>();
-  private readonly owners = new Map<string, AgentLease>();
+  private readonly agents = new Map<string, CachedLease>();
+  private readonly owners = new Map<string, CachedLease>();
   private readonly versions = new Map<string, number>();
   private readonly listeners = new Set<LeaseChangeListener>();
+  private readonly holderOf = (name: string): HeldLease | undefined => this.owners.get(name);
   /** No lease can turn stale or be collected before this time; sweeps before it do nothing. */
   private nextSweepAt = Number.POSITIVE_INFINITY;
+  private unwatch: (() => void) | null = null;
+  /** Desired answers by the entries they were made for (answers are serialised, never changed). */
+  private readonly desired = new WeakMap<readonly StoredLlm[], { snapshot: DeclaredSnapshot; desired: DesiredForAgent[] }>();
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: LeasesOptions) {}
 
@@ -73,192 +71,114 @@ export class Leases {
     return () => this.listeners.delete(listener);
   }
 
-  /** Loads the store; restored entries are stale until their agent's next heartbeat. */
+  /**
+   * Lists the store and watches it from there. What the list holds was left by an earlier run:
+   * those leases are stale until their agent's next heartbeat. Returns how many there were.
+   */
   async restore(): Promise<number> {
-    const records = await this.options.store.loadAll();
-    const changed: string[] = [];
-    for (const record of records) {
-      const lease: AgentLease = {
-        agentId: record.agentId,
-        leaseId: record.leaseId,
-        host: record.host,
-        version: record.version,
-        gpus: record.gpus,
-        lastHeartbeatAt: record.lastHeartbeatAt,
-        restored: true,
-        staleAtLastSweep: true,
-        llms: new Map(),
-      };
-      for (const llm of record.llms) {
-        const holder = this.owners.get(llm.name);
-        // Two records naming one name cannot come from this module; keep the fresher one.
-        if (holder !== undefined && holder.lastHeartbeatAt >= lease.lastHeartbeatAt) continue;
-        if (holder !== undefined) holder.llms.delete(llm.name);
-        lease.llms.set(llm.name, { ...llm });
-        this.owners.set(llm.name, lease);
-        changed.push(llm.name);
+    for (;;) {
+      const list = await this.options.store.list();
+      this.unwatch?.();
+      try {
+        this.unwatch = this.options.store.watch(list.revision, (event) => this.apply(event));
+      } catch (error) {
+        if (error instanceof LeaseWatchGap) continue;
+        throw error;
       }
-      this.agents.set(lease.agentId, lease);
-      this.nextSweepAt = Math.min(this.nextSweepAt, lease.lastHeartbeatAt + this.options.gcMs + 1);
+      const changed: string[] = [];
+      for (const { record, modRevision } of list.records) {
+        const lease = cachedOf(record, modRevision, true);
+        for (const entry of record.llms) {
+          const holder = this.owners.get(entry.name);
+          // Two records naming one name cannot come from one reconciler; keep the fresher one.
+          if (holder !== undefined && holder.record.lastHeartbeatAt >= record.lastHeartbeatAt) continue;
+          this.owners.set(entry.name, lease);
+          changed.push(entry.name);
+        }
+        this.agents.set(record.agentId, lease);
+        this.nextSweepAt = Math.min(this.nextSweepAt, record.lastHeartbeatAt + this.options.gcMs + 1);
+      }
+      this.bump(changed);
+      return list.records.length;
     }
-    this.bump(changed);
-    return records.length;
+  }
+
+  /** Applies the clock every `intervalMs` (unref'd) until stop(). */
+  startSweeping(intervalMs: number): void {
+    this.sweep();
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = setInterval(() => this.sweep(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the sweep timer and the store watch. */
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.unwatch?.();
+    this.unwatch = null;
   }
 
   async register(registration: Registration): Promise<RegistrationAnswer> {
-    const now = this.options.now();
-    const snapshot = this.options.declared.current();
-    const previous = this.agents.get(registration.agentId);
-    const wasStale = previous !== undefined && this.isLeaseStale(previous, now);
-    const lease: AgentLease = {
-      agentId: registration.agentId,
-      leaseId: randomUUID(),
-      host: registration.host,
-      version: registration.version,
-      gpus: registration.gpus,
-      lastHeartbeatAt: now,
-      restored: false,
-      staleAtLastSweep: false,
-      llms: new Map(),
-    };
-    const rejected: Rejection[] = [];
-    const changed = new Set<string>();
-    const losers = new Set<AgentLease>();
-    for (const entry of registration.llms) {
-      if (lease.llms.has(entry.name)) {
-        rejected.push({ name: entry.name, reason: 'listed more than once in this registration' });
-        continue;
-      }
-      const refusal = this.refusalOf(entry.name, lease.agentId, now, snapshot);
-      if (refusal !== null) {
-        rejected.push({ name: entry.name, reason: refusal });
-        continue;
-      }
-      const holder = this.owners.get(entry.name);
-      const before = holder?.llms.get(entry.name);
-      if (holder !== undefined && holder !== previous) {
-        holder.llms.delete(entry.name);
-        losers.add(holder);
-      }
-      const next = storedOf(entry);
-      lease.llms.set(entry.name, next);
-      this.owners.set(entry.name, lease);
-      const sameAgent = holder === previous && previous !== undefined;
-      if (!sameAgent || wasStale || before === undefined || !isSameEntry(before, next) || previous.host !== lease.host || !isSameGpuInventory(previous.gpus, lease.gpus)) {
-        changed.add(entry.name);
-      }
+    for (let attempt = 1; ; attempt++) {
+      const ctx = this.context();
+      const previous = this.agents.get(registration.agentId);
+      // The revision the rules saw: the cache's lease moves on in place while this waits.
+      const expected = previous?.modRevision ?? 0;
+      const outcome = rules.register(previous, registration, randomUUID(), ctx);
+      const rejected = outcome.rejected;
+      const record = await this.withTakeovers(outcome.record, outcome.takeovers, rejected);
+      const result = await this.options.store.compareAndSet(record.agentId, expected, record);
+      if (result.ok) return this.answerFor(record, rejected, ctx.snapshot, rules.desiredOf(record, ctx.snapshot));
+      if (attempt >= CAS_ATTEMPTS) throw new Error(`the lease of agent ${registration.agentId} kept changing while it registered`);
     }
-    if (previous !== undefined) {
-      for (const name of previous.llms.keys()) {
-        if (!lease.llms.has(name) && this.owners.get(name) === previous) {
-          this.owners.delete(name);
-          changed.add(name);
-        }
-      }
-    }
-    this.agents.set(lease.agentId, lease);
-    this.nextSweepAt = Math.min(this.nextSweepAt, now + this.options.ttlMs + 1);
-    this.bump([...changed]);
-    await Promise.all([this.options.store.put(recordOf(lease)), ...[...losers].map((loser) => this.options.store.put(recordOf(loser)))]);
-    return this.answerFor(lease, rejected, snapshot);
   }
 
   /**
    * Null when the agent has no lease or `leaseId` is not its current one (LeaseNotFound). A beat
-   * that changes nothing (the common case) allocates little beyond its answer: no change sets,
-   * no listener call, no record, only the store's timestamp touch.
+   * that changes nothing (the common case) is a touch of the store: no record, no change, no
+   * listener call.
    */
-  async heartbeat(agentId: string, heartbeat: Heartbeat): Promise<RegistrationAnswer | null> {
-    const lease = this.agents.get(agentId);
-    if (lease === undefined || lease.leaseId !== heartbeat.leaseId) return null;
-    const now = this.options.now();
-    const snapshot = this.options.declared.current();
-    let changed: Set<string> | null = null;
-    const change = (name: string): void => {
-      (changed ??= new Set()).add(name);
-    };
-    if (this.isLeaseStale(lease, now)) for (const name of lease.llms.keys()) change(name);
-    lease.lastHeartbeatAt = now;
-    lease.restored = false;
-    lease.staleAtLastSweep = false;
-    let entriesChanged = false;
-    if (heartbeat.gpus !== undefined) {
-      if (!isSameGpuInventory(lease.gpus, heartbeat.gpus)) for (const name of lease.llms.keys()) change(name);
-      // Usage figures change on every beat; they are telemetry, kept but not a change.
-      if (!isSameGpus(lease.gpus, heartbeat.gpus)) entriesChanged = true;
-      lease.gpus = heartbeat.gpus;
-    }
-    const rejected: Rejection[] = [];
-    let losers: Set<AgentLease> | null = null;
-    let acquired = false;
-    for (const entry of heartbeat.llms) {
-      const current = lease.llms.get(entry.name);
-      if (isFullEntry(entry)) {
-        const next = storedOf(entry);
-        if (current !== undefined) {
-          if (!isSameEntry(current, next)) {
-            lease.llms.set(entry.name, next);
-            change(entry.name);
-            entriesChanged = true;
-          }
-          continue;
-        }
-        const refusal = this.refusalOf(entry.name, agentId, now, snapshot);
-        if (refusal !== null) {
-          rejected.push({ name: entry.name, reason: refusal });
-          continue;
-        }
-        const holder = this.owners.get(entry.name);
-        if (holder !== undefined) {
-          holder.llms.delete(entry.name);
-          (losers ??= new Set()).add(holder);
-        }
-        lease.llms.set(entry.name, next);
-        this.owners.set(entry.name, lease);
-        change(entry.name);
-        acquired = true;
-        continue;
+  async heartbeat(agentId: string, beat: Heartbeat): Promise<RegistrationAnswer | null> {
+    for (let attempt = 1; ; attempt++) {
+      const held = this.agents.get(agentId);
+      if (held === undefined || held.record.leaseId !== beat.leaseId) return null;
+      const ctx = this.context();
+      const expected = held.modRevision;
+      const outcome = rules.heartbeat(held, beat, ctx);
+      const store = this.options.store;
+      let record = outcome.record;
+      let written: boolean;
+      if (outcome.write === 'touch') {
+        written = store.touch(agentId, ctx.nowMs, outcome.gpus);
+      } else if (outcome.write === 'put') {
+        written = store.putLater(expected, record).ok;
+      } else {
+        record = await this.withTakeovers(record, outcome.takeovers, outcome.rejected);
+        written = (await store.compareAndSet(agentId, expected, record)).ok;
       }
-      if (current === undefined) {
-        rejected.push({ name: entry.name, reason: 'not registered under this lease: send the full entry or register again' });
-        continue;
+      if (written) {
+        this.nextSweepAt = Math.min(this.nextSweepAt, ctx.nowMs + this.options.ttlMs + 1);
+        return this.answerFor(record, outcome.rejected, ctx.snapshot, this.desiredOf(record, ctx.snapshot));
       }
-      if (current.health !== entry.health || current.healthMessage !== entry.healthMessage) {
-        const next: LiveEntry = { ...current, health: entry.health };
-        if (entry.healthMessage === undefined) delete next.healthMessage;
-        else next.healthMessage = entry.healthMessage;
-        lease.llms.set(entry.name, next);
-        change(entry.name);
-        entriesChanged = true;
-      }
+      if (attempt >= CAS_ATTEMPTS) throw new Error(`the lease of agent ${agentId} kept changing while it beat`);
     }
-    this.nextSweepAt = Math.min(this.nextSweepAt, now + this.options.ttlMs + 1);
-    if (changed !== null) this.bump([...(changed as Set<string>)]);
-    const store = this.options.store;
-    if (acquired) {
-      // Taking a name is a registration: durable before the answer.
-      const losing: AgentLease[] = losers === null ? [] : [...(losers as Set<AgentLease>)];
-      await Promise.all([store.put(recordOf(lease)), ...losing.map((loser) => store.put(recordOf(loser)))]);
-    } else if (entriesChanged) {
-      store.putLater(recordOf(lease));
-    } else {
-      store.touch(agentId, now);
-    }
-    return this.answerFor(lease, rejected, snapshot);
   }
 
   /** Drops the agent's lease and every name it holds; null when there is no such lease. */
   async deregister(agentId: string, leaseId?: string): Promise<string[] | null> {
-    const lease = this.agents.get(agentId);
-    if (lease === undefined || (leaseId !== undefined && lease.leaseId !== leaseId)) return null;
-    const released = this.drop(lease);
-    await this.options.store.delete(agentId);
-    return released;
+    for (let attempt = 1; ; attempt++) {
+      const held = this.agents.get(agentId);
+      if (held === undefined || (leaseId !== undefined && held.record.leaseId !== leaseId)) return null;
+      const released = this.ownedNamesOf(held);
+      if ((await this.options.store.compareAndSet(agentId, held.modRevision, null)).ok) return released;
+      if (attempt >= CAS_ATTEMPTS) throw new Error(`the lease of agent ${agentId} kept changing while it deregistered`);
+    }
   }
 
   /**
    * Applies the clock: leases past the TTL turn stale (a change of each name they hold), leases
-   * past --gc are removed. Cheap to call often: it does nothing before the next possible expiry.
+   * past --gc are removed from the store. Does nothing before the next possible expiry.
    */
   sweep(): void {
     const now = this.options.now();
@@ -266,17 +186,17 @@ export class Leases {
     let next = Number.POSITIVE_INFINITY;
     const changed: string[] = [];
     for (const lease of [...this.agents.values()]) {
-      if (now - lease.lastHeartbeatAt > this.options.gcMs) {
-        changed.push(...this.drop(lease, false));
-        this.options.store.delete(lease.agentId).catch((error: unknown) => this.options.onError?.(error as Error));
+      const fate = fateOf(lease, now, this.options.ttlMs, this.options.gcMs);
+      if (fate === 'collect') {
+        this.options.store.compareAndSet(lease.record.agentId, lease.modRevision, null).catch((error: unknown) => this.options.onError?.(error as Error));
         continue;
       }
-      const stale = this.isLeaseStale(lease, now);
+      const stale = fate === 'stale';
       if (stale !== lease.staleAtLastSweep) {
         lease.staleAtLastSweep = stale;
-        changed.push(...lease.llms.keys());
+        changed.push(...lease.entries.keys());
       }
-      next = Math.min(next, lease.lastHeartbeatAt + (stale ? this.options.gcMs : this.options.ttlMs) + 1);
+      next = Math.min(next, nextFateAt(lease, now, this.options.ttlMs, this.options.gcMs));
     }
     this.nextSweepAt = next;
     this.bump(changed);
@@ -286,7 +206,7 @@ export class Leases {
   live(name: string): LiveLlm | undefined {
     const lease = this.owners.get(name);
     if (lease === undefined) return undefined;
-    const entry = lease.llms.get(name);
+    const entry = lease.entries.get(name);
     return entry === undefined ? undefined : liveOf(lease, entry);
   }
 
@@ -296,31 +216,22 @@ export class Leases {
 
   allLive(): LiveLlm[] {
     const out: LiveLlm[] = [];
-    for (const lease of this.agents.values()) for (const entry of lease.llms.values()) out.push(liveOf(lease, entry));
+    for (const [name, lease] of this.owners) {
+      const entry = lease.entries.get(name);
+      if (entry !== undefined) out.push(liveOf(lease, entry));
+    }
     return out;
   }
 
   /** Names currently held by the agent; null when it has no lease. */
   namesOf(agentId: string): string[] | null {
     const lease = this.agents.get(agentId);
-    return lease === undefined ? null : [...lease.llms.keys()];
+    return lease === undefined ? null : lease.record.llms.map((entry) => entry.name);
   }
 
   /** Bumped on every real change of the name's live state; 0 when never seen. */
   versionOf(name: string): number {
     return this.versions.get(name) ?? 0;
-  }
-
-  /** The desired answer for names an agent holds (Git wins for declared names). */
-  desiredFor(names: Iterable<string>, snapshot: DeclaredSnapshot = this.options.declared.current()): DesiredForAgent[] {
-    return Array.from(names).sort().map((name) => {
-      const declared = snapshot.byName.get(name);
-      if (declared !== undefined) {
-        const spec = declared.resource.spec;
-        return { name, poolName: spec.poolName ?? null, enabled: llmEnabledOf(spec), declared: true };
-      }
-      return { name, poolName: this.owners.get(name)?.llms.get(name)?.poolName ?? null, enabled: true, declared: false };
-    });
   }
 
   async flush(): Promise<void> {
@@ -336,62 +247,106 @@ export class Leases {
    */
   enforceRevision(): string[] {
     const snapshot = this.options.declared.current();
-    if (snapshot.revision === null) return [];
     const dropped: string[] = [];
-    for (const lease of this.agents.values()) {
-      let touched = false;
-      for (const name of lease.llms.keys()) {
-        if (this.revisionRefusalOf(name, snapshot) === null) continue;
-        lease.llms.delete(name);
-        if (this.owners.get(name) === lease) this.owners.delete(name);
-        dropped.push(name);
-        touched = true;
-      }
-      if (touched) this.options.store.putLater(recordOf(lease));
+    for (const lease of [...this.agents.values()]) {
+      const outcome = rules.enforceRevision(lease.record, snapshot, this.options.unmanaged);
+      if (outcome === null) continue;
+      // A refusal means the lease changed under us; its next change is enforced on the next revision.
+      if (this.options.store.putLater(lease.modRevision, outcome.record).ok) dropped.push(...outcome.dropped);
     }
-    this.bump(dropped);
     return dropped;
   }
 
-  private refusalOf(name: string, agentId: string, now: number, snapshot: DeclaredSnapshot): string | null {
-    const declaredRefusal = this.revisionRefusalOf(name, snapshot);
-    if (declaredRefusal !== null) return declaredRefusal;
-    const holder = this.owners.get(name);
-    if (holder !== undefined && holder.agentId !== agentId && !this.isLeaseStale(holder, now)) {
-      return `held by agent ${holder.agentId} under a live lease (last heartbeat ${formatAge(now - holder.lastHeartbeatAt)} ago)`;
-    }
-    if (this.options.unmanaged === 'reject' && snapshot.revision === null) return 'no revision is loaded yet and the reconciler runs with --unmanaged reject';
-    return null;
-  }
-
-  /** Why the served revision itself keeps an agent off `name`; null when it does not. */
-  private revisionRefusalOf(name: string, snapshot: DeclaredSnapshot): string | null {
-    const declared = snapshot.byName.get(name);
-    if (declared !== undefined) {
-      if (llmSourceOf(declared.resource.spec) !== 'static') return null;
-      return `declared with source: static in ${declared.file}:${declared.line}; a static endpoint is not served by an agent`;
-    }
-    if (this.options.unmanaged === 'reject' && snapshot.revision !== null) {
-      return `not declared in revision ${snapshot.revision} and the reconciler runs with --unmanaged reject`;
-    }
-    return null;
-  }
-
-  private isLeaseStale(lease: AgentLease, now: number): boolean {
-    return isStale(lease, now, this.options.ttlMs);
-  }
-
-  private drop(lease: AgentLease, notify = true): string[] {
-    const released: string[] = [];
-    for (const name of lease.llms.keys()) {
-      if (this.owners.get(name) === lease) {
-        this.owners.delete(name);
-        released.push(name);
+  /** Takes the names of `takeovers` from their holders, each by compare-and-set; what the store refuses is dropped from `record` and rejected. */
+  private async withTakeovers(record: LeaseRecord, takeovers: readonly Takeover[], rejected: Rejection[]): Promise<LeaseRecord> {
+    if (takeovers.length === 0) return record;
+    const refused = new Set<string>();
+    await Promise.all(takeovers.map(async ({ holder, names }) => {
+      let current: HeldLease | undefined = holder;
+      for (let attempt = 1; current !== undefined; attempt++) {
+        // The rule and the compare-and-set see the holder at one instant (no await between).
+        const held = new Set(current.record.llms.map((entry) => entry.name));
+        const taking = names.filter((name) => held.has(name));
+        if (taking.length === 0) return;
+        const step = rules.takeover(current, taking, this.options.now(), this.options.ttlMs);
+        if (step.ok && attempt <= CAS_ATTEMPTS) {
+          const result = await this.options.store.compareAndSet(current.record.agentId, current.modRevision, step.record);
+          if (result.ok) return;
+          current = result.current === null ? undefined : this.heldOf(result.current.record, result.current.modRevision);
+          continue;
+        }
+        const reason = step.ok ? `held by agent ${current.record.agentId}, whose lease kept changing` : step.reason;
+        for (const name of taking) {
+          refused.add(name);
+          rejected.push({ name, reason });
+        }
+        return;
       }
+    }));
+    return refused.size === 0 ? record : { ...record, llms: record.llms.filter((entry) => !refused.has(entry.name)) };
+  }
+
+  /** A record the store answered with, as the rules see it (restored only if the cache says so). */
+  private heldOf(record: LeaseRecord, modRevision: number): HeldLease {
+    const cached = this.agents.get(record.agentId);
+    return { record, modRevision, restored: cached !== undefined && cached.modRevision === modRevision && cached.restored };
+  }
+
+  private context(): RuleContext {
+    return {
+      nowMs: this.options.now(),
+      ttlMs: this.options.ttlMs,
+      unmanaged: this.options.unmanaged,
+      snapshot: this.options.declared.current(),
+      holderOf: this.holderOf,
+    };
+  }
+
+  /** One change from the store's watch, applied to the cache; the names it changed are bumped. */
+  private apply(event: LeaseEvent): void {
+    const now = this.options.now();
+    const agentId = event.type === 'delete' ? event.agentId : event.record.agentId;
+    const before = this.agents.get(agentId);
+    if (event.type === 'delete') {
+      if (before === undefined) return;
+      const released = this.ownedNamesOf(before);
+      for (const name of released) this.owners.delete(name);
+      this.agents.delete(agentId);
+      this.bump(released);
+      return;
     }
-    this.agents.delete(lease.agentId);
-    if (notify) this.bump(released);
-    return released;
+    // Restored until the agent is heard from, which moves its heartbeat time (a takeover does not).
+    const restored = before !== undefined && before.restored && before.record.lastHeartbeatAt === event.record.lastHeartbeatAt;
+    this.nextSweepAt = Math.min(this.nextSweepAt, event.record.lastHeartbeatAt + this.options.ttlMs + 1);
+    if (event.type === 'touch' && before !== undefined && before.record === event.record) {
+      // Time and telemetry only, set on the record in place: the entries and the name index
+      // stay as they are. A flip between stale and live, or new GPU hardware, changes every name.
+      const ttlMs = this.options.ttlMs;
+      const wasStale = before.restored || now - event.previousHeartbeatAt > ttlMs;
+      before.modRevision = event.modRevision;
+      before.restored = false;
+      const stale = isLeaseStale(before, now, ttlMs);
+      before.staleAtLastSweep = stale;
+      if (wasStale !== stale || (event.previousGpus !== event.record.gpus && !isSameGpuInventory(event.previousGpus, event.record.gpus))) {
+        this.bump([...before.entries.keys()]);
+      }
+      return;
+    }
+    const after = cachedOf(event.record, event.modRevision, restored);
+    after.staleAtLastSweep = isLeaseStale(after, now, this.options.ttlMs);
+    const changed = changedNames(before, after, now, this.options.ttlMs);
+    if (before !== undefined) {
+      for (const entry of before.record.llms) if (!after.entries.has(entry.name) && this.owners.get(entry.name) === before) this.owners.delete(entry.name);
+    }
+    for (const entry of event.record.llms) this.owners.set(entry.name, after);
+    this.agents.set(agentId, after);
+    this.bump(changed);
+  }
+
+  private ownedNamesOf(lease: CachedLease): string[] {
+    const names: string[] = [];
+    for (const entry of lease.record.llms) if (this.owners.get(entry.name) === lease) names.push(entry.name);
+    return names;
   }
 
   private bump(names: readonly string[]): void {
@@ -400,57 +355,42 @@ export class Leases {
     for (const listener of this.listeners) listener(names);
   }
 
-  private answerFor(lease: AgentLease, rejected: Rejection[], snapshot: DeclaredSnapshot): RegistrationAnswer {
+  /**
+   * A heartbeat's desired answer, kept while the entries and the revision are the same (every
+   * plain beat): the same for a lease beat after beat, and garbage each time if built afresh.
+   */
+  private desiredOf(record: LeaseRecord, snapshot: DeclaredSnapshot): DesiredForAgent[] {
+    const kept = this.desired.get(record.llms);
+    if (kept !== undefined && kept.snapshot === snapshot) return kept.desired;
+    const desired = rules.desiredOf(record, snapshot);
+    this.desired.set(record.llms, { snapshot, desired });
+    return desired;
+  }
+
+  private answerFor(record: LeaseRecord, rejected: Rejection[], snapshot: DeclaredSnapshot, desired: DesiredForAgent[]): RegistrationAnswer {
     return {
-      leaseId: lease.leaseId,
+      leaseId: record.leaseId,
       ttlSeconds: this.options.ttlMs / 1000,
       heartbeatIntervalSeconds: this.options.heartbeatIntervalMs / 1000,
       revision: snapshot.revision,
-      desired: this.desiredFor(lease.llms.keys(), snapshot),
+      desired,
       rejected,
     };
   }
 }
 
-function isFullEntry(entry: Heartbeat['llms'][number]): entry is RegisteredLlm {
-  return 'type' in entry;
+function cachedOf(record: LeaseRecord, modRevision: number, restored: boolean): CachedLease {
+  return {
+    record,
+    modRevision,
+    restored,
+    entries: new Map(record.llms.map((entry) => [entry.name, entry])),
+    staleAtLastSweep: restored,
+  };
 }
 
-function storedOf(entry: RegisteredLlm): LiveEntry {
-  const out: LiveEntry = { name: entry.name, type: entry.type, model: entry.model, url: entry.url, health: entry.health };
-  if (entry.poolName !== undefined) out.poolName = entry.poolName;
-  if (entry.healthMessage !== undefined) out.healthMessage = entry.healthMessage;
-  return out;
-}
-
-function isSameEntry(a: LiveEntry, b: LiveEntry): boolean {
-  return (
-    a.poolName === b.poolName &&
-    a.type === b.type &&
-    a.model === b.model &&
-    a.url === b.url &&
-    a.health === b.health &&
-    a.healthMessage === b.healthMessage
-  );
-}
-
-/** Which GPUs a host has (not how busy they are): part of the agent's identity in a view. */
-function isSameGpuInventory(a: readonly Gpu[], b: readonly Gpu[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((gpu, i) => {
-    const other = b[i];
-    return other !== undefined && gpu.index === other.index && gpu.name === other.name && gpu.memoryTotalMiB === other.memoryTotalMiB;
-  });
-}
-
-function isSameGpus(a: readonly Gpu[], b: readonly Gpu[]): boolean {
-  return (
-    isSameGpuInventory(a, b) &&
-    a.every((gpu, i) => gpu.memoryUsedMiB === b[i]?.memoryUsedMiB && gpu.utilizationPct === b[i]?.utilizationPct)
-  );
-}
-
-function liveOf(lease: AgentLease, entry: LiveEntry): LiveLlm {
+function liveOf(lease: CachedLease, entry: StoredLlm): LiveLlm {
+  const { record } = lease;
   const live: LiveLlm = {
     name: entry.name,
     poolName: entry.poolName,
@@ -459,24 +399,11 @@ function liveOf(lease: AgentLease, entry: LiveEntry): LiveLlm {
     url: entry.url,
     health: entry.health,
     healthMessage: entry.healthMessage,
-    agentId: lease.agentId,
-    host: lease.host,
-    lastHeartbeatAt: lease.lastHeartbeatAt,
-    gpus: lease.gpus,
+    agentId: record.agentId,
+    host: record.host,
+    lastHeartbeatAt: record.lastHeartbeatAt,
+    gpus: record.gpus,
   };
   if (lease.restored) live.restored = true;
   return live;
-}
-
-
-function recordOf(lease: AgentLease): AgentRecord {
-  return {
-    agentId: lease.agentId,
-    leaseId: lease.leaseId,
-    host: lease.host,
-    version: lease.version,
-    gpus: lease.gpus,
-    lastHeartbeatAt: lease.lastHeartbeatAt,
-    llms: [...lease.llms.values()].map((entry) => ({ ...entry })),
-  };
 }

@@ -1,31 +1,30 @@
 // A LeaseStore that lives in memory: the default without --state-dir, and a stand-in for
-// "the same store after a restart" in tests (hand one instance to two Leases).
-import type { AgentRecord, LeaseStore } from './lease-store.js';
+// "the same store after a restart" in tests (hand one instance to two reconcilers).
+import type { Gpu } from '../schema/agent-protocol.js';
+import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher } from './lease-store.js';
+import { LocalLeaseTable } from './local-lease-table.js';
 
 export class MemoryLeaseStore implements LeaseStore {
-  private readonly records = new Map<string, AgentRecord>();
+  private readonly table = new LocalLeaseTable();
 
-  loadAll(): Promise<AgentRecord[]> {
-    return Promise.resolve([...this.records.values()].map((record) => structuredClone(record)));
+  list(): Promise<LeaseList> {
+    return Promise.resolve(this.table.list());
   }
 
-  put(record: AgentRecord): Promise<void> {
-    this.records.set(record.agentId, record);
-    return Promise.resolve();
+  watch(afterRevision: number, watcher: LeaseWatcher): () => void {
+    return this.table.watch(afterRevision, watcher);
   }
 
-  putLater(record: AgentRecord): void {
-    this.records.set(record.agentId, record);
+  compareAndSet(agentId: string, expectedRevision: number, next: LeaseRecord | null): Promise<CasResult> {
+    return Promise.resolve(this.table.compareAndSet(agentId, expectedRevision, next));
   }
 
-  touch(agentId: string, lastHeartbeatAt: number): void {
-    const record = this.records.get(agentId);
-    if (record !== undefined) record.lastHeartbeatAt = lastHeartbeatAt;
+  putLater(expectedRevision: number, next: LeaseRecord): CasResult {
+    return this.table.compareAndSet(next.agentId, expectedRevision, next);
   }
 
-  delete(agentId: string): Promise<void> {
-    this.records.delete(agentId);
-    return Promise.resolve();
+  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[]): boolean {
+    return this.table.touch(agentId, lastHeartbeatAt, gpus);
   }
 
   flush(): Promise<void> {
@@ -37,6 +36,6 @@ export class MemoryLeaseStore implements LeaseStore {
   }
 
   get size(): number {
-    return this.records.size;
+    return this.table.size;
   }
 }

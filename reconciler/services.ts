@@ -17,6 +17,7 @@ export interface ServicesOptions {
   heartbeatIntervalMs: number;
   gcMs: number;
   unmanaged?: UnmanagedMode;
+  /** How often the clock is applied to the leases (stale, GC). Default 1 s. */
   sweepIntervalMs?: number;
   processMetrics?: boolean;
   onError?: (error: Error) => void;
@@ -30,9 +31,9 @@ export interface ReconcilerServices {
   state: EffectiveState;
   metrics: ReconcilerMetrics;
   now: () => number;
-  /** Restores leases from the store and starts the effective state's clock. */
+  /** Lists and watches the lease store, then starts the effective state and the sweep timer. */
   start(): Promise<void>;
-  /** Stops the clock and writes what the store has batched. */
+  /** Stops the sweep timer and the watch, and writes what the store has batched. */
   stop(): Promise<void>;
 }
 
@@ -57,7 +58,6 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
     leases,
     now,
     ttlMs: options.ttlMs,
-    ...(options.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: options.sweepIntervalMs }),
   });
   let unsubscribe = (): void => {};
   const metrics = new ReconcilerMetrics({ state, desired: options.desired, leases, processMetrics: options.processMetrics ?? false });
@@ -76,9 +76,11 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
       leases.enforceRevision();
       unsubscribe = options.desired.onChange(() => leases.enforceRevision());
       state.start();
+      leases.startSweeping(options.sweepIntervalMs ?? 1000);
     },
     async stop() {
       unsubscribe();
+      leases.stop();
       state.stop();
       await store.close();
     },

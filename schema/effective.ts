@@ -123,7 +123,14 @@ export function phaseOf(declared: LocatedLlm | undefined, live: LiveLlm | undefi
 
 function declaredPhaseOf(declared: LocatedLlm, live: LiveLlm | undefined, input: ViewClock): [Phase, string] {
   const spec = declared.resource.spec;
-  if (!llmEnabledOf(spec)) return ['draining', `enabled: false in ${declared.file}:${declared.fieldLines['spec.enabled'] ?? declared.line}`];
+  if (!llmEnabledOf(spec)) {
+    const drained = `enabled: false in ${declared.file}:${declared.fieldLines['spec.enabled'] ?? declared.line}`;
+    // A dead agent's members are stale whatever else they are; the reason keeps the drain too.
+    if (live !== undefined && llmSourceOf(spec) !== 'static' && isStale(live, input.nowMs, input.ttlMs)) {
+      return ['stale', `${livePhase(live, input)[1]}; drained in Git (${drained})`];
+    }
+    return ['draining', drained];
+  }
   if (llmSourceOf(spec) === 'static') {
     const probe = input.probes?.get(declared.resource.metadata.name);
     if (probe === undefined) return ['unknown', 'static endpoint, not probed yet'];

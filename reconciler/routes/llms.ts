@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
+import { MembersAnswers } from './members-answer.js';
 
 const listQuerySchema = z.object({ pool: z.string().min(1).optional() });
 const nameParamsSchema = z.object({ name: z.string() });
@@ -10,13 +11,14 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export const llmRoutes: FastifyPluginAsync = async (app) => {
   const { state, declared } = app.services;
+  const answers = new MembersAnswers(state);
 
   app.get('/llms', view, async (request, reply) => {
     const query = listQuerySchema.parse(request.query);
     const revision = declared.current().revision;
     if (query.pool === undefined) return { revision, items: state.views() };
-    // A pool's members come pre-serialised from the effective state (see membersJson).
-    return sendParts(reply, state.poolViewsParts(query.pool, revision));
+    // A pool's members come pre-serialised (see members-answer.ts).
+    return sendParts(reply, answers.poolViewsParts(query.pool, revision));
   });
 
   app.get('/llms/:name', view, async (request) => {
@@ -28,7 +30,7 @@ export const llmRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/llms/:name/members', view, async (request, reply) => {
     const { name } = nameParamsSchema.parse(request.params);
-    const parts = state.membersParts(name);
+    const parts = answers.membersParts(name);
     if (parts === null) throw llmNotFound(name);
     return sendParts(reply, parts);
   });

@@ -235,6 +235,34 @@ describe('lease expiry', () => {
   });
 });
 
+describe('a dead agent with a drained member (defect 5)', () => {
+  it('its drained member goes stale with its sibling, and the reason says both', async () => {
+    const h = await startHarness();
+    const base = await h.listen();
+    const get = async (path: string): Promise<unknown> => {
+      const response = await fetch(`${base}${path}`);
+      expect(response.status).toBe(200);
+      return response.json();
+    };
+    // One agent serves both members of the declared pool; Git drains vllm-gpu2-qwen3.
+    const answer = await fetch(`${base}/api/v1/agents/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(registration('gpu1', [entry('vllm-gpu1-qwen3', { poolName: 'user-vllm-qwen3-thinking' }), entry('vllm-gpu2-qwen3', { poolName: 'user-vllm-qwen3-thinking' })])),
+    });
+    expect(answer.status).toBe(200);
+    expect(((await get('/api/v1/llms/vllm-gpu2-qwen3')) as LlmView).status).toMatchObject({ kind: 'managed', phase: 'draining' });
+
+    h.clock.advance(TTL_MS + 1_000);
+    const drained = ((await get('/api/v1/llms/vllm-gpu2-qwen3')) as LlmView).status;
+    const sibling = ((await get('/api/v1/llms/vllm-gpu1-qwen3')) as LlmView).status;
+    expect(sibling).toMatchObject({ kind: 'managed', phase: 'stale', reason: 'no heartbeat for 31s' });
+    expect(drained).toMatchObject({ kind: 'managed', phase: 'stale', reason: 'no heartbeat for 31s; drained in Git (enabled: false in llms/pool.yaml:27)' });
+    const members = (await get('/api/v1/llms/vllm-gpu2-qwen3/members')) as { members: LlmView[] };
+    expect(members.members.map((m) => `${m.metadata.name} ${m.status.kind}/${m.status.phase}`)).toEqual(['vllm-gpu1-qwen3 managed/stale', 'vllm-gpu2-qwen3 managed/stale']);
+  });
+});
+
 describe('deregister', () => {
   it('DELETE drops every name of the agent at once', async () => {
     const h = await startHarness();

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildViews, type StaticProbe } from '../../schema/effective.js';
 import { membersOf, summarizePools } from '../../schema/pools.js';
 import { MEMBER_KINDS, PHASES, type LlmView, type MembersAnswer } from '../../schema/views.js';
-import { POOL_ANSWER_MAX_AGE_MS, REASON_MARK, signatureOf, type WatchEvent } from '../../reconciler/effective-state.js';
+import { signatureOf, type WatchEvent } from '../../reconciler/effective-state.js';
+import { MembersAnswers, POOL_ANSWER_MAX_AGE_MS, REASON_MARK } from '../../reconciler/routes/members-answer.js';
 import { closeHarnesses, entry, FLEET_FILES, GPU, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
 
 afterEach(closeHarnesses);
@@ -139,14 +140,26 @@ function servedAndPure(h: Harness, world: World): Map<string, [string | null, st
   const out = new Map<string, [string | null, string | null]>();
   for (const name of new Set([...NAMES, STATIC_NAME, ...views.map((v) => v.metadata.name)])) {
     const answer = membersOf(views, name, snapshot.policies);
-    out.set(`/llms/${name}/members`, [h.services.state.membersJson(name)?.toString('utf8') ?? null, answer === null ? null : JSON.stringify(answer)]);
+    out.set(`/llms/${name}/members`, [answersOf(h).membersJson(name)?.toString('utf8') ?? null, answer === null ? null : JSON.stringify(answer)]);
   }
   for (const key of new Set([...POOLS, ...views.map((v) => v.status.pool.key)])) {
     if (key === undefined) continue;
     const items = views.filter((v) => v.status.pool.key === key);
-    out.set(`/llms?pool=${key}`, [h.services.state.poolViewsJson(key, snapshot.revision).toString('utf8'), JSON.stringify({ revision: snapshot.revision, items })]);
+    out.set(`/llms?pool=${key}`, [answersOf(h).poolViewsJson(key, snapshot.revision).toString('utf8'), JSON.stringify({ revision: snapshot.revision, items })]);
   }
   return out;
+}
+
+const answers = new WeakMap<Harness, MembersAnswers>();
+
+/** The encoded answers the routes serve, one cache per harness as the route plugin keeps one. */
+function answersOf(h: Harness): MembersAnswers {
+  let found = answers.get(h);
+  if (found === undefined) {
+    found = new MembersAnswers(h.services.state);
+    answers.set(h, found);
+  }
+  return found;
 }
 
 function newWorld(): World {
@@ -169,7 +182,7 @@ describe('the effective-state index', () => {
             for (const name of NAMES) {
               expect(h.services.state.members(name)).toEqual(membersOf(views, name, policies));
               // The serialised answer may be up to POOL_ANSWER_MAX_AGE_MS old in its telemetry only.
-              const json = h.services.state.membersJson(name);
+              const json = answersOf(h).membersJson(name);
               const answer = json === null ? null : (JSON.parse(json.toString('utf8')) as MembersAnswer);
               expect(withoutTelemetry(answer)).toEqual(withoutTelemetry(membersOf(views, name, policies)));
             }
@@ -231,19 +244,32 @@ describe('the effective-state index', () => {
     const world = newWorld();
     // Undeclared workers: their reasons carry no age, so a second later nothing has changed.
     await h.services.leases.register(registration('gpu1', [entry('w1', { poolName: 'side' }), entry('w2', { poolName: 'side' })]));
-    const first = h.services.state.membersParts('w1')?.[1];
+    const first = answersOf(h).membersParts('w1')?.[1];
     h.clock.advance(POOL_ANSWER_MAX_AGE_MS);
-    expect(h.services.state.membersParts('w1')?.[1]).toBe(first);
+    expect(answersOf(h).membersParts('w1')?.[1]).toBe(first);
     for (const [route, [served, pure]] of servedAndPure(h, world)) expect(served, route).toBe(pure);
 
     // A declared worker's reason says how long ago it beat: the next second is new bytes.
     await h.services.leases.register(registration('gpu2', [entry('vllm-gpu1-qwen3')]));
-    const declared = h.services.state.membersParts('vllm-gpu1-qwen3')?.[1];
+    const declared = answersOf(h).membersParts('vllm-gpu1-qwen3')?.[1];
     h.clock.advance(POOL_ANSWER_MAX_AGE_MS);
-    const later = h.services.state.membersParts('vllm-gpu1-qwen3')?.[1];
+    const later = answersOf(h).membersParts('vllm-gpu1-qwen3')?.[1];
     expect(later).not.toBe(declared);
     expect(later?.toString('utf8')).toContain('"heartbeat 1s ago from agent gpu2"');
     for (const [route, [served, pure]] of servedAndPure(h, world)) expect(served, route).toBe(pure);
+  });
+
+  it('rebuilds an answer nearing its age limit after the request that found it, for the next one', async () => {
+    const h = await startHarness();
+    await h.services.leases.register(registration('gpu2', [entry('vllm-gpu1-qwen3')]));
+    h.clock.advance(600);
+    expect(answersOf(h).membersJson('vllm-gpu1-qwen3')?.toString('utf8')).toContain('"heartbeat 0s ago from agent gpu2"');
+    h.clock.advance(800);
+    // Still within the age limit: this request gets the bytes it found...
+    expect(answersOf(h).membersJson('vllm-gpu1-qwen3')?.toString('utf8')).toContain('"heartbeat 0s ago from agent gpu2"');
+    await new Promise((resolve) => setImmediate(resolve));
+    // ...and the next one the answer rebuilt in between, as of then.
+    expect(answersOf(h).membersJson('vllm-gpu1-qwen3')?.toString('utf8')).toContain('"heartbeat 1s ago from agent gpu2"');
   });
 
   it('tells watchers about real changes only, each once', async () => {

@@ -1,11 +1,11 @@
-// The state-dir lease file: durable puts are on disk when they resolve, batched changes reach
+// The state-dir lease file: durable writes are on disk when they resolve, batched changes reach
 // it on flush, a burst shares writes, and nothing half-written is ever read back.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileLeaseStore, LEASE_FILE } from '../../reconciler/file-lease-store.js';
-import type { AgentRecord } from '../../reconciler/lease-store.js';
+import type { LeaseRecord } from '../../reconciler/lease-store.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -18,7 +18,7 @@ async function stateDir(): Promise<string> {
   return dir;
 }
 
-function record(agentId: string, lastHeartbeatAt = 1_000): AgentRecord {
+function record(agentId: string, lastHeartbeatAt = 1_000): LeaseRecord {
   return {
     agentId,
     leaseId: `lease-${agentId}`,
@@ -30,26 +30,30 @@ function record(agentId: string, lastHeartbeatAt = 1_000): AgentRecord {
   };
 }
 
-async function onDisk(dir: string): Promise<AgentRecord[]> {
-  return (JSON.parse(await readFile(join(dir, LEASE_FILE), 'utf8')) as { agents: AgentRecord[] }).agents;
+async function onDisk(dir: string): Promise<LeaseRecord[]> {
+  return (JSON.parse(await readFile(join(dir, LEASE_FILE), 'utf8')) as { agents: LeaseRecord[] }).agents;
+}
+
+async function listed(store: FileLeaseStore): Promise<LeaseRecord[]> {
+  return (await store.list()).records.map((r) => r.record);
 }
 
 describe('FileLeaseStore', () => {
-  it('a put is on disk when its promise resolves', async () => {
+  it('a compare-and-set is on disk when its promise resolves', async () => {
     const dir = await stateDir();
     const store = new FileLeaseStore({ dir, batchMs: 60_000 });
-    expect(await store.loadAll()).toEqual([]);
-    await store.put(record('gpu1'));
+    expect(await listed(store)).toEqual([]);
+    const put = await store.compareAndSet('gpu1', 0, record('gpu1'));
     expect(await onDisk(dir)).toEqual([record('gpu1')]);
-    await store.delete('gpu1');
+    await store.compareAndSet('gpu1', put.ok ? put.modRevision : -1, null);
     expect(await onDisk(dir)).toEqual([]);
   });
 
   it('a burst of concurrent puts all land, sharing writes', async () => {
     const dir = await stateDir();
     const store = new FileLeaseStore({ dir, batchMs: 60_000 });
-    await store.loadAll();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(record(`gpu${String(i).padStart(2, '0')}`))));
+    await store.list();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.compareAndSet(`gpu${String(i).padStart(2, '0')}`, 0, record(`gpu${String(i).padStart(2, '0')}`))));
     const agents = await onDisk(dir);
     expect(agents.map((a) => a.agentId)).toEqual(Array.from({ length: 50 }, (_, i) => `gpu${String(i).padStart(2, '0')}`));
   });
@@ -57,8 +61,8 @@ describe('FileLeaseStore', () => {
   it('batched heartbeat times wait for the batch or a flush', async () => {
     const dir = await stateDir();
     const store = new FileLeaseStore({ dir, batchMs: 60_000 });
-    await store.loadAll();
-    await store.put(record('gpu1', 1_000));
+    await store.list();
+    await store.compareAndSet('gpu1', 0, record('gpu1', 1_000));
     store.touch('gpu1', 9_000);
     expect((await onDisk(dir))[0]?.lastHeartbeatAt).toBe(1_000);
     await store.flush();
@@ -68,20 +72,20 @@ describe('FileLeaseStore', () => {
   it('a second store over the same folder loads what the first wrote, and removes leftover temp files', async () => {
     const dir = await stateDir();
     const first = new FileLeaseStore({ dir });
-    await first.loadAll();
-    await first.put(record('gpu1'));
+    await first.list();
+    await first.compareAndSet('gpu1', 0, record('gpu1'));
     await first.close();
     await writeFile(join(dir, `${LEASE_FILE}.tmp-999-0`), '{"half');
     const second = new FileLeaseStore({ dir });
-    expect(await second.loadAll()).toEqual([record('gpu1')]);
+    expect(await listed(second)).toEqual([record('gpu1')]);
     expect(await readdir(dir)).toEqual([LEASE_FILE]);
   });
 
   it('refuses a corrupt file with a message that says what to do', async () => {
     const dir = await stateDir();
     await writeFile(join(dir, LEASE_FILE), '{"formatVersion": 1, "agents": [{"agentId": 3}]}');
-    await expect(new FileLeaseStore({ dir }).loadAll()).rejects.toThrow(/leases\.json: unexpected content \(agents\.0\.agentId: .*\); move it away to start with no registrations/);
+    await expect(new FileLeaseStore({ dir }).list()).rejects.toThrow(/leases\.json: unexpected content \(agents\.0\.agentId: .*\); move it away to start with no registrations/);
     await writeFile(join(dir, LEASE_FILE), 'not json');
-    await expect(new FileLeaseStore({ dir }).loadAll()).rejects.toThrow(/leases\.json: not valid JSON/);
+    await expect(new FileLeaseStore({ dir }).list()).rejects.toThrow(/leases\.json: not valid JSON/);
   });
 });

@@ -71,3 +71,21 @@ describe('restore', () => {
     expect(second.services.leases.agentCount).toBe(0);
   });
 });
+
+describe('the store is the truth', () => {
+  it('a second registry over the same store sees what the first writes, through the watch', async () => {
+    const store = new MemoryLeaseStore();
+    const first = await startHarness({ store });
+    const second = await startHarness({ store });
+    const { body } = await postJson(first.app, '/api/v1/agents/register', registration('gpu1', [entry('worker-x')]));
+    expect(second.services.leases.live('worker-x')?.agentId).toBe('gpu1');
+    // The lease the first answered is good at the second: a heartbeat there finds it.
+    const beat = await postJson(second.app, '/api/v1/agents/gpu1/heartbeat', { leaseId: (body as RegistrationAnswer).leaseId, llms: [] });
+    expect(beat.status).toBe(200);
+    // A live holder is refused at either, with the same reason.
+    const refused = await postJson(second.app, '/api/v1/agents/register', registration('gpu2', [entry('worker-x')]));
+    expect((refused.body as RegistrationAnswer).rejected).toEqual([{ name: 'worker-x', reason: 'held by agent gpu1 under a live lease (last heartbeat 0s ago)' }]);
+    await first.app.inject({ method: 'DELETE', url: '/api/v1/agents/gpu1' });
+    expect(second.services.leases.live('worker-x')).toBeUndefined();
+  });
+});

@@ -5,7 +5,7 @@ import { request as httpRequest, Agent, type IncomingHttpHeaders } from 'node:ht
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildViews } from '../../schema/effective.js';
 import { membersOf } from '../../schema/pools.js';
-import { POOL_ANSWER_MAX_AGE_MS } from '../../reconciler/effective-state.js';
+import { POOL_ANSWER_MAX_AGE_MS } from '../../reconciler/routes/members-answer.js';
 import { closeHarnesses, entry, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
 
 afterEach(closeHarnesses);

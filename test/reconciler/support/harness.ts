@@ -10,12 +10,27 @@ import type { UnmanagedMode } from '../../../reconciler/leases.js';
 import { createServices, type ReconcilerServices } from '../../../reconciler/services.js';
 import { StaticDesiredState, type Files } from './static-desired-state.js';
 
-/** 2025-01-01T00:00:00Z, moved only by advance(). */
+/**
+ * 2025-01-01T00:00:00Z, moved only by advance() or a set of nowMs. A move is also a tick of the timers that
+ * apply the clock (the lease sweep), as a fake timer would fire them.
+ */
 export class FakeClock {
-  nowMs = Date.UTC(2025, 0, 1);
-  readonly now = (): number => this.nowMs;
+  private ms = Date.UTC(2025, 0, 1);
+  private readonly ticks = new Set<() => void>();
+  readonly now = (): number => this.ms;
+  get nowMs(): number {
+    return this.ms;
+  }
+  set nowMs(ms: number) {
+    this.ms = ms;
+    for (const tick of this.ticks) tick();
+  }
   advance(ms: number): void {
     this.nowMs += ms;
+  }
+  onAdvance(tick: () => void): () => void {
+    this.ticks.add(tick);
+    return () => this.ticks.delete(tick);
   }
 }
 
@@ -109,6 +124,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sweepIntervalMs: options.sweepIntervalMs ?? 20,
   });
   await services.start();
+  const untick = clock.onAdvance(() => services.leases.sweep());
   const app = await buildApp({
     services,
     auth: options.auth ?? null,
@@ -126,6 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return `http://127.0.0.1:${address.port}`;
     },
     async close() {
+      untick();
       await app.close();
       await services.stop();
     },
