@@ -2,7 +2,8 @@
 // (temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file,
 // never half of one. Durable writes are group-committed: callers that arrive while a write is
 // under way share the next one, so a burst of registrations costs a few writes, not one each.
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { removeStaleTemps, writeFileAtomic } from '../gitio/atomic-write.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { gpuSchema, healthSchema, type Gpu } from '../schema/agent-protocol.js';
@@ -60,7 +61,6 @@ export class FileLeaseStore implements LeaseStore {
   private writing: Promise<void> | null = null;
   private waiters: Waiter[] = [];
   private batchTimer: NodeJS.Timeout | null = null;
-  private tempCounter = 0;
 
   constructor(private readonly options: FileLeaseStoreOptions) {
     this.file = join(options.dir, LEASE_FILE);
@@ -113,7 +113,9 @@ export class FileLeaseStore implements LeaseStore {
 
   private async readFile(): Promise<LeaseRecord[]> {
     await mkdir(this.options.dir, { recursive: true });
-    // Temp files are only ever complete after their rename; leftovers are from a crash mid-write.
+    // Temp files are only ever complete after their rename; leftovers are from a crash mid-write
+    // (`leases.json.tmp-*` is how versions before gitio/ named them).
+    await removeStaleTemps(this.file);
     for (const entry of await readdir(this.options.dir)) {
       if (entry.startsWith(`${LEASE_FILE}.tmp-`)) await rm(join(this.options.dir, entry), { force: true });
     }
@@ -185,34 +187,8 @@ export class FileLeaseStore implements LeaseStore {
     return `${JSON.stringify({ formatVersion: FORMAT_VERSION, agents })}\n`;
   }
 
-  private async writeAtomically(text: string): Promise<void> {
-    const temp = `${this.file}.tmp-${process.pid}-${this.tempCounter++}`;
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.file);
-    await syncFolder(this.options.dir);
-  }
-}
-
-/** Makes the rename itself durable; some platforms cannot open a folder, and there it is skipped. */
-async function syncFolder(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-  } catch {
-    return;
-  }
-  try {
-    await handle.sync();
-  } catch {
-    // EISDIR/EINVAL on platforms without folder fsync: the rename is as durable as it gets there.
-  } finally {
-    await handle.close();
+  private writeAtomically(text: string): Promise<void> {
+    return writeFileAtomic(this.file, text, { mode: 0o600, durable: true });
   }
 }
 

@@ -75,6 +75,8 @@ describe('FileLeaseStore', () => {
     await first.list();
     await first.compareAndSet('gpu1', 0, record('gpu1'));
     await first.close();
+    // Both namings: gitio's writeFileAtomic (hidden), and the one of earlier versions.
+    await writeFile(join(dir, `.${LEASE_FILE}.0a1b2c3d.tmp`), '{"half');
     await writeFile(join(dir, `${LEASE_FILE}.tmp-999-0`), '{"half');
     const second = new FileLeaseStore({ dir });
     expect(await listed(second)).toEqual([record('gpu1')]);
