@@ -60,7 +60,7 @@ describe.concurrent('the policy check judges only this change', () => {
     const back = await mcpctlIn(repo, ['undrain', 'llm', 'vllm-gpu1-qwen3']);
     expect(back.code).toBe(0);
     expect(await repo.status()).toBe('');
-  });
+  }, 90_000); // Seven CLI runs one after another, each a Node start and Git commands: slow on a loaded 2-core machine.
 
   it('create over an existing name that moves the only active member out of its pool is refused unless --force', async () => {
     const repo = await cloneRepo(scope, source.dir);
