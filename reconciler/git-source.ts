@@ -44,6 +44,8 @@ export class GitSource implements DesiredSource {
   private last: RevisionCandidate | null = null;
   /** Blob texts of the last revision read, by blob id: a new commit only reads the blobs it changed. */
   private blobTexts = new Map<string, string>();
+  /** The branch's root commits, read once: a branch keeps its roots unless its history is rewritten. */
+  private rootCommits: string[] | null = null;
 
   constructor(options: GitSourceOptions) {
     this.branch = options.branch;
@@ -75,7 +77,8 @@ export class GitSource implements DesiredSource {
       return { path: entry.path, text, hash: entry.oid };
     });
     this.blobTexts = texts;
-    this.last = { revision: commit, files };
+    this.rootCommits ??= (await git.raw(['rev-list', '--max-parents=0', commit])).split('\n').filter((line) => line !== '');
+    this.last = { revision: commit, files, rootCommits: this.rootCommits };
     return this.last;
   }
 
