@@ -46,10 +46,18 @@ export async function requireResourceFolder(repo: Repo): Promise<void> {
   throw new CliError(`${repo.root} ${what}: no Llm files to plan or change (run in a repository of Llm files, or pass --repo/--path)`);
 }
 
-/** The root commits of HEAD's history; none in a repository without a commit yet. */
+/**
+ * The root commits of HEAD's history; none in a repository without a commit yet, and none in a
+ * shallow clone (CI's depth-1 checkout), whose cut-off commits only look like roots.
+ */
 export async function rootCommits(repo: Repo): Promise<string[]> {
   try {
-    return (await repo.git.raw(['rev-list', '--max-parents=0', 'HEAD'])).split('\n').filter((line) => /^[0-9a-f]{40,64}$/.test(line));
+    const [shallow, roots] = await Promise.all([
+      repo.git.raw(['rev-parse', '--is-shallow-repository']),
+      repo.git.raw(['rev-list', '--max-parents=0', 'HEAD']),
+    ]);
+    if (shallow.trim() === 'true') return [];
+    return roots.split('\n').filter((line) => /^[0-9a-f]{40,64}$/.test(line));
   } catch {
     return [];
   }

@@ -77,7 +77,7 @@ export class GitSource implements DesiredSource {
       return { path: entry.path, text, hash: entry.oid };
     });
     this.blobTexts = texts;
-    this.rootCommits ??= (await git.raw(['rev-list', '--max-parents=0', commit])).split('\n').filter((line) => line !== '');
+    this.rootCommits ??= await readRootCommits(git, commit);
     this.last = { revision: commit, files, rootCommits: this.rootCommits };
     return this.last;
   }
@@ -149,6 +149,12 @@ export class GitSource implements DesiredSource {
     }
     return entries;
   }
+}
+
+/** The commit's root commits; none when the mirror is shallow (a shallow source), whose cut-off commits only look like roots. */
+async function readRootCommits(git: SimpleGit, commit: string): Promise<string[]> {
+  if ((await git.raw(['rev-parse', '--is-shallow-repository'])).trim() === 'true') return [];
+  return (await git.raw(['rev-list', '--max-parents=0', commit])).split('\n').filter((line) => line !== '');
 }
 
 async function initMirror(mirrorDir: string, env: Record<string, string>): Promise<SimpleGit> {

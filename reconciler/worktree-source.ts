@@ -112,13 +112,13 @@ async function listResourceFiles(start: string): Promise<string[]> {
   return found;
 }
 
-/** `git rev-list --max-parents=0 HEAD` in `dir`; none when it is no checkout or has no commit yet. */
-function readRootCommits(dir: string): Promise<string[]> {
-  return new Promise((resolveRoots) => {
-    execFile('git', ['rev-list', '--max-parents=0', 'HEAD'], { cwd: dir }, (error, stdout) => {
-      resolveRoots(error === null ? stdout.split('\n').filter((line) => /^[0-9a-f]{40,64}$/.test(line)) : []);
-    });
-  });
+/** `git rev-list --max-parents=0 HEAD` in `dir`; none when it is no checkout, a shallow one, or has no commit yet. */
+async function readRootCommits(dir: string): Promise<string[]> {
+  const git = (args: string[]): Promise<string | null> =>
+    new Promise((done) => execFile('git', args, { cwd: dir }, (error, stdout) => done(error === null ? stdout : null)));
+  const [shallow, roots] = await Promise.all([git(['rev-parse', '--is-shallow-repository']), git(['rev-list', '--max-parents=0', 'HEAD'])]);
+  if (shallow?.trim() !== 'false' || roots === null) return [];
+  return roots.split('\n').filter((line) => /^[0-9a-f]{40,64}$/.test(line));
 }
 
 function digestFiles(files: SourceFile[]): string {

@@ -3,6 +3,8 @@
 // Llm it serves. Real repositories, a real reconciler following one of them, real CLI processes.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cloneRepo,
@@ -13,6 +15,7 @@ import {
   FLEET_FILES,
   runCli,
   startFleet,
+  startReconciler,
   type CliResult,
   type TempRepo,
 } from './support/cli-harness.js';
@@ -136,5 +139,19 @@ describe.concurrent('a repository that is not the one the reconciler follows', (
     const offline = await cli(await unrelatedRepo(), ['plan'], `http://127.0.0.1:${await closedPort()}`);
     expect(offline.code).toBe(3);
     expect(expectOneErrorLine(offline)).toContain('cannot reach the reconciler');
+  });
+});
+
+describe('a shallow clone (CI checks out one commit)', () => {
+  it('is no refusal: its cut-off commit only looks like a root, so the roots are not known', async () => {
+    const followed = await createRepo(scope, FLEET_FILES);
+    await followed.write('README.md', '# the fleet\n');
+    await followed.commitAll('a second commit, so that depth 1 cuts history off');
+    const url = (await startReconciler(scope, followed.dir)).url;
+    const parent = await scope.tempDir('shallow');
+    await simpleGit(parent).clone(pathToFileURL(followed.dir).href, 'work', ['--quiet', '--depth', '1']);
+    const result = await runCli(['--server', url, 'plan', '--detailed-exitcode'], { cwd: join(parent, 'work') });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
   });
 });
