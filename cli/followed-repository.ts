@@ -4,7 +4,7 @@ import { ReconcilerUnreachable } from '../client/errors.js';
 import type { ReconcilerApi } from '../client/reconciler-client.js';
 import { shortRevision } from '../schema/revision.js';
 import { CliError, UnreachableError } from './errors.js';
-import { rootCommits, type Repo } from './repo.js';
+import { readRootCommits, type Repo } from './repo.js';
 
 /**
  * Refuses (one line, exit 1) when the reconciler names the root commits of what it follows and the
@@ -18,7 +18,7 @@ export async function checkFollowedRepository(
   options: { force: boolean; verb: 'plan' | 'apply' | 'tui'; localRoots?: string[] },
 ): Promise<void> {
   if (options.force) return;
-  const [local, status] = await Promise.all([options.localRoots ?? rootCommits(repo), client.status().catch(unlessUnreachable)]);
+  const [local, status] = await Promise.all([options.localRoots ?? readRootCommits(repo), client.status().catch(unlessUnreachable)]);
   const followed = status?.sourceRootCommits ?? [];
   if (local.length === 0 || followed.length === 0 || local.some((root) => followed.includes(root))) return;
   const roots = (list: string[]): string => list.map((root) => shortRevision(root)).join(', ');

@@ -50,7 +50,7 @@ export async function requireResourceFolder(repo: Repo): Promise<void> {
  * The root commits of HEAD's history; none in a repository without a commit yet, and none in a
  * shallow clone (CI's depth-1 checkout), whose cut-off commits only look like roots.
  */
-export async function rootCommits(repo: Repo): Promise<string[]> {
+export async function readRootCommits(repo: Repo): Promise<string[]> {
   try {
     const [shallow, roots] = await Promise.all([
       repo.git.raw(['rev-parse', '--is-shallow-repository']),

@@ -5,7 +5,7 @@ import { computePlan } from '../../schema/plan.js';
 import { readServedState } from '../commands/plan.js';
 import type { CommandContext } from '../context.js';
 import { checkFollowedRepository } from '../followed-repository.js';
-import { openRepo, rootCommits } from '../repo.js';
+import { openRepo, readRootCommits } from '../repo.js';
 import { loadWorkspace, type Workspace } from '../workspace.js';
 import { CONVERGE_POLL_MS, CONVERGE_TIMEOUT_MS, runApplyPipeline } from './apply-pipeline.js';
 import type { PlanResult, TuiDataSource } from './data-source.js';
@@ -18,7 +18,7 @@ export function createReconcilerSource(ctx: CommandContext, options: { force: bo
   let knownRoots: string[] | null = null;
   const plan = async (): Promise<PlanResult> => {
     const ws = await loadWorkspace(ctx);
-    const localRoots = knownRoots ?? (await rootCommits(ws.repo));
+    const localRoots = knownRoots ?? (await readRootCommits(ws.repo));
     if (localRoots.length > 0) knownRoots = localRoots;
     await checkFollowedRepository(client, ws.repo, { force: options.force, verb: 'tui', localRoots });
     return planWorkspace(ws, client);
