@@ -89,7 +89,7 @@ export async function runApplySteps(repo: Repo, request: ApplyRequest, onStep: (
 
     report('push', 'running');
     if (request.push === 'never') report('push', 'skipped', 'not asked to push');
-    else if (request.push === 'when-remote' && !(await hasRemote(repo))) report('push', 'skipped', 'no remote: the reconciler reads this repository itself');
+    else if (request.push === 'when-remote' && !(await hasRemote(repo))) report('push', 'skipped', 'no remote configured');
     else {
       await pushCurrentBranch(repo);
       report('push', 'done', 'pushed the current branch');

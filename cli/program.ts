@@ -143,7 +143,7 @@ function addClientCommands(program: Command): void {
     .option('--wait', 'trigger a sync and wait until the reconciler serves the new revision', false)
     .option('--timeout <seconds>', 'how long --wait waits', '60')
     .option('-y, --yes', 'do not ask for confirmation', false)
-    .option('--force', 'apply even when the plan violates a pool minActive', false)
+    .option('--force', 'apply even when the plan violates a pool minActive, or the repository is not the one the reconciler follows', false)
     .action(async (o: { filename: string; dryRun: boolean; commit: boolean; push: boolean; wait: boolean; timeout: string; yes: boolean; force: boolean }) => {
       const { run } = await import('./commands/apply.js');
       const waitTimeoutMs = secondsOf(o.timeout, '--timeout') * 1000;
@@ -186,9 +186,10 @@ function addClientCommands(program: Command): void {
     .option('--against <ref>', 'compare with this Git ref instead of the reconciler (for pull-request CI)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(PLAN_OUTPUTS).default('text'))
     .option('--detailed-exitcode', 'exit 2 when Llms change, 4 when a pool minActive is violated', false)
-    .action(async (o: { against?: string; output: (typeof PLAN_OUTPUTS)[number]; detailedExitcode: boolean }) => {
+    .option('--force', 'plan even when the repository is not the one the reconciler follows', false)
+    .action(async (o: { against?: string; output: (typeof PLAN_OUTPUTS)[number]; detailedExitcode: boolean; force: boolean }) => {
       const { run } = await import('./commands/plan.js');
-      await run({ against: o.against, output: o.output, detailedExitcode: o.detailedExitcode }, await contextOf(program));
+      await run({ against: o.against, output: o.output, detailedExitcode: o.detailedExitcode, force: o.force }, await contextOf(program));
     });
 
   program
@@ -203,7 +204,8 @@ function addClientCommands(program: Command): void {
   program
     .command('tui')
     .description('interactive pools, members, plan and apply (also bare `mcpctl` on a terminal)')
-    .action(async () => {
+    .option('--force', 'plan and apply even when the repository is not the one the reconciler follows', false)
+    .action(async (o: { force: boolean }) => {
       const ctx = await contextOf(program);
       // Ink prints only its last frame when CI is set (is-in-ci, read when Ink loads). On a
       // terminal someone is watching the TUI is live whatever the environment says.
@@ -212,7 +214,7 @@ function addClientCommands(program: Command): void {
         delete process.env['CONTINUOUS_INTEGRATION'];
       }
       const { runTui } = await import('./tui/run.js');
-      await runTui(ctx);
+      await runTui(ctx, { force: o.force });
     });
 
   program

@@ -34,6 +34,35 @@ export async function openRepo(repoOption: string | undefined, resourcePath: str
   return { root, path: resourcePath.replace(/\\/g, '/').replace(/\/+$/, ''), git: simpleGit(root) };
 }
 
+/**
+ * Refuses a repository without its resource folder (one line, exit 1): planned as it is, it would
+ * declare nothing and so remove everything the reconciler serves.
+ */
+export async function requireResourceFolder(repo: Repo): Promise<void> {
+  const folder = path.join(repo.root, repo.path);
+  const info = await fs.stat(folder).catch(() => null);
+  if (info?.isDirectory() === true) return;
+  const what = info === null ? `has no ${repo.path}/ folder` : `has ${repo.path}, which is not a folder`;
+  throw new CliError(`${repo.root} ${what}: no Llm files to plan or change (run in a repository of Llm files, or pass --repo/--path)`);
+}
+
+/**
+ * The root commits of HEAD's history; none in a repository without a commit yet, and none in a
+ * shallow clone (CI's depth-1 checkout), whose cut-off commits only look like roots.
+ */
+export async function readRootCommits(repo: Repo): Promise<string[]> {
+  try {
+    const [shallow, roots] = await Promise.all([
+      repo.git.raw(['rev-parse', '--is-shallow-repository']),
+      repo.git.raw(['rev-list', '--max-parents=0', 'HEAD']),
+    ]);
+    if (shallow.trim() === 'true') return [];
+    return roots.split('\n').filter((line) => /^[0-9a-f]{40,64}$/.test(line));
+  } catch {
+    return [];
+  }
+}
+
 /** Every resource file under the resource folder of the working tree, paths relative to the root. */
 export async function readWorktreeFiles(repo: Repo): Promise<SourceFile[]> {
   const dir = path.join(repo.root, repo.path);

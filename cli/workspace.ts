@@ -11,7 +11,7 @@ import type { CommandContext } from './context.js';
 import { CliError, UnreachableError } from './errors.js';
 import { formatPlan } from './format/plan-format.js';
 import { runApplySteps, type ApplyRequest } from './apply-pipeline.js';
-import { dirtyPaths, hasUnpushedCommits, headRevision, openRepo, readFilesAtRef, readWorktreeFiles, type FileWrite, type Repo } from './repo.js';
+import { dirtyPaths, hasUnpushedCommits, headRevision, openRepo, readFilesAtRef, readWorktreeFiles, requireResourceFolder, type FileWrite, type Repo } from './repo.js';
 
 export interface Workspace {
   repo: Repo;
@@ -23,9 +23,13 @@ export interface Workspace {
 
 export type ResourceRef = { kind: Resource['kind']; name: string };
 
-/** Loads the working tree's resources; a tree that does not load is an error listing every problem. */
-export async function loadWorkspace(ctx: CommandContext): Promise<Workspace> {
+/**
+ * Loads the working tree's resources; a tree that does not load is an error listing every problem,
+ * and so is a repository without its resource folder, unless the command may create it (`create`).
+ */
+export async function loadWorkspace(ctx: CommandContext, options: { mayCreateFolder?: boolean } = {}): Promise<Workspace> {
   const repo = await openRepo(ctx.global.repo, ctx.global.path);
+  if (options.mayCreateFolder !== true) await requireResourceFolder(repo);
   const files = await readWorktreeFiles(repo);
   let loaded = loadResources(files);
   if (!loaded.ok && loaded.diagnostics.some((d) => d.code === 'DuplicateName' || d.code === 'DuplicatePool')) {

@@ -8,6 +8,11 @@ export interface RevisionCandidate {
   /** A commit id for Git; a content digest (`worktree-<hash>`) for --worktree. */
   revision: string;
   files: SourceFile[];
+  /**
+   * The root commits of the revision's history (Git sources; a worktree inside a Git checkout):
+   * what tells a client whether its repository is the one followed. Absent when not known.
+   */
+  rootCommits?: string[];
 }
 
 /** Where desired state comes from. Implementations: GitSource (simple-git), WorktreeSource (chokidar). */
@@ -32,6 +37,8 @@ export interface DesiredStatus {
   revision: string | null;
   lastGoodRevision: string | null;
   source: string;
+  /** The root commits of the source's history, sorted; empty when not known (see RevisionCandidate). */
+  sourceRootCommits?: string[];
   lastSyncAt: string | null;
   /** Errors of the newest revision when it was rejected; empty when it is served. */
   errors: SourceError[];

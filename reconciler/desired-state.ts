@@ -41,6 +41,7 @@ export class DesiredState implements DesiredStateView {
   private served: ServedRevision | null = null;
   private lastLoaded: Loaded | null = null;
   private newestRevision: string | null = null;
+  private rootCommits: string[] = [];
   private errors: SourceError[] = [];
   private lastSyncAt: string | null = null;
   private history: ReconcileAttempt[] = [];
@@ -95,6 +96,7 @@ export class DesiredState implements DesiredStateView {
       revision: this.newestRevision,
       lastGoodRevision: this.served?.revision ?? null,
       source: this.source.description,
+      sourceRootCommits: [...this.rootCommits],
       lastSyncAt: this.lastSyncAt,
       errors: this.errors.map((e) => ({ ...e })),
       history: this.history.map((a) => ({ ...a, errors: a.errors.map((e) => ({ ...e })) })),
@@ -140,6 +142,7 @@ export class DesiredState implements DesiredStateView {
     let attempt: ReconcileAttempt;
     try {
       const candidate = await this.source.read();
+      this.rootCommits = [...(candidate.rootCommits ?? [])].sort();
       if (this.lastLoaded !== null && this.lastLoaded.revision === candidate.revision) {
         // Same revision id, same content: nothing to parse. Its errors come back if a read failure
         // replaced them, and a revision that was rejected is still rejected, not `unchanged`.

@@ -44,6 +44,8 @@ export class GitSource implements DesiredSource {
   private last: RevisionCandidate | null = null;
   /** Blob texts of the last revision read, by blob id: a new commit only reads the blobs it changed. */
   private blobTexts = new Map<string, string>();
+  /** The branch's root commits, read once: a branch keeps its roots unless its history is rewritten. */
+  private rootCommits: string[] | null = null;
 
   constructor(options: GitSourceOptions) {
     this.branch = options.branch;
@@ -75,7 +77,8 @@ export class GitSource implements DesiredSource {
       return { path: entry.path, text, hash: entry.oid };
     });
     this.blobTexts = texts;
-    this.last = { revision: commit, files };
+    this.rootCommits ??= await readRootCommits(git, commit);
+    this.last = { revision: commit, files, rootCommits: this.rootCommits };
     return this.last;
   }
 
@@ -146,6 +149,12 @@ export class GitSource implements DesiredSource {
     }
     return entries;
   }
+}
+
+/** The commit's root commits; none when the mirror is shallow (a shallow source), whose cut-off commits only look like roots. */
+async function readRootCommits(git: SimpleGit, commit: string): Promise<string[]> {
+  if ((await git.raw(['rev-parse', '--is-shallow-repository'])).trim() === 'true') return [];
+  return (await git.raw(['rev-list', '--max-parents=0', commit])).split('\n').filter((line) => line !== '');
 }
 
 async function initMirror(mirrorDir: string, env: Record<string, string>): Promise<SimpleGit> {

@@ -9,6 +9,7 @@ export function buildStatusAnswer(status: DesiredStatus, counts: Counts): Status
     revision: status.revision,
     lastGoodRevision: status.lastGoodRevision,
     source: status.source,
+    sourceRootCommits: status.sourceRootCommits ?? [],
     lastSyncAt: status.lastSyncAt,
     errors: status.errors,
     counts,

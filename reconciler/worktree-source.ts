@@ -1,4 +1,5 @@
 // Desired state from a working tree (`--worktree DIR`): the files as saved, no Git needed.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Dirent } from 'node:fs';
@@ -24,6 +25,8 @@ export class WorktreeSource implements DesiredSource {
   readonly description: string;
   private readonly root: string;
   private readonly target: string;
+  /** The root commits of the Git checkout the folder is in (none outside one), read once. */
+  private rootCommits: Promise<string[]> | null = null;
 
   constructor(options: WorktreeSourceOptions) {
     const sourcePath = normalizeSourcePath(options.path);
@@ -38,7 +41,8 @@ export class WorktreeSource implements DesiredSource {
     const paths = await listResourceFiles(this.target);
     const files = (await mapLimited(paths, READ_CONCURRENCY, (p) => this.readFile(p))).filter((f): f is SourceFile => f !== null);
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { revision: `worktree-${digestFiles(files)}`, files };
+    this.rootCommits ??= readRootCommits(this.root);
+    return { revision: `worktree-${digestFiles(files)}`, files, rootCommits: await this.rootCommits };
   }
 
   async watch(onChange: () => void): Promise<() => Promise<void>> {
@@ -106,6 +110,15 @@ async function listResourceFiles(start: string): Promise<string[]> {
   };
   await walk(start);
   return found;
+}
+
+/** `git rev-list --max-parents=0 HEAD` in `dir`; none when it is no checkout, a shallow one, or has no commit yet. */
+async function readRootCommits(dir: string): Promise<string[]> {
+  const git = (args: string[]): Promise<string | null> =>
+    new Promise((done) => execFile('git', args, { cwd: dir }, (error, stdout) => done(error === null ? stdout : null)));
+  const [shallow, roots] = await Promise.all([git(['rev-parse', '--is-shallow-repository']), git(['rev-list', '--max-parents=0', 'HEAD'])]);
+  if (shallow?.trim() !== 'false' || roots === null) return [];
+  return roots.split('\n').filter((line) => /^[0-9a-f]{40,64}$/.test(line));
 }
 
 function digestFiles(files: SourceFile[]): string {

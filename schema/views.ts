@@ -126,6 +126,8 @@ export const statusAnswerSchema = z.object({
   revision: z.string().nullable(),
   lastGoodRevision: z.string().nullable(),
   source: z.string(),
+  /** The root commits of the followed history (empty: not known; absent: an older reconciler). */
+  sourceRootCommits: z.array(z.string()).optional(),
   lastSyncAt: z.string().nullable(),
   errors: z.array(sourceErrorSchema),
   counts: z.object({

@@ -9,6 +9,7 @@ import type { Plan } from '../../schema/plan.js';
 import { isResourceFileName } from '../../schema/resource-paths.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { checkFollowedRepository } from '../followed-repository.js';
 import { openRepo, type Repo } from '../repo.js';
 import { commitChange, loadWorkspace, loadWorkspaceAtHead, prepareChange, type CommitOptions } from '../workspace.js';
 
@@ -38,16 +39,21 @@ export async function run(options: ApplyOptions, ctx: CommandContext): Promise<v
     force: options.force,
     showPlan: true,
   } satisfies Omit<CommitOptions, 'message'>;
+  const force = { force: options.force, verb: 'apply' } as const;
   if (options.filename !== '-') {
     const repo = await openRepo(ctx.global.repo, ctx.global.path);
     const scope = await scopeInResourceFolder(repo, options.filename, inputs);
-    if (scope !== null) return applyOwnFiles(ctx, repo, scope, commitOptions);
+    if (scope !== null) {
+      await checkFollowedRepository(ctx.client(), repo, force);
+      return applyOwnFiles(ctx, repo, scope, commitOptions);
+    }
   }
   const loaded = loadResources(inputs);
   if (!loaded.ok) throw new CliError(loaded.diagnostics.map(formatDiagnostic).join('\n'));
   const upserts = [...loaded.llms.map((l) => l.resource), ...loaded.pools.map((p) => p.resource)];
   if (upserts.length === 0) throw new CliError(`-f ${options.filename}: no resources found`);
   const ws = await loadWorkspace(ctx);
+  await checkFollowedRepository(ctx.client(), ws.repo, force);
   const change = prepareChange(ws, { upserts, deletes: [] });
   const names = upserts.map((r) => r.metadata.name).sort();
   await commitChange(ctx, ws, change, { ...commitOptions, message: messageOf(names) });

@@ -25,7 +25,7 @@ export interface CreateOptions {
 export async function run(options: CreateOptions, ctx: CommandContext): Promise<void> {
   if (resourceKindOf(options.resource) !== 'llm') throw new CliError('create supports llm only');
   const llm = buildLlm(options);
-  const ws = await loadWorkspace(ctx);
+  const ws = await loadWorkspace(ctx, { mayCreateFolder: true });
   const change = prepareChange(ws, { upserts: [llm], deletes: [] });
   const plan = await commitChange(ctx, ws, change, {
     dryRun: options.dryRun,

@@ -6,6 +6,7 @@ import { shortRevision } from '../../schema/revision.js';
 import type { LlmView } from '../../schema/views.js';
 import type { CommandContext } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
+import { checkFollowedRepository } from '../followed-repository.js';
 import { formatPlan } from '../format/plan-format.js';
 import { readFilesAtRef } from '../repo.js';
 import { loadWorkspace, tryLiveViews } from '../workspace.js';
@@ -14,10 +15,13 @@ export interface PlanOptions {
   against?: string | undefined;
   output: 'text' | 'json' | 'markdown';
   detailedExitcode: boolean;
+  /** Plan even when the repository is not the one the reconciler follows. */
+  force: boolean;
 }
 
 export async function run(options: PlanOptions, ctx: CommandContext): Promise<void> {
   const ws = await loadWorkspace(ctx);
+  await checkFollowedRepository(ctx.client(), ws.repo, { force: options.force, verb: 'plan' });
   let base: DeclaredSet & { revision: string | null; label: string };
   let live: LlmView[] | null;
   if (options.against !== undefined) {

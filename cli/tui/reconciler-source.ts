@@ -4,15 +4,25 @@ import type { ReconcilerApi } from '../../client/reconciler-client.js';
 import { computePlan } from '../../schema/plan.js';
 import { readServedState } from '../commands/plan.js';
 import type { CommandContext } from '../context.js';
-import { openRepo } from '../repo.js';
-import { loadWorkspace } from '../workspace.js';
+import { checkFollowedRepository } from '../followed-repository.js';
+import { openRepo, readRootCommits } from '../repo.js';
+import { loadWorkspace, type Workspace } from '../workspace.js';
 import { CONVERGE_POLL_MS, CONVERGE_TIMEOUT_MS, runApplyPipeline } from './apply-pipeline.js';
 import type { PlanResult, TuiDataSource } from './data-source.js';
 import { buildResourceDiffs, fingerprintDeclared } from './resource-diffs.js';
 
-export function createReconcilerSource(ctx: CommandContext): TuiDataSource {
+/** `force`: plan and apply even when the repository is not the one the reconciler follows (`tui --force`). */
+export function createReconcilerSource(ctx: CommandContext, options: { force: boolean } = { force: false }): TuiDataSource {
   const client = ctx.client();
-  const plan = (): Promise<PlanResult> => planWorkingTree(ctx, client);
+  // The repository's root commits, read once they exist: every plan (and apply's checks) compares them.
+  let knownRoots: string[] | null = null;
+  const plan = async (): Promise<PlanResult> => {
+    const ws = await loadWorkspace(ctx);
+    const localRoots = knownRoots ?? (await readRootCommits(ws.repo));
+    if (localRoots.length > 0) knownRoots = localRoots;
+    await checkFollowedRepository(client, ws.repo, { force: options.force, verb: 'tui', localRoots });
+    return planWorkspace(ws, client);
+  };
   return {
     server: client.server,
     list: async () => {
@@ -40,8 +50,7 @@ export function createReconcilerSource(ctx: CommandContext): TuiDataSource {
 }
 
 /** The working tree's resources against what the reconciler declares and sees live, as `mcpctl plan`. */
-export async function planWorkingTree(ctx: CommandContext, client: ReconcilerApi): Promise<PlanResult> {
-  const ws = await loadWorkspace(ctx);
+async function planWorkspace(ws: Workspace, client: ReconcilerApi): Promise<PlanResult> {
   const { base, live } = await readServedState(client);
   const plan = computePlan({ desired: ws.declared, base, live });
   return { plan, diffs: buildResourceDiffs(plan, base, ws.declared), fingerprint: fingerprintDeclared(ws.declared) };

@@ -10,11 +10,11 @@ import { createReconcilerSource } from './reconciler-source.js';
 const ENTER_ALT_SCREEN = '\u001b[?1049h\u001b[H';
 const LEAVE_ALT_SCREEN = '\u001b[?1049l';
 
-export async function runTui(ctx: CommandContext): Promise<void> {
+export async function runTui(ctx: CommandContext, options: { force: boolean } = { force: false }): Promise<void> {
   if (!ctx.interactive) {
     throw new CliError('mcpctl tui needs an interactive terminal; use mcpctl get, describe and plan in scripts');
   }
-  const source = createReconcilerSource(ctx);
+  const source = createReconcilerSource(ctx, options);
   process.stdout.write(ENTER_ALT_SCREEN);
   try {
     // Not Ink's incremental mode: on the alternate screen it left the first frame's top line behind.

@@ -85,7 +85,7 @@ describe('runApplySteps', () => {
     const request: ApplyRequest = { ...CHANGE, commit: { paths: 'changed', message: 'apply' }, push: 'when-remote' };
     const steps: StepProgress[] = [];
     await runApplySteps(repo, request, (s) => steps.push(s));
-    expect(steps.find((s) => s.step === 'push' && s.state === 'skipped')?.detail).toBe('no remote: the reconciler reads this repository itself');
+    expect(steps.find((s) => s.step === 'push' && s.state === 'skipped')?.detail).toBe('no remote configured');
 
     const remote = await tempDir();
     await simpleGit(remote).init(true, ['--initial-branch=main']);

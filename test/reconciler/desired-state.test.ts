@@ -106,6 +106,8 @@ describe('DesiredState with a Git source', () => {
       revision: sha,
       lastGoodRevision: sha,
       source: `git ${repo.dir}#main:llms`,
+      // The first commit is the root: what a client compares with its own repository's.
+      sourceRootCommits: [sha],
       lastSyncAt: '2026-03-01T12:00:00.005Z',
       errors: [],
       history: [attempt],
@@ -118,10 +120,12 @@ describe('DesiredState with a Git source', () => {
     const state = await gitState(repo.dir);
     await state.start();
 
+    const root = state.status().sourceRootCommits;
     const sha = await repo.commit({ 'llms/c.yaml': llmYaml('c') });
     const attempt = await state.sync();
     expect(attempt).toMatchObject({ revision: sha, result: 'applied', errors: [] });
     expect(servedNames(state)).toEqual(['a', 'b', 'c']);
+    expect(state.status().sourceRootCommits).toEqual(root);
   });
 
   it('serves a commit to a local repository without waiting for the poll', async () => {

@@ -93,7 +93,7 @@ describe('GitSource.read', () => {
   it('gives zero files, not an error, when --path is missing at that commit', async () => {
     const repo = await createRepo();
     const sha = await repo.commit({ 'docs/readme.yaml': 'x: 1\n' });
-    expect(await (await sourceFor(repo.dir)).read()).toEqual({ revision: sha, files: [] });
+    expect(await (await sourceFor(repo.dir)).read()).toEqual({ revision: sha, files: [], rootCommits: [sha] });
   });
 
   it('reads the whole tree for --path . and accepts ./llms/ for llms', async () => {

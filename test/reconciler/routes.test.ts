@@ -179,6 +179,7 @@ describe('GET /api/v1/status', () => {
       revision: 'rev-1',
       lastGoodRevision: 'rev-1',
       source: 'static test source',
+      sourceRootCommits: [],
       lastSyncAt: '2025-01-01T00:00:00.000Z',
       errors: [],
       counts: {

@@ -28,6 +28,18 @@ describe('WorktreeSource.read', () => {
     expect(candidate.revision).toMatch(/^worktree-[0-9a-f]{12}$/);
   });
 
+  it('names the root commits of the Git checkout it is in, and none outside one', async () => {
+    const dir = await makeTempDir('worktree');
+    await writeFiles(dir, { 'llms/a.yaml': llmYaml('a') });
+    expect((await new WorktreeSource({ dir, path: 'llms' }).read()).rootCommits).toEqual([]);
+    const git = simpleGit(dir);
+    await git.init(['--quiet']);
+    await git.add('.');
+    await git.raw(['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', '-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', 'first']);
+    const root = (await git.revparse(['HEAD'])).trim();
+    expect((await new WorktreeSource({ dir, path: 'llms' }).read()).rootCommits).toEqual([root]);
+  });
+
   it('hashes each file as Git would, so a file and its commit share one parse', async () => {
     const dir = await makeTempDir('worktree');
     await writeFiles(dir, { 'llms/a.yaml': llmYaml('a'), 'llms/unicode.yaml': '# Grüße\n' });

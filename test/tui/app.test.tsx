@@ -366,7 +366,7 @@ describe('plan and apply', () => {
     source.applySteps = [
       { step: 'write', state: 'done', detail: 'llms/gpu4.yaml, llms/ollama-dev.yaml, llms/qwen3-thinking-pool.yaml (working tree)' },
       { step: 'commit', state: 'done', detail: '1a2b3c4 apply 3 resources: ollama-workstation, vllm-gpu3-qwen3, vllm-gpu4-qwen3' },
-      { step: 'push', state: 'skipped', detail: 'no remote: the reconciler reads this repository itself' },
+      { step: 'push', state: 'skipped', detail: 'no remote configured' },
       { step: 'sync', state: 'running', detail: 'asking the reconciler to fetch now' },
     ];
     source.applyFinalSteps = [

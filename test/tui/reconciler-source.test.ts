@@ -4,8 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { simpleGit } from 'simple-git';
+import { dirname, join, resolve } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ReconcilerClient } from '../../client/reconciler-client.js';
 import type { WatchEvent } from '../../client/watch-stream.js';
@@ -75,6 +75,35 @@ async function until<T>(what: string, probe: () => T | null | undefined | Promis
   }
 }
 
+/** A repository on main with `files` as its first commit. */
+async function createRepo(files: Record<string, string>, message: string): Promise<{ dir: string; git: SimpleGit }> {
+  const dir = await tempDir('repo');
+  const git = simpleGit(dir);
+  await git.init(['--initial-branch=main']);
+  await git.addConfig('user.name', 'mcpctl test');
+  await git.addConfig('user.email', 'test@mcpctl.invalid');
+  await git.addConfig('commit.gpgsign', 'false');
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), text);
+  }
+  await git.add('.');
+  await git.commit(message);
+  return { dir, git };
+}
+
+/** A reconciler process following `repo`; resolves to its URL. */
+async function startReconciler(repo: string): Promise<string> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/bin.js'), 'reconciler', '--source', repo, '--poll', '1h', '--listen', '127.0.0.1:0', '--state-dir', await tempDir('state')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  return until('the reconciler to serve', () => /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]);
+}
+
 function contextFor(server: string, repo: string): CommandContext {
   return {
     global: { server, token: undefined, repo, path: 'llms', debug: false },
@@ -91,25 +120,8 @@ function contextFor(server: string, repo: string): CommandContext {
 
 describe('createReconcilerSource against a real reconciler', () => {
   test('lists, watches a worker register, plans the working tree and applies it until it is served', async () => {
-    const repo = await tempDir('repo');
-    const git = simpleGit(repo);
-    await git.init(['--initial-branch=main']);
-    await git.addConfig('user.name', 'mcpctl test');
-    await git.addConfig('user.email', 'test@mcpctl.invalid');
-    await git.addConfig('commit.gpgsign', 'false');
-    await mkdir(join(repo, 'llms'));
-    await writeFile(join(repo, 'llms/pool.yaml'), POOL_YAML);
-    await git.add('.');
-    await git.commit('two workers');
-
-    const child = spawn(process.execPath, [join(ROOT, 'dist/cli/bin.js'), 'reconciler', '--source', repo, '--poll', '1h', '--listen', '127.0.0.1:0', '--state-dir', await tempDir('state')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    const server = await until('the reconciler to serve', () => /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]);
+    const { dir: repo, git } = await createRepo({ 'llms/pool.yaml': POOL_YAML }, 'two workers');
+    const server = await startReconciler(repo);
 
     const source = createReconcilerSource(contextFor(server, repo));
     const snapshot = await source.list();
@@ -158,5 +170,27 @@ describe('createReconcilerSource against a real reconciler', () => {
 
     watching.abort();
     await watched;
+  });
+
+  test('plans nothing for a repository without llms/ or not the followed one, and apply refuses it too', async () => {
+    const { dir: followed } = await createRepo({ 'llms/pool.yaml': POOL_YAML }, 'two workers');
+    const server = await startReconciler(followed);
+
+    const { dir: bare } = await createRepo({ 'README.md': '# some project\n' }, 'a project');
+    await expect(createReconcilerSource(contextFor(server, bare)).plan()).rejects.toThrow(`${bare} has no llms/ folder`);
+
+    const { dir: other, git } = await createRepo({ 'llms/pool.yaml': POOL_YAML, 'README.md': '# another fleet\n' }, 'another fleet');
+    await expect(createReconcilerSource(contextFor(server, other)).plan()).rejects.toThrow(
+      /^this repository \(.*\) is not the one the reconciler at .* follows \(.*\); start mcpctl tui --force to plan and apply anyway$/,
+    );
+    await writeFile(join(other, 'llms/gpu3.yaml'), GPU3_YAML);
+    const forced = await createReconcilerSource(contextFor(server, other), { force: true }).plan();
+    expect(forced.plan.summary).toEqual({ add: 1, change: 0, remove: 0 });
+    // Its apply plans again first: without --force that refuses, before anything is written.
+    const head = (await git.revparse(['HEAD'])).trim();
+    const outcome = await createReconcilerSource(contextFor(server, other)).apply(forced, () => {});
+    expect(outcome.ok).toBe(false);
+    expect(outcome.message).toMatch(/^Apply stopped at write: this repository .* is not the one the reconciler/);
+    expect((await git.revparse(['HEAD'])).trim()).toBe(head);
   });
 });
