@@ -1,6 +1,8 @@
 // The agent's config file (DESIGN §4): YAML in, a resolved config or located errors out.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { readApiKey } from './api-key.js';
+import { describeFsError } from './fs-error.js';
 import { agentConfigSchema, llmProviderFileEntrySchema, type AgentConfig, type LlmProviderFileEntry } from '../schema/agent-config.js';
 import { formatDiagnostic, compareDiagnostics, type Diagnostic } from '../schema/diagnostics.js';
 import { NAME_MAX_LENGTH } from '../schema/names.js';
@@ -15,7 +17,13 @@ export interface AgentSettings {
 }
 
 export type ParsedAgentConfig =
-  | { ok: true; config: AgentConfig; tokenFileAt: { line: number; col: number } | undefined }
+  | {
+      ok: true;
+      config: AgentConfig;
+      tokenFileAt: { line: number; col: number } | undefined;
+      /** Where each provider's apiKeyRef is, by the provider's index (undefined where it has none). */
+      apiKeyRefsAt: ({ line: number; col: number } | undefined)[];
+    }
   | { ok: false; diagnostics: Diagnostic[] };
 
 /** Each error is one line, `file:line:col: path: message`, or `file: message` when the file cannot be read. */
@@ -24,11 +32,14 @@ export type AgentConfigLoad = { ok: true; config: AgentSettings } | { ok: false;
 export interface AgentConfigDeps {
   readFile(path: string): Promise<string>;
   hostname(): string;
+  /** Where apiKeyRef environment variables are read (the process environment unless given). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const knownFieldsAt = createKnownFieldsLookup({
   '': Object.keys(agentConfigSchema.shape),
   'providers[]': Object.keys(llmProviderFileEntrySchema.shape),
+  'providers[].apiKeyRef': ['env', 'file'],
 });
 
 /** Parses and validates the config text. Pure: no file reads, no defaults that need the host. */
@@ -47,11 +58,15 @@ export function parseAgentConfig(file: string, text: string): ParsedAgentConfig 
   const parsed = agentConfigSchema.safeParse(resolved.data, { reportInput: true });
   if (!parsed.success) {
     // The token is a secret: a message about it says what kind of value it is, never the value.
-    const options = { data: resolved.data, knownFieldsAt, secretFields: ['token'], pathStyle: 'brackets' } as const;
+    const options = { data: resolved.data, knownFieldsAt, secretFields: ['token', 'apiKeyRef'], pathStyle: 'brackets' } as const;
     return { ok: false, diagnostics: locateZodIssues(file, doc, lineCounter, parsed.error.issues, options).sort(compareDiagnostics) };
   }
   const tokenFileOffset = parsed.data.tokenFile === undefined ? undefined : findValueOffset(doc, ['tokenFile']);
-  return { ok: true, config: parsed.data, tokenFileAt: tokenFileOffset === undefined ? undefined : at(tokenFileOffset) };
+  const apiKeyRefsAt = parsed.data.providers.map((provider, index) => {
+    const offset = provider.apiKeyRef === undefined ? undefined : findValueOffset(doc, ['providers', index, 'apiKeyRef']);
+    return offset === undefined ? undefined : at(offset);
+  });
+  return { ok: true, config: parsed.data, tokenFileAt: tokenFileOffset === undefined ? undefined : at(tokenFileOffset), apiKeyRefsAt };
 }
 
 /** The default agent id: the host name, lower-cased and reduced to the name rule. */
@@ -65,7 +80,11 @@ export function deriveAgentId(hostname: string): string {
   return reduced === '' ? 'agent' : reduced;
 }
 
-/** Reads the config file (and its tokenFile, relative to the config's folder), applying defaults. */
+/**
+ * Reads the config file (and its tokenFile, relative to the config's folder), applying defaults.
+ * Each provider's apiKeyRef must point at a key now (a set variable, a readable non-empty file); a
+ * file's path is resolved against the config's folder. The key itself is read again at each probe.
+ */
 export async function loadAgentConfig(file: string, deps: AgentConfigDeps): Promise<AgentConfigLoad> {
   let text: string;
   try {
@@ -91,18 +110,26 @@ export async function loadAgentConfig(file: string, deps: AgentConfigDeps): Prom
     }
     if (token === '') return fail(`${tokenPath} is empty`);
   }
+  const keyDeps = { env: deps.env ?? process.env, readFile: deps.readFile };
+  const providers: LlmProviderFileEntry[] = [];
+  const errors: string[] = [];
+  for (const [index, provider] of config.providers.entries()) {
+    const ref = provider.apiKeyRef;
+    if (ref === undefined) {
+      providers.push(provider);
+      continue;
+    }
+    const resolvedRef = ref.file === undefined ? ref : { file: isAbsolute(ref.file) ? ref.file : resolve(dirname(file), ref.file) };
+    const read = await readApiKey(resolvedRef, keyDeps);
+    if (!read.ok) {
+      const where = parsed.apiKeyRefsAt[index] ?? { line: 1, col: 1 };
+      errors.push(formatDiagnostic({ code: 'InvalidValue', file, ...where, path: `providers[${index}].apiKeyRef`, message: `provider ${provider.name}: ${read.message}` }));
+    }
+    providers.push({ ...provider, apiKeyRef: resolvedRef });
+  }
+  if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    config: { server: config.server, token, agentId: config.agentId ?? deriveAgentId(deps.hostname()), providers: config.providers },
+    config: { server: config.server, token, agentId: config.agentId ?? deriveAgentId(deps.hostname()), providers },
   };
-}
-
-function describeFsError(error: unknown): string {
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
-    if (error.code === 'ENOENT') return 'ENOENT (no such file)';
-    if (error.code === 'EACCES') return 'EACCES (permission denied)';
-    if (error.code === 'EISDIR') return 'EISDIR (a directory, not a file)';
-    return error.code;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

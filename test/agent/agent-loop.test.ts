@@ -93,8 +93,8 @@ describe('the agent loop', () => {
     expect(failingBeat).toEqual({
       leaseId: 'lease-1',
       llms: [
-        { name: 'vllm-gpu1-qwen3', health: 'failing', healthMessage: 'HTTP 503' },
-        { name: 'qwen3', health: 'failing', healthMessage: 'HTTP 503' },
+        { name: 'vllm-gpu1-qwen3', health: 'failing', healthMessage: 'HTTP 503: the model server is unavailable' },
+        { name: 'qwen3', health: 'failing', healthMessage: 'HTTP 503: the model server is unavailable' },
       ],
     });
     const afterFailure = beats().indexOf(failingBeat);
@@ -107,9 +107,9 @@ describe('the agent loop', () => {
     standin.setFailing(false);
     const recovered = await waitFor('a heartbeat with the recovery', () => beats().slice(afterFailure + 1).find((b) => (b.llms as unknown[]).length > 0));
     expect(recovered).toEqual({ leaseId: 'lease-1', llms: [{ name: 'vllm-gpu1-qwen3', health: 'ok' }, { name: 'qwen3', health: 'ok' }] });
-    expect(logs).toContain('health: qwen3 ok → failing: HTTP 503');
+    expect(logs).toContain('health: qwen3 ok → failing: HTTP 503: the model server is unavailable');
     // The beat is recorded before its answer reaches the agent, which logs after.
-    await waitFor('the recovery log line', () => logs.includes('health: qwen3 failing: HTTP 503 → ok'));
+    await waitFor('the recovery log line', () => logs.includes('health: qwen3 failing: HTTP 503: the model server is unavailable → ok'));
 
     const busy = { ...gpu, memoryUsedMiB: 74213, utilizationPct: 97 };
     gpus = [busy];

@@ -58,12 +58,35 @@ describe('parseAgentConfig', () => {
     [
       'an unknown provider field, with the known ones',
       'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    pool: p\n',
-      ['agent.yaml:7:5: providers[0].pool: unknown field "pool" (expected one of name, poolName, type, model, url, healthPath)'],
+      ['agent.yaml:7:5: providers[0].pool: unknown field "pool" (expected one of name, poolName, type, model, url, healthPath, apiKeyRef)'],
     ],
     [
       'a healthPath without a leading slash',
       'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    healthPath: health\n',
       ['agent.yaml:7:17: providers[0].healthPath: expected a path starting with \'/\', found "health"'],
+    ],
+    [
+      'an inline key as apiKeyRef, without echoing it',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    apiKeyRef: sk-live-0123456789\n',
+      ['agent.yaml:7:16: providers[0].apiKeyRef: expected { env: VAR_NAME } or { file: PATH } (inline secrets are not allowed), found a string'],
+    ],
+    [
+      'an apiKeyRef with both env and file',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    apiKeyRef: { env: KEY, file: key.txt }\n',
+      ['agent.yaml:7:16: providers[0].apiKeyRef: apiKeyRef takes one of env: VAR_NAME or file: PATH'],
+    ],
+    [
+      'an apiKeyRef holding the key under another name, without echoing it',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    apiKeyRef: { value: sk-live-0123456789 }\n',
+      [
+        'agent.yaml:7:16: providers[0].apiKeyRef: apiKeyRef takes one of env: VAR_NAME or file: PATH',
+        'agent.yaml:7:18: providers[0].apiKeyRef.value: unknown field "value" (expected one of env, file)',
+      ],
+    ],
+    [
+      'an inline apiKey, at its key, without echoing it',
+      'server: http://r:7420\nproviders:\n  - name: a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    apiKey: sk-live-0123456789\n',
+      ['agent.yaml:7:5: providers[0].apiKey: unknown field "apiKey" (expected one of name, poolName, type, model, url, healthPath, apiKeyRef)'],
     ],
     ['a server that is not a URL', 'server: reconciler.lan\n', ['agent.yaml:1:9: server: expected an http(s) URL, found "reconciler.lan"']],
     ['token and tokenFile together', 'server: http://r:7420\ntoken: a\ntokenFile: /t\n', ['agent.yaml:3:12: tokenFile: give token or tokenFile, not both']],
@@ -167,6 +190,33 @@ describe('loadAgentConfig', () => {
     const file = join(dir, 'agent.yaml');
     await writeFile(file, 'server: http://r:7420\ntokenFile: empty.token\n');
     expect(await loadAgentConfig(file, deps)).toEqual({ ok: false, errors: [`${file}:2:12: tokenFile: ${join(dir, 'empty.token')} is empty`] });
+  });
+
+  const withKey = (ref: string): string => `server: http://r:7420\nproviders:\n  - name: vllm-a\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n    apiKeyRef: ${ref}\n`;
+
+  it('resolves an apiKeyRef file against the config folder and checks that the variable or file holds a key', async () => {
+    await writeFile(join(dir, 'vllm.key'), 'sk-abc\n');
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, withKey('{ file: vllm.key }'));
+    const loaded = await loadAgentConfig(file, { ...deps, env: {} });
+    expect(loaded.ok && loaded.config.providers[0]?.apiKeyRef).toEqual({ file: join(dir, 'vllm.key') });
+    await writeFile(file, withKey('{ env: VLLM_KEY }'));
+    const fromEnv = await loadAgentConfig(file, { ...deps, env: { VLLM_KEY: 'sk-abc' } });
+    expect(fromEnv.ok && fromEnv.config.providers[0]?.apiKeyRef).toEqual({ env: 'VLLM_KEY' });
+  });
+
+  it('reports an unset apiKeyRef variable, an unreadable or empty key file, naming the provider and never a key', async () => {
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, withKey('{ env: VLLM_KEY }'));
+    expect(await loadAgentConfig(file, { ...deps, env: { VLLM_KEY: ' ' } })).toEqual({ ok: false, errors: [`${file}:7:16: providers[0].apiKeyRef: provider vllm-a: apiKeyRef env VLLM_KEY is not set`] });
+    await writeFile(file, withKey('{ file: missing.key }'));
+    expect(await loadAgentConfig(file, { ...deps, env: {} })).toEqual({
+      ok: false,
+      errors: [`${file}:7:16: providers[0].apiKeyRef: provider vllm-a: apiKeyRef file ${join(dir, 'missing.key')}: ENOENT (no such file)`],
+    });
+    await writeFile(join(dir, 'empty.key'), '\n');
+    await writeFile(file, withKey('{ file: empty.key }'));
+    expect(await loadAgentConfig(file, { ...deps, env: {} })).toEqual({ ok: false, errors: [`${file}:7:16: providers[0].apiKeyRef: provider vllm-a: apiKeyRef file ${join(dir, 'empty.key')} is empty`] });
   });
 
   it('reports a config file that does not exist', async () => {

@@ -1,8 +1,12 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkServedModels, createHealthProber, probeProvider, resolveProbeUrl, type ProbeResult } from '../../agent/health-probe.js';
+import { checkServedModels, createHealthProber, planProbe, probeProvider, withOllamaTag, type ProbeResult } from '../../agent/health-probe.js';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
+import { replayServer, type ReplayedServer } from '../support/server-fixture.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -47,10 +51,10 @@ describe('probeProvider', () => {
     expect(await probeProvider({ url: server.url, model: 'Qwen/Qwen3-8B' })).toEqual({ health: 'ok' });
   });
 
-  it('is failing with HTTP 503 when the server answers 503', async () => {
+  it("is failing with HTTP 503 and the server's words when the server answers 503", async () => {
     const server = await standin('Qwen/Qwen3-8B');
     server.setFailing(true);
-    expect(await probeProvider({ url: server.url, model: 'Qwen/Qwen3-8B' })).toEqual({ health: 'failing', healthMessage: 'HTTP 503' });
+    expect(await probeProvider({ url: server.url, model: 'Qwen/Qwen3-8B' })).toEqual({ health: 'failing', healthMessage: 'HTTP 503: the model server is unavailable' });
     server.setFailing(false);
     expect(await probeProvider({ url: server.url, model: 'Qwen/Qwen3-8B' })).toEqual({ health: 'ok' });
   });
@@ -80,13 +84,119 @@ describe('probeProvider', () => {
     const target = { url: `${origin}/v1`, model: 'anything', healthPath: '/health' };
     expect(await probeProvider(target)).toEqual({ health: 'ok' });
     healthy = false;
-    expect(await probeProvider(target)).toEqual({ health: 'failing', healthMessage: 'HTTP 500' });
+    expect(await probeProvider(target)).toEqual({ health: 'failing', healthMessage: 'HTTP 500: Internal Server Error' });
     expect(paths).toEqual(['/health', '/health']);
   });
 
   it('strips a trailing slash from the url before /models', () => {
-    expect(resolveProbeUrl({ url: 'http://g:8000/v1/', model: 'm' })).toBe('http://g:8000/v1/models');
-    expect(resolveProbeUrl({ url: 'http://g:8000/v1', model: 'm', healthPath: '/health' })).toBe('http://g:8000/health');
+    expect(planProbe({ url: 'http://g:8000/v1/', model: 'm' })).toEqual([{ url: 'http://g:8000/v1/models', reads: 'models' }]);
+    expect(planProbe({ url: 'http://g:8000/v1', model: 'm', healthPath: '/health' })).toEqual([{ url: 'http://g:8000/health', reads: 'status' }]);
+  });
+
+  it.each([
+    ['llamacpp', ['http://g:8080/health status', 'http://g:8080/v1/models models']],
+    ['vllm', ['http://g:8080/health status', 'http://g:8080/v1/models models']],
+    ['tgi', ['http://g:8080/health status']],
+    ['ollama', ['http://g:8080/v1/models models']],
+    ['openai', ['http://g:8080/v1/models models']],
+    ['other', ['http://g:8080/v1/models models']],
+  ] as const)('probes a %s server by %j unless healthPath is set', (type, steps) => {
+    expect(planProbe({ type, url: 'http://g:8080/v1', model: 'm' }).map((s) => `${s.url} ${s.reads}`)).toEqual(steps);
+    expect(planProbe({ type, url: 'http://g:8080/v1', model: 'm', healthPath: '/ready' })).toEqual([{ url: 'http://g:8080/ready', reads: 'status' }]);
+  });
+});
+
+describe('probeProvider against recorded real servers (fixtures/servers)', () => {
+  async function replay(name: string): Promise<ReplayedServer> {
+    const server = await replayServer(name);
+    cleanups.push(() => server.close());
+    return server;
+  }
+
+  it('llama.cpp still loading its model is failing with its own words, though /v1/models answers', async () => {
+    const server = await replay('llamacpp-loading');
+    expect(await probeProvider({ type: 'llamacpp', url: `${server.origin}/v1`, model: 'qwen3-8b' })).toEqual({ health: 'failing', healthMessage: 'HTTP 503: Loading model' });
+    expect(server.requests).toEqual(['GET /health -']);
+  });
+
+  it('llama.cpp with its model loaded is ok, checked by /health and then /v1/models', async () => {
+    const server = await replay('llamacpp-ready');
+    expect(await probeProvider({ type: 'llamacpp', url: `${server.origin}/v1`, model: 'qwen3-8b' })).toEqual({ health: 'ok' });
+    expect(await probeProvider({ type: 'llamacpp', url: `${server.origin}/v1`, model: 'qwen3-4b' })).toEqual({ health: 'failing', healthMessage: 'serves qwen3-8b, not qwen3-4b' });
+    expect(server.requests).toEqual(['GET /health -', 'GET /v1/models -', 'GET /health -', 'GET /v1/models -']);
+  });
+
+  it.each([
+    ['ggml-org/Qwen3-8B-GGUF:Q4_K_M', { health: 'ok' }],
+    ['ggml-org/gemma-3-4b-it-GGUF:Q4_K_M', { health: 'failing', healthMessage: 'model ggml-org/gemma-3-4b-it-GGUF:Q4_K_M is loading' }],
+    ['ggml-org/gpt-oss-20b-GGUF', { health: 'failing', healthMessage: 'model ggml-org/gpt-oss-20b-GGUF is unloaded' }],
+    ['ggml-org/broken-GGUF:Q8_0', { health: 'failing', healthMessage: 'model ggml-org/broken-GGUF:Q8_0 failed to load (exit code 1)' }],
+  ])('a llama.cpp router serving %s is %j', async (model, expected) => {
+    const server = await replay('llamacpp-router');
+    expect(await probeProvider({ type: 'llamacpp', url: `${server.origin}/v1`, model })).toEqual(expected);
+  });
+
+  it('vLLM started with --api-key is failing with its 401 without a key, ok with the key from apiKeyRef env', async () => {
+    const server = await replay('vllm-api-key');
+    const target = { type: 'vllm' as const, url: `${server.origin}/v1`, model: 'Qwen/Qwen3-8B' };
+    expect(await probeProvider(target)).toEqual({ health: 'failing', healthMessage: 'HTTP 401: Unauthorized' });
+    const env = { VLLM_KEY: 'sk-fixture-key-0123456789' };
+    expect(await probeProvider({ ...target, apiKeyRef: { env: 'VLLM_KEY' } }, { env })).toEqual({ health: 'ok' });
+    expect(server.requests.slice(2)).toEqual(['GET /health Bearer sk-fixture-key-0123456789', 'GET /v1/models Bearer sk-fixture-key-0123456789']);
+  });
+
+  it('a wrong key is a 401 too, and a missing variable is failing with the name of the ref, never a key', async () => {
+    const server = await replay('vllm-api-key');
+    const target = { type: 'vllm' as const, url: `${server.origin}/v1`, model: 'Qwen/Qwen3-8B', apiKeyRef: { env: 'VLLM_KEY' } };
+    expect(await probeProvider(target, { env: { VLLM_KEY: 'sk-wrong-key-98765' } })).toEqual({ health: 'failing', healthMessage: 'HTTP 401: Unauthorized' });
+    expect(await probeProvider(target, { env: {} })).toEqual({ health: 'failing', healthMessage: 'apiKeyRef env VLLM_KEY is not set' });
+  });
+
+  it('a LiteLLM proxy answers 401 without a key and lists its models with the key read from apiKeyRef file', async () => {
+    const server = await replay('litellm-master-key');
+    const dir = await mkdtemp(join(tmpdir(), 'mcpctl-key-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const target = { type: 'openai' as const, url: `${server.origin}/v1`, model: 'gpt-4o' };
+    expect(await probeProvider(target)).toEqual({ health: 'failing', healthMessage: 'HTTP 401: Authentication Error, No api key passed in.' });
+    const keyFile = join(dir, 'litellm.key');
+    expect(await probeProvider({ ...target, apiKeyRef: { file: keyFile } })).toEqual({ health: 'failing', healthMessage: `apiKeyRef file ${keyFile}: ENOENT (no such file)` });
+    await writeFile(keyFile, 'sk-fixture-key-0123456789\n');
+    expect(await probeProvider({ ...target, apiKeyRef: { file: keyFile } })).toEqual({ health: 'ok' });
+  });
+
+  it('vLLM whose engine died is failing with the status text of its empty 503', async () => {
+    const server = await replay('vllm-engine-dead');
+    expect(await probeProvider({ type: 'vllm', url: `${server.origin}/v1`, model: 'Qwen/Qwen3-8B' })).toEqual({ health: 'failing', healthMessage: 'HTTP 503: Service Unavailable' });
+  });
+
+  it('TGI is probed by /health alone', async () => {
+    const ready = await replay('tgi-ready');
+    expect(await probeProvider({ type: 'tgi', url: `${ready.origin}/v1`, model: 'any' })).toEqual({ health: 'ok' });
+    const unhealthy = await replay('tgi-unhealthy');
+    expect(await probeProvider({ type: 'tgi', url: `${unhealthy.origin}/v1`, model: 'any' })).toEqual({ health: 'failing', healthMessage: 'HTTP 503: unhealthy' });
+  });
+
+  it('Ollama serves an untagged model as :latest', async () => {
+    const server = await replay('ollama');
+    const probe = (model: string): Promise<ProbeResult> => probeProvider({ type: 'ollama', url: `${server.origin}/v1`, model });
+    expect(await probe('llama3.2')).toEqual({ health: 'ok' });
+    expect(await probe('llama3.2:latest')).toEqual({ health: 'ok' });
+    expect(await probe('qwen3:8b')).toEqual({ health: 'ok' });
+    expect(await probe('qwen3')).toEqual({ health: 'failing', healthMessage: 'serves llama3.2:latest, qwen3:8b, not qwen3' });
+    expect(await probe('llama3.2:1b')).toEqual({ health: 'failing', healthMessage: 'serves llama3.2:latest, qwen3:8b, not llama3.2:1b' });
+    // Another type compares names as they are.
+    expect(await probeProvider({ type: 'openai', url: `${server.origin}/v1`, model: 'llama3.2' })).toMatchObject({ health: 'failing' });
+  });
+});
+
+describe('withOllamaTag', () => {
+  it.each([
+    ['llama3.2', 'llama3.2:latest'],
+    ['llama3.2:1b', 'llama3.2:1b'],
+    ['registry.lan:5000/team/llama3', 'registry.lan:5000/team/llama3:latest'],
+    ['registry.lan:5000/team/llama3:8b', 'registry.lan:5000/team/llama3:8b'],
+  ])('%s is %s', (name, tagged) => {
+    expect(withOllamaTag(name)).toBe(tagged);
   });
 });
 
