@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
 import type { LlmView, MembersAnswer } from '../../schema/views.js';
 import { killAllMcpctl, REPO_ROOT, startMcpctl, waitForServingUrl, type McpctlProcess } from './mcpctl-process.js';
+import { replayServer } from '../support/server-fixture.js';
 import { waitFor as waitForWithin } from '../support/wait-for.js';
 
 // The reconciler is built by another part of the project; without it there is nothing to run against.
@@ -47,6 +48,8 @@ interface Reconciler {
 interface Provider {
   name: string;
   poolName?: string;
+  /** vllm unless given. */
+  type?: string;
   model: string;
   url: string;
 }
@@ -104,7 +107,7 @@ async function makeWorktree(name: string, files: Record<string, string>): Promis
 
 function agentConfigText(server: string, agentId: string, providers: Provider[]): string {
   const entries = providers
-    .map((p) => `  - name: ${p.name}\n${p.poolName === undefined ? '' : `    poolName: ${p.poolName}\n`}    type: vllm\n    model: ${p.model}\n    url: ${p.url}\n`)
+    .map((p) => `  - name: ${p.name}\n${p.poolName === undefined ? '' : `    poolName: ${p.poolName}\n`}    type: ${p.type ?? 'vllm'}\n    model: ${p.model}\n    url: ${p.url}\n`)
     .join('');
   return `server: ${server}\nagentId: ${agentId}\nproviders:\n${entries}`;
 }
@@ -234,6 +237,28 @@ describe.skipIf(!reconcilerBuilt).concurrent('mcpctl agent against a real reconc
 
     server.setFailing(false);
     await waitFor('the member to be active again', async () => (await phaseOf(reconciler.url, 'vllm-gpu5-qwen3')) === 'active');
+  });
+
+  it('describe llm of a llama.cpp member still loading its model says unhealthy with the server\'s words', async (context) => {
+    const { expect } = context;
+    const scenario = openScenario(context);
+    const reconciler = shared;
+    const loading = await replayServer('llamacpp-loading');
+    context.onTestFinished(() => loading.close());
+    await scenario.startAgent(reconciler.url, 'gpu9', [{ name: 'llamacpp-gpu9-qwen3', poolName: 'p9', type: 'llamacpp', model: 'qwen3-8b', url: `${loading.origin}/v1` }]);
+    await waitFor('the member to be unhealthy', async () => (await phaseOf(reconciler.url, 'llamacpp-gpu9-qwen3')) === 'unhealthy');
+    const describe = startMcpctl(['--server', reconciler.url, 'describe', 'llm', 'llamacpp-gpu9-qwen3']);
+    expect((await describe.exited).code).toBe(0);
+    expect(describe.output()).toMatch(/^ {2}Phase:\s+unhealthy$/m);
+    expect(describe.output()).toMatch(/^\s+unhealthy: endpoint failing: HTTP 503: Loading model$/m);
+  });
+
+  it('an Ollama member declared without a tag is active: Ollama lists it as :latest', async (context) => {
+    const scenario = openScenario(context);
+    const ollama = await replayServer('ollama');
+    context.onTestFinished(() => ollama.close());
+    await scenario.startAgent(shared.url, 'gpu10', [{ name: 'ollama-gpu10-llama', type: 'ollama', model: 'llama3.2', url: `${ollama.origin}/v1` }]);
+    await waitFor('the member to be active', async () => (await phaseOf(shared.url, 'ollama-gpu10-llama')) === 'active');
   });
 
   it('a config edit adding a provider publishes it without a restart', async (context) => {
