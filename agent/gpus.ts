@@ -13,8 +13,8 @@ export type SkipReporter = (lineNumber: number, line: string, reason: string) =>
  * Parses `nvidia-smi --query-gpu=index,name,memory.total,memory.used,utilization.gpu
  * --format=csv,noheader,nounits` output. Blank lines are ignored; a line that cannot be read is
  * skipped and passed to `onSkip` with the reason. A metric nvidia-smi cannot give (`[N/A]`,
- * `[Not Supported]`, as on MIG or some consumer boards) is reported as 0, because the protocol
- * has no "unknown" for it and the GPU itself is still worth listing.
+ * `[Not Supported]`: the utilisation of a MIG device, the memory of some boards) is `null`,
+ * unknown rather than idle; the GPU itself is still worth listing.
  */
 export function parseNvidiaSmiCsv(text: string, onSkip: SkipReporter = () => {}): Gpu[] {
   const gpus: Gpu[] = [];
@@ -40,23 +40,30 @@ function parseLine(line: string): Gpu | string {
   const total = readMetric(totalText, 'memory.total');
   const used = readMetric(usedText, 'memory.used');
   const util = readMetric(utilText, 'utilization.gpu');
-  for (const metric of [total, used, util]) if (typeof metric === 'string') return metric;
+  if (typeof total === 'string') return total;
+  if (typeof used === 'string') return used;
+  if (typeof util === 'string') return util;
   return {
     index: Number(indexText),
     name: name.slice(0, 256),
-    memoryTotalMiB: total as number,
-    memoryUsedMiB: used as number,
-    utilizationPct: Math.min(100, util as number),
+    memoryTotalMiB: total,
+    memoryUsedMiB: used,
+    utilizationPct: util === null ? null : Math.min(100, util),
   };
 }
 
-function readMetric(text: string, field: string): number | string {
-  if (/^\[.*\]$/.test(text)) return 0;
+/** A figure, null for one nvidia-smi cannot give (`[N/A]`, `[Not Supported]`), or why the text is neither. */
+function readMetric(text: string, field: string): number | null | string {
+  if (/^\[.*\]$/.test(text)) return null;
   if (!/^\d+(\.\d+)?$/.test(text)) return `expected a number or [N/A] for ${field}, found ${JSON.stringify(text)}`;
   return Number(text);
 }
 
-/** Runs a program and resolves to its stdout; rejects when it cannot start, fails or times out. */
+/**
+ * Runs a program and resolves to its stdout; rejects when it cannot start, fails or times out,
+ * with the error's `stdout` and `stderr` (what it printed all the same) and `firstLine` (of
+ * stderr, else stdout).
+ */
 export type RunProgram = (file: string, args: readonly string[], timeoutMs: number) => Promise<string>;
 
 export const runProgram: RunProgram = (file, args, timeoutMs) =>

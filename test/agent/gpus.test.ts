@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createGpuReader, NVIDIA_SMI_ARGS, parseNvidiaSmiCsv, runProgram, type RunProgram } from '../../agent/gpus.js';
 
+/** A fixture's text without its leading `#` header lines (which say what it mirrors; nvidia-smi prints none). */
 function fixture(name: string): string {
-  return readFileSync(fileURLToPath(new URL(`../../fixtures/nvidia-smi/${name}`, import.meta.url)), 'utf8');
+  const text = readFileSync(fileURLToPath(new URL(`../../fixtures/nvidia-smi/${name}`, import.meta.url)), 'utf8');
+  return text.replace(/^(#[^\n]*\n)+/, '');
 }
 
 function parseWithSkips(text: string): { gpus: ReturnType<typeof parseNvidiaSmiCsv>; skipped: string[] } {
@@ -29,15 +31,37 @@ describe('parseNvidiaSmiCsv', () => {
     expect(gpus[6]).toEqual({ index: 6, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 40127, utilizationPct: 35 });
   });
 
-  it('reports metrics nvidia-smi cannot give ([N/A], [Not Supported]) as 0 and keeps the GPU', () => {
+  it('reports metrics nvidia-smi cannot give ([N/A], [Not Supported]) as null (unknown, not idle) and keeps the GPU', () => {
     expect(parseWithSkips(fixture('not-available.csv'))).toEqual({
       gpus: [
-        { index: 0, name: 'NVIDIA A100-SXM4-80GB', memoryTotalMiB: 81920, memoryUsedMiB: 13, utilizationPct: 0 },
-        { index: 1, name: 'NVIDIA A100-SXM4-80GB', memoryTotalMiB: 81920, memoryUsedMiB: 0, utilizationPct: 0 },
-        { index: 2, name: 'NVIDIA GeForce GT 1030', memoryTotalMiB: 2048, memoryUsedMiB: 312, utilizationPct: 0 },
+        { index: 0, name: 'NVIDIA A100-SXM4-80GB', memoryTotalMiB: 81920, memoryUsedMiB: 13, utilizationPct: null },
+        { index: 1, name: 'NVIDIA A100-SXM4-80GB', memoryTotalMiB: 81920, memoryUsedMiB: null, utilizationPct: null },
+        { index: 2, name: 'NVIDIA GeForce GT 1030', memoryTotalMiB: 2048, memoryUsedMiB: 312, utilizationPct: null },
       ],
       skipped: [],
     });
+  });
+
+  it.each([
+    ['h100.csv', [
+      { index: 0, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 74213, utilizationPct: 97 },
+      { index: 1, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 74213, utilizationPct: 96 },
+      { index: 2, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 0, utilizationPct: 0 },
+      { index: 3, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 0, utilizationPct: 0 },
+    ]],
+    ['h200.csv', [
+      { index: 0, name: 'NVIDIA H200', memoryTotalMiB: 143771, memoryUsedMiB: 131012, utilizationPct: 88 },
+      { index: 1, name: 'NVIDIA H200', memoryTotalMiB: 143771, memoryUsedMiB: 4, utilizationPct: 0 },
+    ]],
+    ['l40s.csv', [{ index: 0, name: 'NVIDIA L40S', memoryTotalMiB: 46068, memoryUsedMiB: 30211, utilizationPct: 61 }]],
+    ['rtx-4090.csv', [{ index: 0, name: 'NVIDIA GeForce RTX 4090', memoryTotalMiB: 24564, memoryUsedMiB: 1823, utilizationPct: 7 }]],
+    ['h100-mig.csv', [
+      { index: 0, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 20341, utilizationPct: null },
+      { index: 1, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 40127, utilizationPct: 35 },
+    ]],
+    ['memory-not-supported.csv', [{ index: 0, name: 'NVIDIA GB10', memoryTotalMiB: null, memoryUsedMiB: null, utilizationPct: 12 }]],
+  ])('reads %s', (name, gpus) => {
+    expect(parseWithSkips(fixture(name))).toEqual({ gpus, skipped: [] });
   });
 
   it('ignores blank lines', () => {
