@@ -72,7 +72,7 @@ export const runProgram: RunProgram = (file, args, timeoutMs) =>
       if (error) {
         // nvidia-smi explains a failure on stdout or stderr; keep its first line with the error.
         const firstLine = `${stderr}\n${stdout}`.split('\n').map((l) => l.trim()).find((l) => l !== '');
-        fail(Object.assign(error, { firstLine }));
+        fail(Object.assign(error, { firstLine, stdout, stderr }));
       } else {
         done(stdout);
       }
@@ -90,7 +90,12 @@ export interface GpuReader {
   read(): Promise<Gpu[]>;
 }
 
-/** Reads GPUs on demand; a missing nvidia-smi or a failure gives [] and is logged once per reason. */
+/**
+ * Reads GPUs on demand; a missing nvidia-smi or a failure gives [] and is logged once per reason.
+ * An exit status that comes with GPU rows on stdout is a warning, not a failure: nvidia-smi exits
+ * 14 when a GPU's infoROM is corrupted and still lists every GPU. Those rows are kept and the
+ * warning is logged once.
+ */
 export function createGpuReader(options: GpuReaderOptions): GpuReader {
   const run = options.run ?? runProgram;
   const command = options.command ?? 'nvidia-smi';
@@ -103,16 +108,43 @@ export function createGpuReader(options: GpuReaderOptions): GpuReader {
   };
   return {
     async read() {
+      const logSkip: SkipReporter = (lineNumber, line, reason) => logOnce(`gpus: skipped nvidia-smi line ${lineNumber} ${JSON.stringify(line)}: ${reason}`);
       let stdout: string;
       try {
         stdout = await run(command, NVIDIA_SMI_ARGS, timeoutMs);
       } catch (error) {
-        logOnce(describeRunError(command, error, timeoutMs));
-        return [];
+        const listed = gpusDespiteError(error);
+        if (listed.gpus.length === 0) {
+          logOnce(describeRunError(command, error, timeoutMs));
+          return [];
+        }
+        logOnce(describeRunWarning(command, error));
+        for (const skip of listed.skipped) logSkip(...skip);
+        return listed.gpus;
       }
-      return parseNvidiaSmiCsv(stdout, (lineNumber, line, reason) => logOnce(`gpus: skipped nvidia-smi line ${lineNumber} ${JSON.stringify(line)}: ${reason}`));
+      return parseNvidiaSmiCsv(stdout, logSkip);
     },
   };
+}
+
+/**
+ * The GPUs a run that exited non-zero still listed on stdout (none when it was killed: its
+ * output may stop mid-row), with the lines it could not read.
+ */
+function gpusDespiteError(error: unknown): { gpus: Gpu[]; skipped: Parameters<SkipReporter>[] } {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; killed?: unknown; stdout?: unknown };
+  const skipped: Parameters<SkipReporter>[] = [];
+  if (typeof e.code !== 'number' || e.killed === true || typeof e.stdout !== 'string') return { gpus: [], skipped };
+  const gpus = parseNvidiaSmiCsv(e.stdout, (...skip) => skipped.push(skip));
+  return { gpus, skipped };
+}
+
+function describeRunWarning(command: string, error: unknown): string {
+  const e = error as { code: number; stderr?: unknown };
+  // The warning is on stderr; stdout holds the rows, which are no explanation.
+  const warning = typeof e.stderr === 'string' ? e.stderr.split('\n').map((l) => l.trim()).find((l) => l !== '') : undefined;
+  const detail = warning === undefined ? '' : `: ${warning}`;
+  return `gpus: ${command} exited with ${e.code}${detail}; reporting the GPUs it listed`;
 }
 
 function describeRunError(command: string, error: unknown, timeoutMs: number): string {

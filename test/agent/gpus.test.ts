@@ -9,6 +9,12 @@ function fixture(name: string): string {
   return text.replace(/^(#[^\n]*\n)+/, '');
 }
 
+/** A real process that prints `stdout` and `stderr` and exits with `status`, as nvidia-smi would. */
+function fakeNvidiaSmi(stdout: string, stderr: string, status: number): RunProgram {
+  const script = `process.stdout.write(${JSON.stringify(stdout)}); process.stderr.write(${JSON.stringify(stderr)}); process.exitCode = ${status};`;
+  return (_file, _args, timeoutMs) => runProgram(process.execPath, ['-e', script], timeoutMs);
+}
+
 function parseWithSkips(text: string): { gpus: ReturnType<typeof parseNvidiaSmiCsv>; skipped: string[] } {
   const skipped: string[] = [];
   const gpus = parseNvidiaSmiCsv(text, (lineNumber, line, reason) => skipped.push(`${lineNumber}: ${line}: ${reason}`));
@@ -111,6 +117,34 @@ describe('createGpuReader', () => {
     expect(logs).toEqual([
       "gpus: nvidia-smi failed (exited with 9: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.); reporting no GPUs",
     ]);
+  });
+
+  it('keeps the rows of a run that exits 14 (infoROM is corrupted) and logs the warning once across probes', async () => {
+    const logs: string[] = [];
+    const reader = createGpuReader({ run: fakeNvidiaSmi(fixture('inforom-corrupted.csv'), fixture('inforom-corrupted.stderr.txt'), 14), log: (m) => logs.push(m) });
+    const expected = parseNvidiaSmiCsv(fixture('inforom-corrupted.csv'));
+    expect(expected.map((g) => g.index)).toEqual([0, 1]);
+    expect(await reader.read()).toEqual(expected);
+    expect(await reader.read()).toEqual(expected);
+    expect(await reader.read()).toEqual(expected);
+    expect(logs).toEqual(['gpus: nvidia-smi exited with 14: WARNING: infoROM is corrupted at gpu 0000:41:00.0; reporting the GPUs it listed']);
+  });
+
+  it('gives [] and logs the failure once for a run that exits 14 without rows', async () => {
+    const logs: string[] = [];
+    const reader = createGpuReader({ run: fakeNvidiaSmi('', fixture('inforom-corrupted.stderr.txt'), 14), log: (m) => logs.push(m) });
+    expect(await reader.read()).toEqual([]);
+    expect(await reader.read()).toEqual([]);
+    expect(logs).toEqual(['gpus: nvidia-smi failed (exited with 14: WARNING: infoROM is corrupted at gpu 0000:41:00.0); reporting no GPUs']);
+  });
+
+  it('does not believe the rows of a run it had to kill (its output may stop mid-row)', async () => {
+    const logs: string[] = [];
+    const rows = JSON.stringify(fixture('h100.csv'));
+    const run: RunProgram = (_file, _args) => runProgram(process.execPath, ['-e', `process.stdout.write(${rows}); setInterval(() => {}, 1000)`], 1500);
+    const reader = createGpuReader({ run, log: (m) => logs.push(m), timeoutMs: 1500 });
+    expect(await reader.read()).toEqual([]);
+    expect(logs).toEqual(['gpus: nvidia-smi timed out after 1500ms; reporting no GPUs']);
   });
 
   it('asks nvidia-smi for exactly the fields it parses and reads its output', async () => {
