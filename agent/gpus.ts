@@ -13,8 +13,8 @@ export type SkipReporter = (lineNumber: number, line: string, reason: string) =>
  * Parses `nvidia-smi --query-gpu=index,name,memory.total,memory.used,utilization.gpu
  * --format=csv,noheader,nounits` output. Blank lines are ignored; a line that cannot be read is
  * skipped and passed to `onSkip` with the reason. A metric nvidia-smi cannot give (`[N/A]`,
- * `[Not Supported]`, as on MIG or some consumer boards) is reported as 0, because the protocol
- * has no "unknown" for it and the GPU itself is still worth listing.
+ * `[Not Supported]`: the utilisation of a MIG device, the memory of some boards) is `null`,
+ * unknown rather than idle; the GPU itself is still worth listing.
  */
 export function parseNvidiaSmiCsv(text: string, onSkip: SkipReporter = () => {}): Gpu[] {
   const gpus: Gpu[] = [];
@@ -40,23 +40,30 @@ function parseLine(line: string): Gpu | string {
   const total = readMetric(totalText, 'memory.total');
   const used = readMetric(usedText, 'memory.used');
   const util = readMetric(utilText, 'utilization.gpu');
-  for (const metric of [total, used, util]) if (typeof metric === 'string') return metric;
+  if (typeof total === 'string') return total;
+  if (typeof used === 'string') return used;
+  if (typeof util === 'string') return util;
   return {
     index: Number(indexText),
     name: name.slice(0, 256),
-    memoryTotalMiB: total as number,
-    memoryUsedMiB: used as number,
-    utilizationPct: Math.min(100, util as number),
+    memoryTotalMiB: total,
+    memoryUsedMiB: used,
+    utilizationPct: util === null ? null : Math.min(100, util),
   };
 }
 
-function readMetric(text: string, field: string): number | string {
-  if (/^\[.*\]$/.test(text)) return 0;
+/** A figure, null for one nvidia-smi cannot give (`[N/A]`, `[Not Supported]`), or why the text is neither. */
+function readMetric(text: string, field: string): number | null | string {
+  if (/^\[.*\]$/.test(text)) return null;
   if (!/^\d+(\.\d+)?$/.test(text)) return `expected a number or [N/A] for ${field}, found ${JSON.stringify(text)}`;
   return Number(text);
 }
 
-/** Runs a program and resolves to its stdout; rejects when it cannot start, fails or times out. */
+/**
+ * Runs a program and resolves to its stdout; rejects when it cannot start, fails or times out,
+ * with the error's `stdout` and `stderr` (what it printed all the same) and `firstLine` (of
+ * stderr, else stdout).
+ */
 export type RunProgram = (file: string, args: readonly string[], timeoutMs: number) => Promise<string>;
 
 export const runProgram: RunProgram = (file, args, timeoutMs) =>
@@ -65,7 +72,7 @@ export const runProgram: RunProgram = (file, args, timeoutMs) =>
       if (error) {
         // nvidia-smi explains a failure on stdout or stderr; keep its first line with the error.
         const firstLine = `${stderr}\n${stdout}`.split('\n').map((l) => l.trim()).find((l) => l !== '');
-        fail(Object.assign(error, { firstLine }));
+        fail(Object.assign(error, { firstLine, stdout, stderr }));
       } else {
         done(stdout);
       }
@@ -83,7 +90,12 @@ export interface GpuReader {
   read(): Promise<Gpu[]>;
 }
 
-/** Reads GPUs on demand; a missing nvidia-smi or a failure gives [] and is logged once per reason. */
+/**
+ * Reads GPUs on demand; a missing nvidia-smi or a failure gives [] and is logged once per reason.
+ * An exit status that comes with GPU rows on stdout is a warning, not a failure: nvidia-smi exits
+ * 14 when a GPU's infoROM is corrupted and still lists every GPU. Those rows are kept and the
+ * warning is logged once.
+ */
 export function createGpuReader(options: GpuReaderOptions): GpuReader {
   const run = options.run ?? runProgram;
   const command = options.command ?? 'nvidia-smi';
@@ -96,16 +108,43 @@ export function createGpuReader(options: GpuReaderOptions): GpuReader {
   };
   return {
     async read() {
+      const logSkip: SkipReporter = (lineNumber, line, reason) => logOnce(`gpus: skipped nvidia-smi line ${lineNumber} ${JSON.stringify(line)}: ${reason}`);
       let stdout: string;
       try {
         stdout = await run(command, NVIDIA_SMI_ARGS, timeoutMs);
       } catch (error) {
-        logOnce(describeRunError(command, error, timeoutMs));
-        return [];
+        const listed = gpusDespiteError(error);
+        if (listed.gpus.length === 0) {
+          logOnce(describeRunError(command, error, timeoutMs));
+          return [];
+        }
+        logOnce(describeRunWarning(command, error));
+        for (const skip of listed.skipped) logSkip(...skip);
+        return listed.gpus;
       }
-      return parseNvidiaSmiCsv(stdout, (lineNumber, line, reason) => logOnce(`gpus: skipped nvidia-smi line ${lineNumber} ${JSON.stringify(line)}: ${reason}`));
+      return parseNvidiaSmiCsv(stdout, logSkip);
     },
   };
+}
+
+/**
+ * The GPUs a run that exited non-zero still listed on stdout (none when it was killed: its
+ * output may stop mid-row), with the lines it could not read.
+ */
+function gpusDespiteError(error: unknown): { gpus: Gpu[]; skipped: Parameters<SkipReporter>[] } {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; killed?: unknown; stdout?: unknown };
+  const skipped: Parameters<SkipReporter>[] = [];
+  if (typeof e.code !== 'number' || e.killed === true || typeof e.stdout !== 'string') return { gpus: [], skipped };
+  const gpus = parseNvidiaSmiCsv(e.stdout, (...skip) => skipped.push(skip));
+  return { gpus, skipped };
+}
+
+function describeRunWarning(command: string, error: unknown): string {
+  const e = error as { code: number; stderr?: unknown };
+  // The warning is on stderr; stdout holds the rows, which are no explanation.
+  const warning = typeof e.stderr === 'string' ? e.stderr.split('\n').map((l) => l.trim()).find((l) => l !== '') : undefined;
+  const detail = warning === undefined ? '' : `: ${warning}`;
+  return `gpus: ${command} exited with ${e.code}${detail}; reporting the GPUs it listed`;
 }
 
 function describeRunError(command: string, error: unknown, timeoutMs: number): string {

@@ -80,9 +80,14 @@ function gpuOf(entry: unknown): Gpu | null {
   if (keys !== 5) return null;
   if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) return null;
   if (typeof name !== 'string' || name.length > 256) return null;
-  if (!isFiniteAtLeastZero(memoryTotalMiB) || !isFiniteAtLeastZero(memoryUsedMiB)) return null;
-  if (!isFiniteAtLeastZero(utilizationPct) || utilizationPct > 100) return null;
+  if (!isUnknownOrFiniteAtLeastZero(memoryTotalMiB) || !isUnknownOrFiniteAtLeastZero(memoryUsedMiB)) return null;
+  if (!isUnknownOrFiniteAtLeastZero(utilizationPct) || (utilizationPct !== null && utilizationPct > 100)) return null;
   return { index, name, memoryTotalMiB, memoryUsedMiB, utilizationPct };
+}
+
+/** A GPU figure: a finite number from 0 up, or null for one the agent could not read. */
+function isUnknownOrFiniteAtLeastZero(value: unknown): value is number | null {
+  return value === null || isFiniteAtLeastZero(value);
 }
 
 function isFiniteAtLeastZero(value: unknown): value is number {

@@ -7,12 +7,17 @@ export const HEALTH_VALUES = ['ok', 'failing', 'unknown'] as const;
 export const healthSchema = z.enum(HEALTH_VALUES);
 export type Health = z.infer<typeof healthSchema>;
 
+/**
+ * A GPU and how busy it is. A figure `nvidia-smi` cannot give (`[N/A]`, `[Not Supported]`: the
+ * utilisation of a MIG device, the memory of some boards) is `null`, unknown rather than idle;
+ * agents before that addition always send numbers.
+ */
 export const gpuSchema = z.strictObject({
   index: z.number().int().min(0),
   name: z.string().max(256),
-  memoryTotalMiB: z.number().min(0),
-  memoryUsedMiB: z.number().min(0),
-  utilizationPct: z.number().min(0).max(100),
+  memoryTotalMiB: z.number().min(0).nullable(),
+  memoryUsedMiB: z.number().min(0).nullable(),
+  utilizationPct: z.number().min(0).max(100).nullable(),
 });
 export type Gpu = z.infer<typeof gpuSchema>;
 

@@ -24,13 +24,16 @@ export const driftSchema = z.object({
 });
 export type Drift = z.infer<typeof driftSchema>;
 
-/** A GPU as an agent reports it (agent-protocol's gpuSchema, without its bounds: the reconciler checked them). */
+/**
+ * A GPU as an agent reports it (agent-protocol's gpuSchema, without its bounds: the reconciler
+ * checked them); `null` is a figure the agent could not read.
+ */
 const gpuViewSchema = z.object({
   index: z.number(),
   name: z.string(),
-  memoryTotalMiB: z.number(),
-  memoryUsedMiB: z.number(),
-  utilizationPct: z.number(),
+  memoryTotalMiB: z.number().nullable(),
+  memoryUsedMiB: z.number().nullable(),
+  utilizationPct: z.number().nullable(),
 });
 
 export const llmStatusSchema = z.object({

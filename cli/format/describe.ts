@@ -188,15 +188,19 @@ function formatMap(map: Record<string, string> | undefined): string[] {
   return keys.length === 0 ? [NONE] : keys.map((k) => `${k}=${map?.[k] ?? ''}`);
 }
 
-/** `0  NVIDIA H100 80GB HBM3  61234/81559 MiB  87%`, columns aligned across GPUs. */
+/**
+ * `0  NVIDIA H100 80GB HBM3  61234/81559 MiB  87%`, columns aligned across GPUs; a figure the
+ * agent could not read is `-` (`-/81559 MiB`, `-` for the utilisation of a MIG device).
+ */
 export function formatGpus(gpus: readonly Gpu[]): string[] {
+  const figure = (value: number | null, unit: string): string => (value === null ? '-' : `${Math.round(value)}${unit}`);
   const rows = [...gpus]
     .sort((a, b) => a.index - b.index)
     .map((g) => [
       String(g.index),
       g.name,
-      `${Math.round(g.memoryUsedMiB)}/${Math.round(g.memoryTotalMiB)} MiB`,
-      `${Math.round(g.utilizationPct)}%`,
+      g.memoryUsedMiB === null && g.memoryTotalMiB === null ? '-' : `${figure(g.memoryUsedMiB, '')}/${figure(g.memoryTotalMiB, '')} MiB`,
+      figure(g.utilizationPct, '%'),
     ]);
   return alignColumns(rows, '  ');
 }

@@ -52,7 +52,8 @@ export function shortGpuName(name: string): string {
 
 /**
  * `2×H100 80GB 87% 120/159GiB`: per GPU model the count, mean utilisation and memory used of
- * total (last, so that a narrow column cuts it first); `-` without GPUs.
+ * total (last, so that a narrow column cuts it first); `-` without GPUs. A figure that any GPU of
+ * the group could not report is `-` (`2×H100 80GB - 120/159GiB` on MIG), not a sum that reads low.
  */
 export function summarizeGpus(gpus: readonly Gpu[]): string {
   if (gpus.length === 0) return '-';
@@ -63,12 +64,23 @@ export function summarizeGpus(gpus: readonly Gpu[]): string {
   }
   return [...groups.entries()]
     .map(([name, list]) => {
-      const used = list.reduce((sum, g) => sum + g.memoryUsedMiB, 0) / 1024;
-      const total = list.reduce((sum, g) => sum + g.memoryTotalMiB, 0) / 1024;
-      const util = list.reduce((sum, g) => sum + g.utilizationPct, 0) / list.length;
-      return `${list.length}×${name} ${Math.round(util)}% ${Math.round(used)}/${Math.round(total)}GiB`;
+      const used = sumOf(list.map((g) => g.memoryUsedMiB));
+      const total = sumOf(list.map((g) => g.memoryTotalMiB));
+      const util = sumOf(list.map((g) => g.utilizationPct));
+      const show = (value: number | null, divisor: number, unit = ''): string => (value === null ? '-' : `${Math.round(value / divisor)}${unit}`);
+      return `${list.length}×${name} ${show(util, list.length, '%')} ${show(used, 1024)}/${show(total, 1024)}GiB`;
     })
     .join(', ');
+}
+
+/** The sum of `values`, or null when any of them is unknown. */
+function sumOf(values: readonly (number | null)[]): number | null {
+  let sum = 0;
+  for (const value of values) {
+    if (value === null) return null;
+    sum += value;
+  }
+  return sum;
 }
 
 export interface MembersViewLines {

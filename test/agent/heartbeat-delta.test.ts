@@ -46,6 +46,12 @@ describe('computeHeartbeatDelta', () => {
     expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [busy], registered)).toEqual({ llms: [], gpus: [busy] });
   });
 
+  it('sends GPUs when a figure turns unknown (0 and null differ), and not again while it stays unknown', () => {
+    const mig = { ...gpu, utilizationPct: null };
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [mig], registered)).toEqual({ llms: [], gpus: [mig] });
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [{ ...mig }], { ...registered, gpus: [mig] })).toEqual({ llms: [] });
+  });
+
   it('sends a full entry for a provider the reconciler never acknowledged', () => {
     expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok' } }), [], { ...acknowledgeNothing(), gpus: [] }).llms).toEqual([buildRegisteredLlm(solo, { health: 'ok' })]);
   });

@@ -17,8 +17,9 @@ export interface McpctlProcess {
 
 const running = new Set<McpctlProcess>();
 
-export function startMcpctl(args: string[]): McpctlProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+/** Starts mcpctl with `args`; `env` adds to (or overrides) this process's environment. */
+export function startMcpctl(args: string[], env: NodeJS.ProcessEnv = {}): McpctlProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   let text = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));

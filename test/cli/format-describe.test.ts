@@ -68,6 +68,13 @@ describe('describe llm goldens', () => {
     await expect(text).toMatchFileSnapshot('../golden/describe/large-pool.txt');
   });
 
+  it('a member on MIG and unified-memory GPUs: the figures nvidia-smi could not give read -', async () => {
+    const gpus = [{ ...h100(0, 20341, 0), utilizationPct: null }, h100(1, 40127.2, 35), { index: 2, name: 'NVIDIA GB10', memoryTotalMiB: null, memoryUsedMiB: null, utilizationPct: 12 }];
+    const fleet = buildFleet({ live: [liveLlm({ name: 'vllm-gpu7-qwen3', poolName: 'mig-qwen3', agentId: 'gpu7', gpus })] });
+    const text = formatDescribe(fleet.view('vllm-gpu7-qwen3'), fleet.members('vllm-gpu7-qwen3'), plain);
+    await expect(text).toMatchFileSnapshot('../golden/describe/mig-gpu.txt');
+  });
+
   it('an explicit pool whose members could not be fetched', async () => {
     const fleet = buildRealisticFleet();
     await expect(formatDescribe(fleet.view('vllm-gpu1-qwen3'), null, plain)).toMatchFileSnapshot('../golden/describe/members-unavailable.txt');
@@ -168,6 +175,14 @@ describe('describe llm facts', () => {
     expect(formatGpus([h100(1, 60102, 79), h100(0, 61234, 87.4)])).toEqual([
       '0  NVIDIA H100 80GB HBM3  61234/81559 MiB  87%',
       '1  NVIDIA H100 80GB HBM3  60102/81559 MiB  79%',
+    ]);
+  });
+
+  it('prints a figure the agent could not read (null) as -, never as 0', () => {
+    expect(formatGpus([{ ...h100(0, 20341, 0), utilizationPct: null }, { ...h100(1, 0, 0), memoryUsedMiB: null }, { index: 2, name: 'NVIDIA GB10', memoryTotalMiB: null, memoryUsedMiB: null, utilizationPct: null }])).toEqual([
+      '0  NVIDIA H100 80GB HBM3  20341/81559 MiB  -',
+      '1  NVIDIA H100 80GB HBM3  -/81559 MiB      0%',
+      '2  NVIDIA GB10            -                -',
     ]);
   });
 

@@ -194,6 +194,18 @@ describe('heartbeat', () => {
     expect((await viewOf(h, 'a')).status.agent?.lastHeartbeatAt).toBe('2025-01-01T00:00:09.000Z');
   });
 
+  it('GPU figures the agent could not read are null in the view, and a beat turning one unknown is carried', async () => {
+    const h = await startHarness();
+    const mig = { ...GPU, utilizationPct: null };
+    const { leaseId } = await register(h, registration('gpu1', [entry('a')], [mig, { ...GPU, index: 1, memoryTotalMiB: null, memoryUsedMiB: null }]));
+    expect((await viewOf(h, 'a')).status.agent?.gpus).toEqual([mig, { ...GPU, index: 1, memoryTotalMiB: null, memoryUsedMiB: null }]);
+    // An older agent's numbers, then null again: each is a change the view shows.
+    expect((await beat(h, 'gpu1', { leaseId, llms: [{ name: 'a', health: 'ok' }], gpus: [GPU] })).status).toBe(200);
+    expect((await viewOf(h, 'a')).status.agent?.gpus).toEqual([GPU]);
+    expect((await beat(h, 'gpu1', { leaseId, llms: [{ name: 'a', health: 'ok' }], gpus: [mig] })).status).toBe(200);
+    expect((await viewOf(h, 'a')).status.agent?.gpus).toEqual([mig]);
+  });
+
   it('a full entry in a heartbeat publishes a new name under the same lease', async () => {
     const h = await startHarness();
     const { leaseId } = await register(h, registration('gpu1', [entry('a')]));

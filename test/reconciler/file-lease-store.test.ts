@@ -83,6 +83,16 @@ describe('FileLeaseStore', () => {
     expect(await readdir(dir)).toEqual([LEASE_FILE]);
   });
 
+  it('keeps GPU figures an agent could not read as null across a restart', async () => {
+    const dir = await stateDir();
+    const mig = { ...record('gpu1'), gpus: [{ index: 0, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 20341, utilizationPct: null }] };
+    const first = new FileLeaseStore({ dir });
+    await first.list();
+    await first.compareAndSet('gpu1', 0, mig);
+    await first.close();
+    expect(await listed(new FileLeaseStore({ dir }))).toEqual([mig]);
+  });
+
   it('refuses a corrupt file with a message that says what to do', async () => {
     const dir = await stateDir();
     await writeFile(join(dir, LEASE_FILE), '{"formatVersion": 1, "agents": [{"agentId": 3}]}');

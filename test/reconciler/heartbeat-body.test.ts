@@ -15,6 +15,8 @@ const nameArb = fc.oneof(
 );
 const healthArb = fc.constantFrom('ok', 'failing', 'unknown', 'OK', '', 'sick');
 const numberArb = fc.oneof(fc.constantFrom(0, -0, 1, -1, 0.5, 100, 100.5, 2 ** 53, 1e300, -1e-9), fc.double({ noNaN: true }));
+// A GPU figure the agent could not read is null.
+const metricArb = fc.oneof(numberArb, fc.constant(null));
 const anyArb = fc.oneof(fc.constant(null), fc.boolean(), numberArb, fc.string({ maxLength: 4 }), fc.constant([]), fc.constant({}));
 const withJunk = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
   fc.oneof(
@@ -31,7 +33,7 @@ const llmArb = withJunk(
 );
 const gpuArb = withJunk(
   fc.record(
-    { index: fc.oneof(numberArb, anyArb), name: fc.oneof(fc.string({ maxLength: 300 }), anyArb), memoryTotalMiB: numberArb, memoryUsedMiB: numberArb, utilizationPct: numberArb },
+    { index: fc.oneof(numberArb, anyArb), name: fc.oneof(fc.string({ maxLength: 300 }), anyArb), memoryTotalMiB: metricArb, memoryUsedMiB: metricArb, utilizationPct: metricArb },
     { requiredKeys: ['index', 'name', 'memoryTotalMiB', 'memoryUsedMiB'] },
   ),
 );
@@ -73,6 +75,8 @@ describe('the heartbeat fast path', () => {
     const beat = { leaseId: 'lease-1', llms: [{ name: 'llm-0', health: 'ok' }], gpus: [GPU] };
     expect(commonHeartbeatOf(JSON.parse(JSON.stringify(beat)))).toStrictEqual(beat);
     expect(commonHeartbeatOf({ leaseId: 'lease-1' })).toStrictEqual({ leaseId: 'lease-1', llms: [] });
+    const mig = { leaseId: 'lease-1', llms: [], gpus: [{ ...GPU, utilizationPct: null }, { ...GPU, index: 1, memoryTotalMiB: null, memoryUsedMiB: null }] };
+    expect(commonHeartbeatOf(JSON.parse(JSON.stringify(mig)))).toStrictEqual(mig);
     const full = { leaseId: 'l', llms: [{ name: 'llm-0', type: 'vllm', model: 'm', url: 'http://h:1/v1', health: 'ok' }] };
     expect(commonHeartbeatOf(full)).toBeNull();
     expect(parseHeartbeatBody(full).success).toBe(true);

@@ -124,6 +124,17 @@ describe('heartbeat', () => {
     expect(out.gpus).toBe(busy);
   });
 
+  it('a figure turning unknown (null, not 0) is new GPU usage, carried by the touch', () => {
+    const lease = held('gpu1', ['a']);
+    const idle = [{ ...GPU, utilizationPct: 0 }];
+    const unknown = [{ ...GPU, utilizationPct: null }];
+    const first = heartbeat(lease, beat([], idle), ctx([lease]));
+    const leaseAfter = { ...lease, record: { ...lease.record, gpus: idle } };
+    expect(first.gpus).toBe(idle);
+    expect(heartbeat(leaseAfter, beat([], unknown), ctx([leaseAfter])).gpus).toBe(unknown);
+    expect(heartbeat(leaseAfter, beat([], [{ ...GPU, utilizationPct: 0 }]), ctx([leaseAfter])).gpus).toBeUndefined();
+  });
+
   it('a health change is a batched put of a new record', () => {
     const lease = held('gpu1', ['a', 'b']);
     const out = heartbeat(lease, beat([{ name: 'a', health: 'failing', healthMessage: 'ECONNREFUSED' }]), ctx([lease], T0 + 3));

@@ -50,6 +50,12 @@ describe('GPU summary', () => {
     expect(summarizeGpus([h100(0, 1024, 50), t4])).toBe('1×H100 80GB 50% 1/80GiB, 1×T4 10% 1/15GiB');
     expect(summarizeGpus([])).toBe('-');
   });
+
+  test('a figure any GPU of the group could not report is a dash, not a sum or mean that reads idle', () => {
+    const mig = { ...h100(0, 20341, 0), utilizationPct: null };
+    expect(summarizeGpus([mig, h100(1, 40127, 35)])).toBe('2×H100 80GB - 59/159GiB');
+    expect(summarizeGpus([{ index: 0, name: 'NVIDIA GB10', memoryTotalMiB: null, memoryUsedMiB: null, utilizationPct: 12 }])).toBe('1×GB10 12% -/-GiB');
+  });
 });
 
 describe('formatMembersView', () => {
