@@ -186,7 +186,8 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
     for (const change of delta.llms) {
       // A name sent whole again after a rejection is no health change; the answer's own lines say how it went.
       const before = acknowledged.health.get(change.name);
-      if (before !== undefined) log(`health: ${change.name} ${describeProbe(before)} → ${describeProbe(change)}`);
+      // Load figures move on most beats: no log line for them.
+      if (before !== undefined && (before.health !== change.health || before.healthMessage !== change.healthMessage)) log(`health: ${change.name} ${describeProbe(before)} → ${describeProbe(change)}`);
     }
     acknowledged = keepHeld(acknowledgeDelta(acknowledged, delta), result.value);
     noteAnswer(result.value, providers);
@@ -280,7 +281,7 @@ function isPossiblyRegistered(result: CallResult<unknown>): boolean {
   return result.status >= 500;
 }
 
-function describeProbe(probe: ProbeResult | undefined): string {
+function describeProbe(probe: Pick<ProbeResult, 'health' | 'healthMessage'> | undefined): string {
   if (probe === undefined) return 'unknown';
   return probe.healthMessage === undefined ? probe.health : `${probe.health}: ${probe.healthMessage}`;
 }

@@ -2,16 +2,21 @@
 // and vLLM answer `GET {origin}/health` with 200 only once the model is loaded, then `GET
 // {url}/models` names the served model; TGI's `/health` alone; Ollama and the rest by `/models`.
 // A `healthPath` replaces the plan with one `GET {origin}{healthPath}` that needs only a 2xx.
+// A ready engine that may serve Prometheus metrics (vLLM, llama.cpp, TGI, other) is then asked
+// for `GET {origin}/metrics`: its load; a 404 or another kind of body is no load, and no failure.
 import { readFile } from 'node:fs/promises';
-import type { Health } from '../schema/agent-protocol.js';
+import type { Health, Load } from '../schema/agent-protocol.js';
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
 import { checkServedModels as checkModelList, modelsUrlOf, probeEndpoint } from '../probe/models-probe.js';
+import { loadOfMetricsText } from '../probe/prometheus-text.js';
 import { readApiKey, type ApiKeyDeps } from './api-key.js';
 import { describeFetchError } from './fetch-error.js';
 
 export interface ProbeResult {
   health: Health;
   healthMessage?: string;
+  /** The engine's load from its `/metrics`; absent when it reports none. */
+  load?: Load;
 }
 
 export type ProbeTarget = Pick<LlmProviderFileEntry, 'url' | 'model'> & Partial<Pick<LlmProviderFileEntry, 'type' | 'healthPath' | 'apiKeyRef'>>;
@@ -75,7 +80,25 @@ export async function probeProvider(target: ProbeTarget, options: ProbeOptions =
       if (checked.health !== 'ok') return checked;
     }
   }
-  return { health: 'ok' };
+  if (!readsMetrics(target)) return { health: 'ok' };
+  const metrics = await probeEndpoint(metricsUrlOf(target.url), {
+    timeoutMs,
+    readBody: true,
+    headers: { ...headers, accept: 'text/plain' },
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+  const load = metrics.ok && metrics.body !== null ? loadOfMetricsText(metrics.body, target.model) : null;
+  return load === null ? { health: 'ok' } : { health: 'ok', load };
+}
+
+/** Where the engine serves Prometheus metrics: `{origin}/metrics`. */
+export function metricsUrlOf(url: string): string {
+  return `${new URL(url).origin}/metrics`;
+}
+
+/** Engines that serve `/metrics` (vLLM always, llama.cpp with `--metrics`, TGI); `other` may be any of them. */
+function readsMetrics(target: ProbeTarget): boolean {
+  return target.type === 'vllm' || target.type === 'llamacpp' || target.type === 'tgi' || target.type === 'other';
 }
 
 /** Reads an OpenAI `/models` answer: ok when `model` is among the served ids (for Ollama, an untagged name is `:latest`). */

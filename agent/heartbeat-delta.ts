@@ -1,7 +1,7 @@
-// What a heartbeat carries: only the health changes and GPU readings the reconciler has not
-// acknowledged yet (DESIGN §3), and the full entries a registration carries.
+// What a heartbeat carries: only the health and load changes and GPU readings the reconciler has
+// not acknowledged yet (DESIGN §3), and the full entries a registration carries.
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
-import type { Gpu, HeartbeatLlm, RegisteredLlm, RegistrationAnswer } from '../schema/agent-protocol.js';
+import type { Gpu, HeartbeatLlm, Load, RegisteredLlm, RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { ProbeResult } from './health-probe.js';
 
 /** What the reconciler last acknowledged, per name, plus the GPUs it last got. */
@@ -24,6 +24,7 @@ export function buildRegisteredLlm(provider: LlmProviderFileEntry, probe: ProbeR
     url: provider.url,
     health: probe.health,
     ...(probe.healthMessage === undefined ? {} : { healthMessage: probe.healthMessage }),
+    ...(probe.load === undefined ? {} : { load: probe.load }),
   };
 }
 
@@ -33,7 +34,10 @@ export interface HeartbeatDelta {
   gpus?: Gpu[];
 }
 
-/** The changes since `acknowledged`: names whose health or message moved, and GPUs when they differ. */
+/**
+ * The changes since `acknowledged`: names whose health, message or load moved (with `load` only
+ * when it moved, `null` once the engine reports none), and GPUs when they differ.
+ */
 export function computeHeartbeatDelta(
   providers: readonly LlmProviderFileEntry[],
   probes: ReadonlyMap<string, ProbeResult>,
@@ -48,8 +52,15 @@ export function computeHeartbeatDelta(
     if (known === undefined) {
       // Not held by the reconciler for this agent (rejected, or dropped since): the full entry.
       llms.push(buildRegisteredLlm(provider, probe));
-    } else if (known.health !== probe.health || known.healthMessage !== probe.healthMessage) {
-      llms.push({ name: provider.name, health: probe.health, ...(probe.healthMessage === undefined ? {} : { healthMessage: probe.healthMessage }) });
+    } else {
+      const loadChanged = !isSameLoad(known.load, probe.load);
+      if (!loadChanged && known.health === probe.health && known.healthMessage === probe.healthMessage) continue;
+      llms.push({
+        name: provider.name,
+        health: probe.health,
+        ...(probe.healthMessage === undefined ? {} : { healthMessage: probe.healthMessage }),
+        ...(loadChanged ? { load: probe.load ?? null } : {}),
+      });
     }
   }
   const gpusChanged = acknowledged.gpus === null || !isSameGpus(acknowledged.gpus, gpus);
@@ -59,7 +70,14 @@ export function computeHeartbeatDelta(
 /** The acknowledged state after the reconciler accepted `delta`. */
 export function acknowledgeDelta(acknowledged: Acknowledged, delta: HeartbeatDelta): Acknowledged {
   const health = new Map(acknowledged.health);
-  for (const llm of delta.llms) health.set(llm.name, llm.healthMessage === undefined ? { health: llm.health } : { health: llm.health, healthMessage: llm.healthMessage });
+  for (const llm of delta.llms) {
+    // A partial entry without `load` left it as it was; a full entry without one has none.
+    const load = llm.load === undefined ? ('type' in llm ? undefined : acknowledged.health.get(llm.name)?.load) : (llm.load ?? undefined);
+    const result: ProbeResult = { health: llm.health };
+    if (llm.healthMessage !== undefined) result.healthMessage = llm.healthMessage;
+    if (load !== undefined) result.load = load;
+    health.set(llm.name, result);
+  }
   return { health, gpus: delta.gpus ?? acknowledged.gpus };
 }
 
@@ -75,6 +93,12 @@ export function keepHeld(acknowledged: Acknowledged, answer: Pick<RegistrationAn
   for (const name of acknowledged.health.keys()) if (!held.has(name)) all = false;
   if (all) return acknowledged;
   return { health: new Map([...acknowledged.health].filter(([name]) => held.has(name))), gpus: acknowledged.gpus };
+}
+
+export function isSameLoad(a: Load | undefined, b: Load | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return a.running === b.running && a.waiting === b.waiting && a.kvCacheUsage === b.kvCacheUsage;
 }
 
 function isSameGpus(a: readonly Gpu[], b: readonly Gpu[]): boolean {

@@ -1,5 +1,6 @@
 // A small OpenAI-compatible stand-in for a model server (vLLM and friends): enough for the agent's
-// probe and for a demo request. `setFailing(true)` makes it answer 503 until set back.
+// probe and for a demo request. `setFailing(true)` makes it answer 503 until set back. With
+// `metrics`, its `/metrics` are vLLM's load gauges, with figures that move from one scrape to the next.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -7,6 +8,8 @@ export interface StandinServerOptions {
   model: string;
   host?: string;
   port?: number;
+  /** Serve vLLM-style load gauges at `/metrics` (the demo); otherwise `/metrics` is a 404. */
+  metrics?: boolean;
 }
 
 export interface StandinServer {
@@ -20,6 +23,7 @@ export async function startStandinServer(options: StandinServerOptions): Promise
   const host = options.host ?? '127.0.0.1';
   let failing = false;
   let completions = 0;
+  let scrapes = 0;
 
   const server = createServer((request, response) => {
     handle(request, response).catch(() => {
@@ -37,6 +41,11 @@ export async function startStandinServer(options: StandinServerOptions): Promise
     }
     if (request.method === 'GET' && (path === '/health' || path === '/healthz')) {
       sendJson(response, 200, { status: 'ok' });
+    } else if (request.method === 'GET' && path === '/metrics' && options.metrics === true) {
+      scrapes++;
+      const text = vllmMetricsText(options.model, scrapes);
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      response.end(text);
     } else if (request.method === 'GET' && path === '/v1/models') {
       sendJson(response, 200, { object: 'list', data: [{ id: options.model, object: 'model', created: 0, owned_by: 'mcpctl-standin' }] });
     } else if (request.method === 'POST' && path === '/v1/chat/completions') {
@@ -85,6 +94,26 @@ export async function startStandinServer(options: StandinServerOptions): Promise
       });
     },
   };
+}
+
+/** vLLM's load gauges for `model` at the `n`th scrape: plausible figures that change every time. */
+export function vllmMetricsText(model: string, n: number): string {
+  const running = [2, 3, 4, 3][n % 4] as number;
+  const waiting = [0, 1, 0, 2, 1][n % 5] as number;
+  const kv = (0.3 + 0.05 * (n % 7)).toFixed(2);
+  const labels = `engine="0",model_name="${model.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return [
+    '# HELP vllm:num_requests_running Number of requests in model execution batches.',
+    '# TYPE vllm:num_requests_running gauge',
+    `vllm:num_requests_running{${labels}} ${running}.0`,
+    '# HELP vllm:num_requests_waiting Number of requests waiting to be processed.',
+    '# TYPE vllm:num_requests_waiting gauge',
+    `vllm:num_requests_waiting{${labels}} ${waiting}.0`,
+    '# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.',
+    '# TYPE vllm:kv_cache_usage_perc gauge',
+    `vllm:kv_cache_usage_perc{${labels}} ${kv}`,
+    '',
+  ].join('\n');
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

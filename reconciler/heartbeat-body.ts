@@ -4,7 +4,7 @@
 // accepts: whatever it cannot vouch for (full entries, unknown keys, any doubt) goes to
 // heartbeatSchema, so refusals keep zod's exact messages and field paths.
 import type { z } from 'zod';
-import { HEALTH_VALUES, heartbeatSchema, type Gpu, type Health, type Heartbeat, type HeartbeatLlm } from '../schema/agent-protocol.js';
+import { HEALTH_VALUES, heartbeatSchema, type Gpu, type Health, type Heartbeat, type HeartbeatLlm, type Load } from '../schema/agent-protocol.js';
 import { NAME_MAX_LENGTH, NAME_PATTERN } from '../schema/names.js';
 
 export type HeartbeatParse = { success: true; data: Heartbeat } | { success: false; error: z.ZodError };
@@ -58,15 +58,38 @@ function partialLlmOf(entry: unknown): HeartbeatLlm | null {
   if (!isPlainObject(entry)) return null;
   let keys = 0;
   for (const key of Object.keys(entry)) {
-    if (key !== 'name' && key !== 'health' && key !== 'healthMessage') return null;
+    if (key !== 'name' && key !== 'health' && key !== 'healthMessage' && key !== 'load') return null;
     keys++;
   }
-  const { name, health, healthMessage } = entry;
+  const { name, health, healthMessage, load } = entry;
   if (typeof name !== 'string' || name.length > NAME_MAX_LENGTH || !NAME_PATTERN.test(name)) return null;
   if (typeof health !== 'string' || !(HEALTH_VALUES as readonly string[]).includes(health)) return null;
-  if (healthMessage === undefined) return keys === 2 ? { name, health: health as Health } : null;
-  if (typeof healthMessage !== 'string' || healthMessage.length > 512 || keys !== 3) return null;
-  return { name, health: health as Health, healthMessage };
+  if (keys !== 2 + (healthMessage === undefined ? 0 : 1) + (load === undefined ? 0 : 1)) return null;
+  const out: HeartbeatLlm = { name, health: health as Health };
+  if (healthMessage !== undefined) {
+    if (typeof healthMessage !== 'string' || healthMessage.length > 512) return null;
+    out.healthMessage = healthMessage;
+  }
+  if (load !== undefined) {
+    const read = load === null ? null : loadOf(load);
+    if (read === undefined) return null;
+    out.load = read;
+  }
+  return out;
+}
+
+/** A load entry as loadSchema reads it; undefined when it is not one. */
+function loadOf(entry: unknown): Load | undefined {
+  if (!isPlainObject(entry)) return undefined;
+  let keys = 0;
+  for (const key of Object.keys(entry)) {
+    if (key !== 'running' && key !== 'waiting' && key !== 'kvCacheUsage') return undefined;
+    keys++;
+  }
+  const { running, waiting, kvCacheUsage } = entry;
+  if (keys !== 3 || !isUnknownOrFiniteAtLeastZero(running) || !isUnknownOrFiniteAtLeastZero(waiting) || !isUnknownOrFiniteAtLeastZero(kvCacheUsage)) return undefined;
+  if (kvCacheUsage !== null && kvCacheUsage > 1) return undefined;
+  return { running, waiting, kvCacheUsage };
 }
 
 function gpuOf(entry: unknown): Gpu | null {

@@ -2,7 +2,7 @@
 // takeover each take the current record(s), the input and the time, and return the next record
 // and what changed. No store, no clock, no I/O: leases.ts reads records from its cache, calls
 // these, and hands what they return to the store, which decides conflicts by compare-and-set.
-import type { DesiredForAgent, Gpu, Heartbeat, Registration, RegisteredLlm } from '../schema/agent-protocol.js';
+import type { DesiredForAgent, Gpu, Heartbeat, Load, Registration, RegisteredLlm } from '../schema/agent-protocol.js';
 import { formatAge } from '../schema/effective.js';
 import { llmEnabledOf, llmSourceOf } from '../schema/resources.js';
 import type { DeclaredSnapshot } from './declared-index.js';
@@ -142,7 +142,7 @@ export function heartbeat(held: HeldLease, beat: Heartbeat, ctx: RuleContext): H
     if (isFullEntry(entry)) {
       next = storedOf(entry);
       if (before !== undefined) {
-        if (isSameEntry(before, next)) continue;
+        if (isSameEntry(before, next) && isSameLoad(before.load, next.load)) continue;
       } else {
         const refusal = refusalOf(entry.name, current.agentId, ctx);
         if (refusal !== null) {
@@ -157,10 +157,14 @@ export function heartbeat(held: HeldLease, beat: Heartbeat, ctx: RuleContext): H
         rejected.push({ name: entry.name, reason: 'not registered under this lease: send the full entry or register again' });
         continue;
       }
-      if (before.health === entry.health && before.healthMessage === entry.healthMessage) continue;
+      const load = entry.load;
+      const sameLoad = load === undefined || isSameLoad(before.load, load ?? undefined);
+      if (before.health === entry.health && before.healthMessage === entry.healthMessage && sameLoad) continue;
       next = { ...before, health: entry.health };
       if (entry.healthMessage === undefined) delete next.healthMessage;
       else next.healthMessage = entry.healthMessage;
+      if (load === null) delete next.load;
+      else if (load !== undefined) next.load = load;
     }
     const copy: StoredLlm[] = (llms ??= current.llms.slice());
     if (at < 0) copy.push(next);
@@ -290,9 +294,14 @@ export function storedOf(entry: RegisteredLlm): StoredLlm {
   const out: StoredLlm = { name: entry.name, type: entry.type, model: entry.model, url: entry.url, health: entry.health };
   if (entry.poolName !== undefined) out.poolName = entry.poolName;
   if (entry.healthMessage !== undefined) out.healthMessage = entry.healthMessage;
+  if (entry.load !== undefined && entry.load !== null) out.load = entry.load;
   return out;
 }
 
+/**
+ * Whether two entries publish the same thing. Load figures are left out: they move on nearly
+ * every beat, are kept with the entry (a batched put), and change no name's state for watchers.
+ */
 export function isSameEntry(a: StoredLlm, b: StoredLlm): boolean {
   return (
     a.poolName === b.poolName &&
@@ -302,6 +311,12 @@ export function isSameEntry(a: StoredLlm, b: StoredLlm): boolean {
     a.health === b.health &&
     a.healthMessage === b.healthMessage
   );
+}
+
+export function isSameLoad(a: Load | undefined, b: Load | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return a.running === b.running && a.waiting === b.waiting && a.kvCacheUsage === b.kvCacheUsage;
 }
 
 /** Which GPUs a host has (not how busy they are): part of the agent's identity in a view. */

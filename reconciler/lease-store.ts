@@ -2,7 +2,7 @@
 // store has the informer's shape — list at a revision, then watch the changes after it — and
 // decides every conflicting write itself with compare-and-set, so that a shared store (etcd,
 // with its mod revisions) is one more file implementing this interface.
-import type { Gpu, Health } from '../schema/agent-protocol.js';
+import type { Gpu, Health, Load } from '../schema/agent-protocol.js';
 import type { LlmType } from '../schema/resources.js';
 
 /** One name an agent publishes, as stored (no clock-derived state). */
@@ -14,6 +14,8 @@ export interface StoredLlm {
   url: string;
   health: Health;
   healthMessage?: string;
+  /** The engine's own load figures at the last beat that carried them: telemetry, no change of the entry. */
+  load?: Load;
 }
 
 /**

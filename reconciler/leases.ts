@@ -399,6 +399,7 @@ function liveOf(lease: CachedLease, entry: StoredLlm): LiveLlm {
     url: entry.url,
     health: entry.health,
     healthMessage: entry.healthMessage,
+    load: entry.load,
     agentId: record.agentId,
     host: record.host,
     lastHeartbeatAt: record.lastHeartbeatAt,

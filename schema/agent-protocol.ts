@@ -23,6 +23,19 @@ export type Gpu = z.infer<typeof gpuSchema>;
 
 const healthMessageSchema = z.string().max(512).optional();
 
+/**
+ * How busy the serving engine says it is, read from its Prometheus `/metrics` on each probe:
+ * requests running, requests waiting, and the KV cache in use (0..1). A figure the engine does
+ * not export is `null`. In a registration an absent `load` means none is known; in a heartbeat's
+ * partial entry it means unchanged, and `null` that the figures are gone.
+ */
+export const loadSchema = z.strictObject({
+  running: z.number().min(0).nullable(),
+  waiting: z.number().min(0).nullable(),
+  kvCacheUsage: z.number().min(0).max(1).nullable(),
+});
+export type Load = z.infer<typeof loadSchema>;
+
 export const registeredLlmSchema = z.strictObject({
   name: nameSchema,
   poolName: nameSchema.optional(),
@@ -31,6 +44,7 @@ export const registeredLlmSchema = z.strictObject({
   url: urlSchema,
   health: healthSchema,
   healthMessage: healthMessageSchema,
+  load: loadSchema.nullable().optional(),
 });
 export type RegisteredLlm = z.infer<typeof registeredLlmSchema>;
 
@@ -48,7 +62,7 @@ export type Registration = z.infer<typeof registrationSchema>;
 /** A heartbeat names only what changed; a full registration entry is accepted too. */
 export const heartbeatLlmSchema = z.union([
   // The partial entry first: it is what nearly every beat sends.
-  z.strictObject({ name: nameSchema, health: healthSchema, healthMessage: healthMessageSchema }),
+  z.strictObject({ name: nameSchema, health: healthSchema, healthMessage: healthMessageSchema, load: loadSchema.nullable().optional() }),
   registeredLlmSchema,
 ]);
 export type HeartbeatLlm = z.infer<typeof heartbeatLlmSchema>;

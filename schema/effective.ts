@@ -1,5 +1,5 @@
 // The effective state: declared Llms (one revision) joined with live registrations at a given time.
-import type { Gpu, Health } from './agent-protocol.js';
+import type { Gpu, Health, Load } from './agent-protocol.js';
 import { formatAge } from './age.js';
 import type { LocatedLlm } from './codec.js';
 import { poolKeyOf } from './pools.js';
@@ -15,6 +15,8 @@ export interface LiveLlm {
   url: string;
   health: Health;
   healthMessage?: string | undefined;
+  /** The engine's load figures at the last beat that carried them. */
+  load?: Load | undefined;
   agentId: string;
   host: string;
   /** Milliseconds since the epoch. */
@@ -156,7 +158,10 @@ function livePhase(live: LiveLlm, input: ViewClock): [Phase, string] {
 }
 
 function agentOf(live: LiveLlm): NonNullable<LlmView['status']['agent']> {
-  return { id: live.agentId, host: live.host, lastHeartbeatAt: new Date(live.lastHeartbeatAt).toISOString(), gpus: live.gpus, url: live.url };
+  const agent: NonNullable<LlmView['status']['agent']> = { id: live.agentId, host: live.host, lastHeartbeatAt: new Date(live.lastHeartbeatAt).toISOString(), gpus: live.gpus, url: live.url };
+  // Only when the engine reports it: views of endpoints without metrics stay as they were.
+  if (live.load !== undefined) agent.load = live.load;
+  return agent;
 }
 
 /** Differences between what Git declares and what the agent sends (Git wins; these are reported). */

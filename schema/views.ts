@@ -44,7 +44,19 @@ export const llmStatusSchema = z.object({
   source: z.object({ file: z.string(), line: z.number(), revision: z.string() }).nullable(),
   /** The agent publishing this Llm; `url` is the endpoint it publishes (an addition to DESIGN's fields). */
   agent: z
-    .object({ id: z.string(), host: z.string(), lastHeartbeatAt: z.string(), gpus: z.array(gpuViewSchema), url: z.string() })
+    .object({
+      id: z.string(),
+      host: z.string(),
+      lastHeartbeatAt: z.string(),
+      gpus: z.array(gpuViewSchema),
+      url: z.string(),
+      /**
+       * The serving engine's load at the agent's last beat that carried it (Prometheus `/metrics`):
+       * absent when the engine reports none; each figure null when it exports no such metric.
+       * Not part of what /watch reports: it moves on nearly every beat.
+       */
+      load: z.object({ running: z.number().nullable(), waiting: z.number().nullable(), kvCacheUsage: z.number().nullable() }).nullable().optional(),
+    })
     .nullable(),
   drift: z.array(driftSchema),
   reason: z.string(),

@@ -91,7 +91,7 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
       // One stand-in per provider: each answers /models with the model id its provider declares.
       const providers: LlmProviderFileEntry[] = [];
       for (const provider of agent.providers) {
-        const standin = await startStandinServer({ model: provider.model });
+        const standin = await startStandinServer({ model: provider.model, metrics: true });
         standins.push(standin);
         providers.push({ ...provider, url: standin.url });
       }

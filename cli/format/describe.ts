@@ -8,6 +8,7 @@ import { llmEnabledOf, llmSourceOf } from '../../schema/resources.js';
 import type { Drift, LlmView, MembersAnswer, SyncState } from '../../schema/views.js';
 import { measureWidth, padVisible, paint, paintHealth, paintPhase, type Tone } from './color.js';
 import { formatHeartbeatAge } from './llm-table.js';
+import { formatLoad } from './load.js';
 
 export interface DescribeOptions {
   color: boolean;
@@ -123,6 +124,8 @@ function describeEntries(view: LlmView, members: MembersAnswer | null, options: 
       field(4, 'ID', status.agent.id),
       field(4, 'Host', status.agent.host),
       field(4, 'Last Heartbeat', `${status.agent.lastHeartbeatAt}${age}`),
+      // What the serving engine's /metrics said at that beat.
+      field(4, 'Load', formatLoad(status.agent.load)),
     );
   }
   const gpus = status.agent?.gpus ?? [];

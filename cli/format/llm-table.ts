@@ -4,6 +4,7 @@ import { formatAge } from '../../schema/age.js';
 import { summarizePools } from '../../schema/pools.js';
 import type { LlmView, PoolSummary } from '../../schema/views.js';
 import { paint, paintPhase } from './color.js';
+import { formatCount, formatKvCache, loadOfView } from './load.js';
 import { formatTable, NO_RESOURCES, type RenderedTable, type TableOutput } from './table.js';
 
 export interface LlmTableOptions {
@@ -25,7 +26,7 @@ const NONE = '-';
 
 export function listLlmColumns(wide: boolean): string[] {
   const base = ['NAME', 'POOL', 'KIND', 'STATUS', 'TYPE', 'MODEL', 'AGE'];
-  return wide ? [...base, 'POOL-ACTIVE', 'URL', 'AGENT'] : base;
+  return wide ? [...base, 'POOL-ACTIVE', 'URL', 'AGENT', 'RUNNING', 'WAITING', 'KV'] : base;
 }
 
 /**
@@ -73,10 +74,15 @@ export function formatLlmCells(view: LlmView, index: PoolIndex, options: LlmTabl
     formatHeartbeatAge(view, options.nowMs),
   ];
   if (options.wide) {
+    const load = loadOfView(view);
     cells.push(
       solo || pool === undefined ? NONE : `${pool.activeCount}/${pool.size}`,
       view.spec.url ?? view.status.agent?.url ?? NONE,
       view.status.agent?.id ?? NONE,
+      // The engine's load at the agent's last beat: `-` where it reports none.
+      formatCount(load?.running),
+      formatCount(load?.waiting),
+      formatKvCache(load?.kvCacheUsage),
     );
   }
   return cells;

@@ -1,10 +1,11 @@
-// The Members view's model: one pool's members with `kind/phase`, agent, heartbeat age and a GPU
-// summary, under a header line with the pool's own numbers.
+// The Members view's model: one pool's members with `kind/phase`, agent, heartbeat age, the
+// engine's load and a GPU summary, under a header line with the pool's own numbers.
 import type { Gpu } from '../../schema/agent-protocol.js';
 import { compareNames, membersOf, type PoolPolicy } from '../../schema/pools.js';
 import type { LlmView, MembersAnswer } from '../../schema/views.js';
 import { paint, paintHealth, paintPhase } from '../format/color.js';
 import { formatHeartbeatAge } from '../format/llm-table.js';
+import { formatCount, formatKvCache, loadOfView } from '../format/load.js';
 import { paintBar, type ListLayout } from './pool-rows.js';
 import { fitPlain, truncatePlain, windowLines } from './viewport.js';
 
@@ -73,6 +74,13 @@ export function summarizeGpus(gpus: readonly Gpu[]): string {
     .join(', ');
 }
 
+/** `3/1/42%`: requests running, waiting and the KV cache in use; `-` when the engine reports no load. */
+export function summarizeLoad(view: LlmView): string {
+  const load = loadOfView(view);
+  if (load === null) return '-';
+  return `${formatCount(load.running)}/${formatCount(load.waiting)}/${formatKvCache(load.kvCacheUsage)}`;
+}
+
 /** The sum of `values`, or null when any of them is unknown. */
 function sumOf(values: readonly (number | null)[]): number | null {
   let sum = 0;
@@ -94,6 +102,7 @@ const NO_CURSOR = '  ';
 const GAP = '  ';
 const KIND_PHASE_WIDTH = 17;
 const HEARTBEAT_WIDTH = 9;
+const LOAD_WIDTH = 11;
 
 export function formatMembersView(model: MembersModel, selected: string | null, layout: ListLayout & { nowMs: number }): MembersViewLines {
   const { color, width } = layout;
@@ -111,9 +120,9 @@ export function formatMembersView(model: MembersModel, selected: string | null, 
   const agents = model.members.map((m) => m.status.agent?.id ?? '-');
   const nw = Math.max(4, Math.min(Math.max(4, ...names.map((n) => [...n].length)), 30));
   const aw = Math.max(5, Math.min(Math.max(5, ...agents.map((a) => [...a].length)), 12));
-  const gpuWidth = Math.max(0, width - (CURSOR.length + nw + KIND_PHASE_WIDTH + aw + HEARTBEAT_WIDTH + 4 * GAP.length));
+  const gpuWidth = Math.max(0, width - (CURSOR.length + nw + KIND_PHASE_WIDTH + aw + HEARTBEAT_WIDTH + LOAD_WIDTH + 5 * GAP.length));
   const columns = paint(
-    [NO_CURSOR + fitPlain('NAME', nw), fitPlain('KIND/PHASE', KIND_PHASE_WIDTH), fitPlain('AGENT', aw), fitPlain('HEARTBEAT', HEARTBEAT_WIDTH), 'GPUS'].join(GAP),
+    [NO_CURSOR + fitPlain('NAME', nw), fitPlain('KIND/PHASE', KIND_PHASE_WIDTH), fitPlain('AGENT', aw), fitPlain('HEARTBEAT', HEARTBEAT_WIDTH), fitPlain('RUN/WAIT/KV', LOAD_WIDTH), 'GPUS'].join(GAP),
     'bold',
     color,
   );
@@ -129,6 +138,7 @@ export function formatMembersView(model: MembersModel, selected: string | null, 
         `${m.status.kind}/${paintPhase(m.status.phase, color)}${' '.repeat(Math.max(0, KIND_PHASE_WIDTH - kindPhase.length))}`,
         fitPlain(truncatePlain(agents[i] ?? '-', aw), aw),
         fitPlain(formatHeartbeatAge(m, layout.nowMs), HEARTBEAT_WIDTH),
+        fitPlain(truncatePlain(summarizeLoad(m), LOAD_WIDTH), LOAD_WIDTH),
         truncatePlain(summarizeGpus(m.status.agent?.gpus ?? []), gpuWidth),
       ]
         .join(GAP)

@@ -255,6 +255,7 @@ function isSameLive(a: LiveLlm | undefined, b: LiveLlm | undefined): boolean {
     a.lastHeartbeatAt === b.lastHeartbeatAt &&
     a.health === b.health &&
     a.healthMessage === b.healthMessage &&
+    a.load === b.load &&
     a.gpus === b.gpus &&
     a.restored === b.restored &&
     a.agentId === b.agentId &&

@@ -119,11 +119,12 @@ describe('probeProvider against recorded real servers (fixtures/servers)', () =>
     expect(server.requests).toEqual(['GET /health -']);
   });
 
-  it('llama.cpp with its model loaded is ok, checked by /health and then /v1/models', async () => {
+  it('llama.cpp with its model loaded is ok, checked by /health and then /v1/models; without --metrics it reports no load', async () => {
     const server = await replay('llamacpp-ready');
     expect(await probeProvider({ type: 'llamacpp', url: `${server.origin}/v1`, model: 'qwen3-8b' })).toEqual({ health: 'ok' });
     expect(await probeProvider({ type: 'llamacpp', url: `${server.origin}/v1`, model: 'qwen3-4b' })).toEqual({ health: 'failing', healthMessage: 'serves qwen3-8b, not qwen3-4b' });
-    expect(server.requests).toEqual(['GET /health -', 'GET /v1/models -', 'GET /health -', 'GET /v1/models -']);
+    // A ready server is asked for its load; this one has no /metrics (a 404): no load, still ok.
+    expect(server.requests).toEqual(['GET /health -', 'GET /v1/models -', 'GET /metrics -', 'GET /health -', 'GET /v1/models -']);
   });
 
   it.each([
@@ -142,7 +143,34 @@ describe('probeProvider against recorded real servers (fixtures/servers)', () =>
     expect(await probeProvider(target)).toEqual({ health: 'failing', healthMessage: 'HTTP 401: Unauthorized' });
     const env = { VLLM_KEY: 'sk-fixture-key-0123456789' };
     expect(await probeProvider({ ...target, apiKeyRef: { env: 'VLLM_KEY' } }, { env })).toEqual({ health: 'ok' });
-    expect(server.requests.slice(2)).toEqual(['GET /health Bearer sk-fixture-key-0123456789', 'GET /v1/models Bearer sk-fixture-key-0123456789']);
+    expect(server.requests.slice(2)).toEqual(['GET /health Bearer sk-fixture-key-0123456789', 'GET /v1/models Bearer sk-fixture-key-0123456789', 'GET /metrics Bearer sk-fixture-key-0123456789']);
+  });
+
+  it.each([
+    ['vllm-metrics', 'vllm', 'Qwen/Qwen3-8B', { running: 3, waiting: 1, kvCacheUsage: 0.42 }],
+    ['llamacpp-metrics', 'llamacpp', 'qwen3-8b', { running: 2, waiting: 5, kvCacheUsage: null }],
+    ['tgi-metrics', 'tgi', 'tgi', { running: 8, waiting: 4, kvCacheUsage: null }],
+  ] as const)('%s: a ready %s server reports its load from GET {origin}/metrics', async (name, type, model, load) => {
+    const server = await replay(name);
+    expect(await probeProvider({ type, url: `${server.origin}/v1`, model })).toEqual({ health: 'ok', load });
+    expect(server.requests.at(-1)).toBe('GET /metrics -');
+  });
+
+  it('a failing server is not asked for its load; an Ollama or OpenAI endpoint never is', async () => {
+    const loading = await replay('llamacpp-loading');
+    await probeProvider({ type: 'llamacpp', url: `${loading.origin}/v1`, model: 'qwen3-8b' });
+    expect(loading.requests).toEqual(['GET /health -']);
+    const ollama = await replay('ollama');
+    await probeProvider({ type: 'ollama', url: `${ollama.origin}/v1`, model: 'llama3.2' });
+    expect(ollama.requests.some((r) => r.startsWith('GET /metrics'))).toBe(false);
+  });
+
+  it('a /metrics answer that is not the Prometheus text format is no load, and no failure', async () => {
+    const { origin } = await serve((req, res) => {
+      if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>metrics live elsewhere</body></html>');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: [{ id: 'm' }] }));
+    });
+    expect(await probeProvider({ type: 'vllm', url: `${origin}/v1`, model: 'm' })).toEqual({ health: 'ok' });
   });
 
   it('a wrong key is a 401 too, and a missing variable is failing with the name of the ref, never a key', async () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   server = (await startReconciler(scope, repo.dir)).url;
   // gpu1 serves its declared worker; gpu7 publishes an undeclared worker into the legacy Llm's
   // implicit pool, which makes llama3-70b a pool of two.
-  await registerAgent(server, 'gpu1', [liveLlm('vllm-gpu1-qwen3', 'qwen3')]);
+  await registerAgent(server, 'gpu1', [{ ...liveLlm('vllm-gpu1-qwen3', 'qwen3'), load: { running: 3, waiting: 1, kvCacheUsage: 0.42 } }]);
   await registerAgent(server, 'gpu7', [liveLlm('llama3-70b-gpu7', 'llama3-70b')]);
 });
 
@@ -73,12 +73,12 @@ describe('mcpctl get llm', () => {
     expect(rowOf(result.stdout, 'llama3-70b-gpu7').slice(0, 3)).toEqual(['llama3-70b-gpu7', 'llama3-70b', 'virtual']);
   });
 
-  it('-o wide adds POOL-ACTIVE, URL and AGENT', async () => {
+  it('-o wide adds POOL-ACTIVE, URL, AGENT and the engine load (RUNNING, WAITING, KV)', async () => {
     const result = await mcpctl('get', 'llm', '-o', 'wide');
     expect(result.code).toBe(0);
-    expect(columnsOf(linesOf(result.stdout)[0] ?? '')).toEqual(['NAME', 'POOL', 'KIND', 'STATUS', 'TYPE', 'MODEL', 'AGE', 'POOL-ACTIVE', 'URL', 'AGENT']);
-    expect(rowOf(result.stdout, 'vllm-gpu1-qwen3').slice(7)).toEqual(['1/2', 'http://vllm-gpu1-qwen3.lan:8000/v1', 'gpu1']);
-    expect(rowOf(result.stdout, 'vllm-gpu2-qwen3').slice(7)).toEqual(['1/2', '-', '-']);
+    expect(columnsOf(linesOf(result.stdout)[0] ?? '')).toEqual(['NAME', 'POOL', 'KIND', 'STATUS', 'TYPE', 'MODEL', 'AGE', 'POOL-ACTIVE', 'URL', 'AGENT', 'RUNNING', 'WAITING', 'KV']);
+    expect(rowOf(result.stdout, 'vllm-gpu1-qwen3').slice(7)).toEqual(['1/2', 'http://vllm-gpu1-qwen3.lan:8000/v1', 'gpu1', '3', '1', '42%']);
+    expect(rowOf(result.stdout, 'vllm-gpu2-qwen3').slice(7)).toEqual(['1/2', '-', '-', '-', '-', '-']);
   });
 
   it('-o json is the list the reconciler serves, and one view for one name', async () => {

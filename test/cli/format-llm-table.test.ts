@@ -108,7 +108,7 @@ describe('get llm table facts', () => {
     for (const wide of [false, true]) {
       const header = cellsOf(formatLlmTable(fleet.views, fleet.pools, { ...plain, wide }).stdout.split('\n')[0] ?? '');
       expect(header.slice(0, 7)).toEqual(['NAME', 'POOL', 'KIND', 'STATUS', 'TYPE', 'MODEL', 'AGE']);
-      if (wide) expect(header.slice(7)).toEqual(['POOL-ACTIVE', 'URL', 'AGENT']);
+      if (wide) expect(header.slice(7)).toEqual(['POOL-ACTIVE', 'URL', 'AGENT', 'RUNNING', 'WAITING', 'KV']);
     }
   });
 
@@ -151,9 +151,20 @@ describe('get llm table facts', () => {
   it('wide shows active/size for pooled rows and - for solo ones; URL falls back to the agent endpoint', () => {
     const fleet = buildRealisticFleet();
     const { stdout } = formatLlmTable(fleet.views, fleet.pools, { ...plain, wide: true });
-    expect(rowOf(stdout, 'vllm-gpu1-qwen3').slice(7)).toEqual(['1/3', 'http://gpu1.lan:8000/v1', 'gpu1']);
-    expect(rowOf(stdout, 'llamacpp-gpu4-llama3').slice(7)).toEqual(['2/3', 'http://gpu4.lan:8080/v1', 'gpu4']);
-    expect(rowOf(stdout, 'openai-gpt4o').slice(7)).toEqual(['-', 'https://api.openai.com/v1', '-']);
+    expect(rowOf(stdout, 'vllm-gpu1-qwen3').slice(7, 10)).toEqual(['1/3', 'http://gpu1.lan:8000/v1', 'gpu1']);
+    expect(rowOf(stdout, 'llamacpp-gpu4-llama3').slice(7, 10)).toEqual(['2/3', 'http://gpu4.lan:8080/v1', 'gpu4']);
+    expect(rowOf(stdout, 'openai-gpt4o').slice(7, 10)).toEqual(['-', 'https://api.openai.com/v1', '-']);
+  });
+
+  it('wide shows the engine load: RUNNING, WAITING and KV, - for what the engine does not report', () => {
+    const fleet = buildRealisticFleet();
+    const { stdout } = formatLlmTable(fleet.views, fleet.pools, { ...plain, wide: true });
+    expect(rowOf(stdout, 'vllm-gpu1-qwen3').slice(10)).toEqual(['3', '1', '42%']);
+    // llama.cpp exports no KV-cache gauge.
+    expect(rowOf(stdout, 'llamacpp-gpu4-llama3').slice(10)).toEqual(['2', '5', '-']);
+    // An engine without /metrics (Ollama), and a static endpoint without an agent.
+    expect(rowOf(stdout, 'ollama-laptop').slice(10)).toEqual(['-', '-', '-']);
+    expect(rowOf(stdout, 'openai-gpt4o').slice(10)).toEqual(['-', '-', '-']);
   });
 
   it('aligns identically with and without colour, and leaves no trailing spaces', () => {

@@ -59,14 +59,15 @@ describe('GPU summary', () => {
 });
 
 describe('formatMembersView', () => {
-  test('each row shows name, kind/phase, agent, heartbeat age and GPUs', () => {
+  test('each row shows name, kind/phase, agent, heartbeat age, load and GPUs', () => {
     const model = deriveMembersModel(fleet.views, 'user-vllm-qwen3-thinking', policies, '');
     if (model === null) throw new Error('no model');
     const view = formatMembersView(model, 'vllm-gpu1-qwen3', { width: 120, height: 20, color: false, nowMs: NOW_MS });
     expect(view.header[0]).toBe('Pool user-vllm-qwen3-thinking  explicit  1/3 active  ███░░░░░░░  min 1  Healthy');
-    expect(view.lines[0]).toMatch(/^› vllm-gpu1-qwen3 +managed\/active +gpu1 +4s +2×H100 80GB 83% 118\/159GiB$/);
-    expect(view.lines[1]).toMatch(/^ {2}vllm-gpu2-qwen3 +managed\/stale +gpu2 +5m +1×H100 80GB 0% 58\/80GiB$/);
-    expect(view.lines[2]).toMatch(/^ {2}vllm-gpu3-qwen3 +managed\/draining +gpu3 +6s +-$/);
+    expect(view.header[1]).toMatch(/^ {2}NAME +KIND\/PHASE +AGENT +HEARTBEAT +RUN\/WAIT\/KV +GPUS$/);
+    expect(view.lines[0]).toMatch(/^› vllm-gpu1-qwen3 +managed\/active +gpu1 +4s +3\/1\/42% +2×H100 80GB 83% 118\/159GiB$/);
+    expect(view.lines[1]).toMatch(/^ {2}vllm-gpu2-qwen3 +managed\/stale +gpu2 +5m +- +1×H100 80GB 0% 58\/80GiB$/);
+    expect(view.lines[2]).toMatch(/^ {2}vllm-gpu3-qwen3 +managed\/draining +gpu3 +6s +- +-$/);
   });
 
   test('a Degraded pool header says Degraded, red only when colour is on', () => {

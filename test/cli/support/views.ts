@@ -164,11 +164,11 @@ const LLAMA = { type: 'llamacpp', model: 'meta-llama/Llama-3.3-70B-Instruct' } a
 /** What the agents of the realistic fleet have registered. */
 export function buildRealisticLive(): LiveLlm[] {
   return [
-    liveLlm({ name: 'vllm-gpu1-qwen3', poolName: 'user-vllm-qwen3-thinking', agentId: 'gpu1', ageSeconds: 4, gpus: [h100(0, 61234, 87), h100(1, 60102, 79)] }),
+    liveLlm({ name: 'vllm-gpu1-qwen3', poolName: 'user-vllm-qwen3-thinking', agentId: 'gpu1', ageSeconds: 4, gpus: [h100(0, 61234, 87), h100(1, 60102, 79)], load: { running: 3, waiting: 1, kvCacheUsage: 0.42 } }),
     liveLlm({ name: 'vllm-gpu2-qwen3', poolName: 'user-vllm-qwen3-thinking', agentId: 'gpu2', ageSeconds: 312, gpus: [h100(0, 59870, 0)] }),
     liveLlm({ name: 'vllm-gpu3-qwen3', poolName: 'user-vllm-qwen3-thinking', agentId: 'gpu3', ageSeconds: 6 }),
     liveLlm({ name: 'llama3-70b', ...LLAMA, url: 'http://gpu0.lan:8080/v1', agentId: 'gpu0', ageSeconds: 8 }),
-    liveLlm({ name: 'llamacpp-gpu4-llama3', poolName: 'llama3-70b', ...LLAMA, url: 'http://gpu4.lan:8080/v1', agentId: 'gpu4', ageSeconds: 3 }),
+    liveLlm({ name: 'llamacpp-gpu4-llama3', poolName: 'llama3-70b', ...LLAMA, url: 'http://gpu4.lan:8080/v1', agentId: 'gpu4', ageSeconds: 3, load: { running: 2, waiting: 5, kvCacheUsage: null } }),
     liveLlm({
       name: 'llamacpp-gpu5-llama3',
       poolName: 'llama3-70b',
