@@ -24,6 +24,39 @@ describe('buildRegisteredLlm', () => {
   });
 });
 
+describe('load in the heartbeat', () => {
+  const load = { running: 3, waiting: 1, kvCacheUsage: 0.42 };
+  const known = { health: probes({ qwen3: { health: 'ok', load } }), gpus: [gpu] };
+
+  it('a registration entry carries the load the probe read, and none when it read none', () => {
+    expect(buildRegisteredLlm(solo, { health: 'ok', load })).toEqual({ ...solo, health: 'ok', load });
+    expect(Object.keys(buildRegisteredLlm(solo, { health: 'ok' }))).not.toContain('load');
+  });
+
+  it('a beat with the same load sends no entry; a moved load sends it with the health as it is', () => {
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok', load: { ...load } } }), [gpu], known)).toEqual({ llms: [] });
+    const moved = { ...load, waiting: 2 };
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'ok', load: moved } }), [gpu], known)).toEqual({ llms: [{ name: 'qwen3', health: 'ok', load: moved }] });
+  });
+
+  it('a health change with the same load sends no load field; load gone is load: null', () => {
+    const failing = computeHeartbeatDelta([solo], probes({ qwen3: { health: 'failing', healthMessage: 'HTTP 503', load } }), [gpu], known);
+    expect(failing).toEqual({ llms: [{ name: 'qwen3', health: 'failing', healthMessage: 'HTTP 503' }] });
+    expect(computeHeartbeatDelta([solo], probes({ qwen3: { health: 'failing', healthMessage: 'HTTP 503' } }), [gpu], known)).toEqual({
+      llms: [{ name: 'qwen3', health: 'failing', healthMessage: 'HTTP 503', load: null }],
+    });
+  });
+
+  it('acknowledging keeps the load a short entry left out, and drops it on load: null', () => {
+    const kept = acknowledgeDelta(known, { llms: [{ name: 'qwen3', health: 'failing', healthMessage: 'HTTP 503' }] });
+    expect(kept.health.get('qwen3')).toEqual({ health: 'failing', healthMessage: 'HTTP 503', load });
+    const dropped = acknowledgeDelta(known, { llms: [{ name: 'qwen3', health: 'ok', load: null }] });
+    expect(dropped.health.get('qwen3')).toEqual({ health: 'ok' });
+    const full = acknowledgeDelta(known, { llms: [buildRegisteredLlm(solo, { health: 'ok' })] });
+    expect(full.health.get('qwen3')).toEqual({ health: 'ok' });
+  });
+});
+
 describe('computeHeartbeatDelta', () => {
   const registered = { health: probes({ 'vllm-gpu1-qwen3': { health: 'ok' }, qwen3: { health: 'ok' } }), gpus: [gpu] };
 

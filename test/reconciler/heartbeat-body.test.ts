@@ -25,9 +25,21 @@ const withJunk = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>): fc.A
     { weight: 1, arbitrary: fc.tuple(arb, fc.constantFrom('extra', '__proto__', 'type', 'constructor'), anyArb).map(([o, k, v]) => ({ ...o, [k]: v })) },
     { weight: 1, arbitrary: anyArb },
   );
+// An engine's load: a figure it does not export is null; the KV cache is a fraction 0..1.
+const loadArb = withJunk(
+  fc.record(
+    { running: metricArb, waiting: metricArb, kvCacheUsage: fc.oneof(metricArb, fc.constantFrom(0, 0.42, 1, 1.01)) },
+    { requiredKeys: ['running', 'waiting'] },
+  ),
+);
 const llmArb = withJunk(
   fc.record(
-    { name: fc.oneof(nameArb, anyArb), health: fc.oneof(healthArb, anyArb), healthMessage: fc.oneof(fc.string({ maxLength: 600 }), anyArb) },
+    {
+      name: fc.oneof(nameArb, anyArb),
+      health: fc.oneof(healthArb, anyArb),
+      healthMessage: fc.oneof(fc.string({ maxLength: 600 }), anyArb),
+      load: fc.oneof(loadArb, fc.constant(null)),
+    },
     { requiredKeys: ['name', 'health'] },
   ),
 );
@@ -75,6 +87,8 @@ describe('the heartbeat fast path', () => {
     const beat = { leaseId: 'lease-1', llms: [{ name: 'llm-0', health: 'ok' }], gpus: [GPU] };
     expect(commonHeartbeatOf(JSON.parse(JSON.stringify(beat)))).toStrictEqual(beat);
     expect(commonHeartbeatOf({ leaseId: 'lease-1' })).toStrictEqual({ leaseId: 'lease-1', llms: [] });
+    const loaded = { leaseId: 'lease-1', llms: [{ name: 'llm-0', health: 'ok', load: { running: 3, waiting: 0, kvCacheUsage: 0.42 } }, { name: 'llm-1', health: 'ok', load: null }] };
+    expect(commonHeartbeatOf(JSON.parse(JSON.stringify(loaded)))).toStrictEqual(loaded);
     const mig = { leaseId: 'lease-1', llms: [], gpus: [{ ...GPU, utilizationPct: null }, { ...GPU, index: 1, memoryTotalMiB: null, memoryUsedMiB: null }] };
     expect(commonHeartbeatOf(JSON.parse(JSON.stringify(mig)))).toStrictEqual(mig);
     const full = { leaseId: 'l', llms: [{ name: 'llm-0', type: 'vllm', model: 'm', url: 'http://h:1/v1', health: 'ok' }] };

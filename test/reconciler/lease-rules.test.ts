@@ -266,3 +266,29 @@ describe('desiredOf', () => {
     ]);
   });
 });
+
+describe('load figures', () => {
+  const load = { running: 3, waiting: 1, kvCacheUsage: 0.42 };
+
+  it('a beat whose only change is the load is a put of the entry with it, and no changed name', () => {
+    const lease = held('gpu1', ['a', 'b']);
+    const beat: Heartbeat = { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load }] };
+    const outcome = heartbeat(lease, beat, ctx([lease], T0 + 5_000));
+    expect(outcome.write).toBe('put');
+    expect(outcome.record.llms[0]).toMatchObject({ name: 'a', health: 'ok', load });
+    const after: HeldLease = { record: outcome.record, modRevision: 2, restored: false };
+    expect(changedNames(lease, after, T0 + 5_000, TTL)).toEqual([]);
+  });
+
+  it('the same load again is a touch; load: null drops it; a short entry without load keeps it', () => {
+    const lease = held('gpu1', ['a']);
+    const loaded: HeldLease = { ...lease, record: { ...lease.record, llms: lease.record.llms.map((e) => ({ ...e, load })) } };
+    expect(heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load: { ...load } }] }, ctx([loaded])).write).toBe('touch');
+    expect(heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok' }] }, ctx([loaded])).write).toBe('touch');
+    const dropped = heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load: null }] }, ctx([loaded]));
+    expect(dropped.write).toBe('put');
+    expect(dropped.record.llms[0]).not.toHaveProperty('load');
+    const failing = heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'failing', healthMessage: 'HTTP 503' }] }, ctx([loaded]));
+    expect(failing.record.llms[0]).toMatchObject({ health: 'failing', load });
+  });
+});

@@ -72,6 +72,43 @@ describe('GET /api/v1/watch', () => {
     expect(nameOf(deleted)).toBe('worker-a');
   });
 
+  it('sends nothing for a beat whose only change is the engine load, while views and /members show the new figures', async () => {
+    const h = await startHarness();
+    const { body } = await postJson(h.app, '/api/v1/agents/register', registration('gpu1', [{ ...entry('worker-a', { poolName: 'load-pool' }), load: { running: 1, waiting: 0, kvCacheUsage: 0.1 } }]));
+    const leaseA = (body as RegistrationAnswer).leaseId;
+    const leaseB = await register(h, 'gpu2', ['worker-b']);
+    const { stream, url } = await watch(h);
+    await stream.next((e) => nameOf(e) === 'worker-b');
+    const listed = stream.events.length;
+    const added = stream.events.find((e) => nameOf(e) === 'worker-a');
+    expect((added?.data as LlmView).status.agent?.load).toEqual({ running: 1, waiting: 0, kvCacheUsage: 0.1 });
+    const membersBefore = (await (await fetch(`${url}/api/v1/llms/worker-a/members`)).json()) as { members: LlmView[] };
+    expect(membersBefore.members[0]?.status.agent?.load).toEqual({ running: 1, waiting: 0, kvCacheUsage: 0.1 });
+
+    const load = { running: 4, waiting: 2, kvCacheUsage: 0.73 };
+    h.clock.advance(5_000);
+    expect((await postJson(h.app, '/api/v1/agents/gpu1/heartbeat', { leaseId: leaseA, llms: [{ name: 'worker-a', health: 'ok', load }] })).status).toBe(200);
+    // The fence: a real change on another name must be the very next event.
+    await postJson(h.app, '/api/v1/agents/gpu2/heartbeat', { leaseId: leaseB, llms: [{ name: 'worker-b', health: 'failing', healthMessage: 'HTTP 503' }] });
+    await stream.next((e) => e.event === 'MODIFIED', listed);
+    expect(stream.events.slice(listed).map((e) => [e.event, nameOf(e)])).toEqual([['MODIFIED', 'worker-b']]);
+
+    const view = (await (await fetch(`${url}/api/v1/llms/worker-a`)).json()) as LlmView;
+    expect(view.status.agent?.load).toEqual(load);
+    // The /members byte cache serves the new figures too (a fresh live entry is a new input).
+    h.clock.advance(1_000);
+    const members = (await (await fetch(`${url}/api/v1/llms/worker-a/members`)).json()) as { members: LlmView[] };
+    expect(members.members[0]?.status.agent?.load).toEqual(load);
+
+    // The engine stops reporting: load: null drops the figures, still without an event.
+    await postJson(h.app, '/api/v1/agents/gpu1/heartbeat', { leaseId: leaseA, llms: [{ name: 'worker-a', health: 'ok', load: null }] });
+    await postJson(h.app, '/api/v1/agents/gpu2/heartbeat', { leaseId: leaseB, llms: [{ name: 'worker-b', health: 'ok' }] });
+    await stream.next((e) => e.event === 'MODIFIED' && nameOf(e) === 'worker-b' && (e.data as LlmView).status.phase === 'active', listed + 1);
+    expect(stream.events.slice(listed).map((e) => [e.event, nameOf(e)])).toEqual([['MODIFIED', 'worker-b'], ['MODIFIED', 'worker-b']]);
+    const after = (await (await fetch(`${url}/api/v1/llms/worker-a`)).json()) as LlmView;
+    expect(after.status.agent?.load).toBeUndefined();
+  });
+
   it('sends ADDED for a new registration and MODIFIED when a declared Llm gets its agent', async () => {
     const h = await startHarness();
     const { stream } = await watch(h);
