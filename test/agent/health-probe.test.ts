@@ -165,6 +165,18 @@ describe('probeProvider against recorded real servers (fixtures/servers)', () =>
     expect(ollama.requests.some((r) => r.startsWith('GET /metrics'))).toBe(false);
   });
 
+  it('the demo stand-in serves vLLM-style /metrics whose figures move from one probe to the next', async () => {
+    const server = await startStandinServer({ model: 'Qwen/Qwen3-8B', metrics: true });
+    cleanups.push(() => server.close());
+    const target = { type: 'vllm' as const, url: server.url, model: 'Qwen/Qwen3-8B' };
+    const first = await probeProvider(target);
+    const second = await probeProvider(target);
+    expect(first).toMatchObject({ health: 'ok', load: { running: expect.any(Number), waiting: expect.any(Number), kvCacheUsage: expect.any(Number) } });
+    expect(second.load).not.toEqual(first.load);
+    // Without `metrics` (the tests' stand-ins) /metrics is a 404: no load.
+    expect(await probeProvider({ ...target, url: (await standin('Qwen/Qwen3-8B')).url })).toEqual({ health: 'ok' });
+  });
+
   it('a /metrics answer that is not the Prometheus text format is no load, and no failure', async () => {
     const { origin } = await serve((req, res) => {
       if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>metrics live elsewhere</body></html>');

@@ -143,6 +143,8 @@ describe('mcpctl demo', () => {
     expect(lines[2]).toMatch(/^\s+vllm-gpu2-qwen3\s+managed\/active\s/);
     expect(lines[2]).not.toContain('this row');
     expect(lines[3]).toMatch(/^\s+vllm-gpu3-qwen3\s+declared\/draining/);
+    // The stand-in serves vLLM-style /metrics: the agent's load reaches describe.
+    expect(result.stdout).toMatch(/^\s+Load:\s+\d+ running, \d+ waiting, KV cache \d+%$/m);
   });
 
   it('`mcpctl describe llm llama3-70b` opens with the implicit Pool block: the legacy anchor and its worker', async () => {
