@@ -6,7 +6,7 @@
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import type { Gpu, Registration } from '../schema/agent-protocol.js';
+import type { Gpu, Load, Registration } from '../schema/agent-protocol.js';
 import { buildApp } from '../reconciler/app.js';
 import type { DesiredStateView, DesiredStatus, ServedRevision } from '../reconciler/desired-state-api.js';
 import { createServices, type ReconcilerServices } from '../reconciler/services.js';
@@ -23,6 +23,10 @@ const MEMBERS_REQUESTS = 1_000;
 /** Requests before the measured ones: the route's code is compiled and the pool answer built. */
 const MEMBERS_WARMUP = 200;
 
+const LOADS: Load[] = [
+  { running: 3, waiting: 1, kvCacheUsage: 0.42 },
+  { running: 4, waiting: 0, kvCacheUsage: 0.47 },
+];
 const GPU: Gpu = { index: 0, name: 'NVIDIA H100', memoryTotalMiB: 81559, memoryUsedMiB: 40_000, utilizationPct: 55 };
 
 export async function runHeartbeatBench(): Promise<{ name: string; figures: Record<string, number | string>; targets: Record<string, string> }> {
@@ -91,11 +95,16 @@ async function measureHeartbeats(): Promise<Record<string, number>> {
     leaseIds[i] = answer.leaseId;
   });
   const registerMs = performance.now() - registerStart;
+  // Each beat carries the engine's load, moved since the agent's last beat (a busy vLLM's KV
+  // cache and queue change within an interval): two rounds over the agents with two loads, so
+  // that consecutive beats of one agent alternate. The load-only change is what a beat brings.
   const beatsFor = (ids: string[]): Target['beats'] =>
-    registrations.map((r, i) => ({
-      path: `/api/v1/agents/${r.agentId}/heartbeat`,
-      body: JSON.stringify({ leaseId: ids[i], llms: [{ name: r.llms[0]?.name, health: 'ok' }], gpus: [GPU] }),
-    }));
+    LOADS.flatMap((load) =>
+      registrations.map((r, i) => ({
+        path: `/api/v1/agents/${r.agentId}/heartbeat`,
+        body: JSON.stringify({ leaseId: ids[i], llms: [{ name: r.llms[0]?.name, health: 'ok', load }], gpus: [GPU] }),
+      })),
+    );
   const appTarget: Target = { port: appPort, beats: beatsFor(leaseIds) };
 
   // The bare server: the same parse, the same map update, an answer of the same shape.
@@ -172,24 +181,28 @@ interface BareLease {
   leaseId: string;
   lastHeartbeatAt: number;
   health: Map<string, string>;
+  load: Map<string, unknown>;
 }
 
 function startBareServer(registrations: Registration[]): { server: Server; leaseOf: (agentId: string) => string } {
   const leases = new Map<string, BareLease>();
-  registrations.forEach((r, i) => leases.set(r.agentId, { leaseId: `bare-${i}`, lastHeartbeatAt: 0, health: new Map() }));
+  registrations.forEach((r, i) => leases.set(r.agentId, { leaseId: `bare-${i}`, lastHeartbeatAt: 0, health: new Map(), load: new Map() }));
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const match = /^\/api\/v1\/agents\/([^/]+)\/heartbeat$/.exec(req.url ?? '');
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { leaseId: string; llms: { name: string; health: string }[] };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { leaseId: string; llms: { name: string; health: string; load?: unknown }[] };
       const lease = match?.[1] === undefined ? undefined : leases.get(match[1]);
       if (lease === undefined || lease.leaseId !== body.leaseId) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"LeaseNotFound","message":"no lease"}}');
         return;
       }
       lease.lastHeartbeatAt = Date.now();
-      for (const llm of body.llms) lease.health.set(llm.name, llm.health);
+      for (const llm of body.llms) {
+        lease.health.set(llm.name, llm.health);
+        if (llm.load !== undefined) lease.load.set(llm.name, llm.load);
+      }
       const answer = {
         leaseId: lease.leaseId,
         ttlSeconds: 30,

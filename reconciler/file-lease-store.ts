@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { gpuSchema, healthSchema, type Gpu } from '../schema/agent-protocol.js';
 import { llmTypeSchema } from '../schema/resources.js';
-import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher } from './lease-store.js';
+import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher, LoadUpdate } from './lease-store.js';
 import { LocalLeaseTable } from './local-lease-table.js';
 
 export const LEASE_FILE = 'leases.json';
@@ -92,8 +92,8 @@ export class FileLeaseStore implements LeaseStore {
     return result;
   }
 
-  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[]): boolean {
-    if (!this.table.touch(agentId, lastHeartbeatAt, gpus)) return false;
+  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[], loads?: readonly LoadUpdate[]): boolean {
+    if (!this.table.touch(agentId, lastHeartbeatAt, gpus, loads)) return false;
     this.scheduleBatch();
     return true;
   }

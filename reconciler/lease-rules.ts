@@ -6,7 +6,7 @@ import type { DesiredForAgent, Gpu, Heartbeat, Load, Registration, RegisteredLlm
 import { formatAge } from '../schema/effective.js';
 import { llmEnabledOf, llmSourceOf } from '../schema/resources.js';
 import type { DeclaredSnapshot } from './declared-index.js';
-import type { LeaseRecord, StoredLlm } from './lease-store.js';
+import type { LeaseRecord, LoadUpdate, StoredLlm } from './lease-store.js';
 
 export type UnmanagedMode = 'admit' | 'reject';
 
@@ -55,6 +55,8 @@ export interface HeartbeatOutcome {
   write: HeartbeatWrite;
   /** The beat's GPUs when they differ from the record's (a `touch` carries them); else undefined. */
   gpus: Gpu[] | undefined;
+  /** For a `touch`: the entries whose load alone moved (telemetry, like GPU usage); else undefined. */
+  loads: LoadUpdate[] | undefined;
   rejected: Rejection[];
   takeovers: Takeover[];
 }
@@ -128,6 +130,8 @@ export function heartbeat(held: HeldLease, beat: Heartbeat, ctx: RuleContext): H
   // Copied on the first change only: a beat that changes nothing allocates no entries.
   let llms: StoredLlm[] | null = null;
   let takeovers: Map<string, Takeover> | null = null;
+  // Entries whose load alone moved: telemetry for a touch, or folded into the put below.
+  let loads: LoadUpdate[] | null = null;
   for (const entry of beat.llms) {
     const entries: StoredLlm[] = llms ?? current.llms;
     let at = -1;
@@ -159,7 +163,10 @@ export function heartbeat(held: HeldLease, beat: Heartbeat, ctx: RuleContext): H
       }
       const load = entry.load;
       const sameLoad = load === undefined || isSameLoad(before.load, load ?? undefined);
-      if (before.health === entry.health && before.healthMessage === entry.healthMessage && sameLoad) continue;
+      if (before.health === entry.health && before.healthMessage === entry.healthMessage) {
+        if (!sameLoad) (loads ??= []).push({ name: entry.name, load: load ?? undefined });
+        continue;
+      }
       next = { ...before, health: entry.health };
       if (entry.healthMessage === undefined) delete next.healthMessage;
       else next.healthMessage = entry.healthMessage;
@@ -173,12 +180,24 @@ export function heartbeat(held: HeldLease, beat: Heartbeat, ctx: RuleContext): H
   const outTakeovers = takeovers === null ? NO_TAKEOVERS : [...(takeovers as Map<string, Takeover>).values()];
   if (llms === null) {
     // Only time and telemetry: the store keeps them without a write of the whole record.
-    return { record: current, write: 'touch', gpus, rejected, takeovers: outTakeovers };
+    return { record: current, write: 'touch', gpus, loads: loads ?? undefined, rejected, takeovers: outTakeovers };
+  }
+  if (loads !== null) {
+    const copy = llms as StoredLlm[];
+    for (const update of loads) {
+      const at = copy.findIndex((e) => e.name === update.name);
+      const before = copy[at];
+      if (before === undefined) continue;
+      const next: StoredLlm = { ...before };
+      if (update.load === undefined) delete next.load;
+      else next.load = update.load;
+      copy[at] = next;
+    }
   }
   const record: LeaseRecord = { ...current, gpus: gpus ?? current.gpus, lastHeartbeatAt: ctx.nowMs, llms };
   // Taking a name is a registration: durable before the answer.
   const acquired = (llms as StoredLlm[]).length > current.llms.length;
-  return { record, write: acquired ? 'durable' : 'put', gpus, rejected, takeovers: outTakeovers };
+  return { record, write: acquired ? 'durable' : 'put', gpus, loads: undefined, rejected, takeovers: outTakeovers };
 }
 
 /**

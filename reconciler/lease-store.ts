@@ -18,6 +18,12 @@ export interface StoredLlm {
   load?: Load;
 }
 
+/** A new load for one entry of a lease (undefined: the engine reports none now). */
+export interface LoadUpdate {
+  name: string;
+  load: Load | undefined;
+}
+
 /**
  * One agent's lease and everything it publishes: the one shape the store keeps, the rules
  * (lease-rules.ts) transform and the cache serves. Records are values: a change is a new record.
@@ -96,11 +102,11 @@ export interface LeaseStore {
    */
   putLater(expectedRevision: number, next: LeaseRecord): CasResult;
   /**
-   * A heartbeat that changes no entry: only the time (and GPU telemetry, when given) moved. Not
-   * a write of the whole record: batched, and cheap; set on the stored record in place. False
-   * when the key is absent.
+   * A heartbeat that changes no entry: only the time (and GPU and load telemetry, when given)
+   * moved. Not a write of the whole record: batched, and cheap; set on the stored record (and
+   * its entries, for loads) in place. False when the key is absent.
    */
-  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[]): boolean;
+  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[], loads?: readonly LoadUpdate[]): boolean;
   /** Writes whatever is batched. */
   flush(): Promise<void>;
   /** Flushes and releases timers. */

@@ -150,7 +150,7 @@ export class Leases {
       let record = outcome.record;
       let written: boolean;
       if (outcome.write === 'touch') {
-        written = store.touch(agentId, ctx.nowMs, outcome.gpus);
+        written = store.touch(agentId, ctx.nowMs, outcome.gpus, outcome.loads);
       } else if (outcome.write === 'put') {
         written = store.putLater(expected, record).ok;
       } else {

@@ -1,7 +1,7 @@
 // A LeaseStore that lives in memory: the default without --state-dir, and a stand-in for
 // "the same store after a restart" in tests (hand one instance to two reconcilers).
 import type { Gpu } from '../schema/agent-protocol.js';
-import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher } from './lease-store.js';
+import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher, LoadUpdate } from './lease-store.js';
 import { LocalLeaseTable } from './local-lease-table.js';
 
 export class MemoryLeaseStore implements LeaseStore {
@@ -23,8 +23,8 @@ export class MemoryLeaseStore implements LeaseStore {
     return this.table.compareAndSet(next.agentId, expectedRevision, next);
   }
 
-  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[]): boolean {
-    return this.table.touch(agentId, lastHeartbeatAt, gpus);
+  touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[], loads?: readonly LoadUpdate[]): boolean {
+    return this.table.touch(agentId, lastHeartbeatAt, gpus, loads);
   }
 
   flush(): Promise<void> {

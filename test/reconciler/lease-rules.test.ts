@@ -270,25 +270,37 @@ describe('desiredOf', () => {
 describe('load figures', () => {
   const load = { running: 3, waiting: 1, kvCacheUsage: 0.42 };
 
-  it('a beat whose only change is the load is a put of the entry with it, and no changed name', () => {
+  it('a beat whose only change is the load is a touch carrying it as telemetry, like GPU usage', () => {
     const lease = held('gpu1', ['a', 'b']);
     const beat: Heartbeat = { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load }] };
     const outcome = heartbeat(lease, beat, ctx([lease], T0 + 5_000));
-    expect(outcome.write).toBe('put');
-    expect(outcome.record.llms[0]).toMatchObject({ name: 'a', health: 'ok', load });
-    const after: HeldLease = { record: outcome.record, modRevision: 2, restored: false };
-    expect(changedNames(lease, after, T0 + 5_000, TTL)).toEqual([]);
+    expect(outcome.write).toBe('touch');
+    expect(outcome.record).toBe(lease.record);
+    expect(outcome.loads).toEqual([{ name: 'a', load }]);
   });
 
-  it('the same load again is a touch; load: null drops it; a short entry without load keeps it', () => {
+  it('the same load again, or none sent, is a plain touch; load: null is a touch that drops it', () => {
     const lease = held('gpu1', ['a']);
     const loaded: HeldLease = { ...lease, record: { ...lease.record, llms: lease.record.llms.map((e) => ({ ...e, load })) } };
-    expect(heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load: { ...load } }] }, ctx([loaded])).write).toBe('touch');
-    expect(heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok' }] }, ctx([loaded])).write).toBe('touch');
+    expect(heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load: { ...load } }] }, ctx([loaded])).loads).toBeUndefined();
+    expect(heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok' }] }, ctx([loaded])).loads).toBeUndefined();
     const dropped = heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load: null }] }, ctx([loaded]));
-    expect(dropped.write).toBe('put');
-    expect(dropped.record.llms[0]).not.toHaveProperty('load');
+    expect(dropped).toMatchObject({ write: 'touch', loads: [{ name: 'a', load: undefined }] });
+  });
+
+  it('a load moving with a health change, or beside another name’s change, is part of the put; no changed name for it', () => {
+    const lease = held('gpu1', ['a', 'b']);
+    const loaded: HeldLease = { ...lease, record: { ...lease.record, llms: lease.record.llms.map((e) => ({ ...e, load })) } };
     const failing = heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'failing', healthMessage: 'HTTP 503' }] }, ctx([loaded]));
     expect(failing.record.llms[0]).toMatchObject({ health: 'failing', load });
+    const moved = { ...load, waiting: 7 };
+    const both = heartbeat(loaded, { leaseId: 'lease-gpu1', llms: [{ name: 'a', health: 'ok', load: moved }, { name: 'b', health: 'failing' }] }, ctx([loaded]));
+    expect(both.write).toBe('put');
+    expect(both.record.llms.map((e) => [e.name, e.health, e.load])).toEqual([
+      ['a', 'ok', moved],
+      ['b', 'failing', load],
+    ]);
+    expect(loaded.record.llms[0]?.load).toBe(load);
+    expect(changedNames(loaded, { record: both.record, modRevision: 2, restored: false }, T0, TTL)).toEqual(['b']);
   });
 });

@@ -114,4 +114,19 @@ describe.each(STORES)('%s', (_name, make) => {
     expect(store.touch('ghost', 9_000)).toBe(false);
     await store.close();
   });
+
+  it('a touch with loads sets them on the stored entries in place, and drops one set to undefined', async () => {
+    const store = await make();
+    await store.list();
+    const original = record('gpu1', ['a', 'b']);
+    await store.compareAndSet('gpu1', 0, original);
+    const load = { running: 3, waiting: 1, kvCacheUsage: 0.42 };
+    expect(store.touch('gpu1', 9_000, undefined, [{ name: 'a', load }, { name: 'ghost', load }])).toBe(true);
+    const [listed] = (await store.list()).records;
+    expect(listed?.record.llms).toBe(original.llms);
+    expect(listed?.record.llms.map((e) => e.load)).toEqual([load, undefined]);
+    store.touch('gpu1', 10_000, undefined, [{ name: 'a', load: undefined }]);
+    expect((await store.list()).records[0]?.record.llms[0]).not.toHaveProperty('load');
+    await store.close();
+  });
 });
