@@ -49,20 +49,30 @@ export function applyCacheEvent(cache: LlmCache, event: CacheEvent): LlmCache {
 
 /**
  * A HEARTBEAT event: every view published by one of `agents` takes that agent's newest
- * lastHeartbeatAt, so that ages computed from it and the clock stay true between changes.
+ * lastHeartbeatAt, so that ages computed from it and the clock stay true between changes, and
+ * every view named in `loads` its engine's newest load.
  */
-export function applyHeartbeats(cache: LlmCache, agents: Readonly<Record<string, string>>): LlmCache {
+export function applyHeartbeats(cache: LlmCache, agents: Readonly<Record<string, string>>, loads?: Readonly<Record<string, LoadView | null>>): LlmCache {
   let next: Map<string, LlmView> | null = null;
   for (const [name, view] of cache) {
     const agent = view.status.agent;
     if (agent === null) continue;
     const at = agents[agent.id];
-    if (at === undefined || at === agent.lastHeartbeatAt) continue;
+    const load = loads?.[name];
+    const beat = at !== undefined && at !== agent.lastHeartbeatAt;
+    if (!beat && load === undefined) continue;
+    const updated: NonNullable<LlmView['status']['agent']> = { ...agent };
+    if (beat) updated.lastHeartbeatAt = at;
+    // The load moved (load alone sends no MODIFIED): the newest figures, none when null.
+    if (load === null) delete updated.load;
+    else if (load !== undefined) updated.load = load;
     next ??= new Map(cache);
-    next.set(name, { ...view, status: { ...view.status, agent: { ...agent, lastHeartbeatAt: at } } });
+    next.set(name, { ...view, status: { ...view.status, agent: updated } });
   }
   return next ?? cache;
 }
+
+type LoadView = NonNullable<NonNullable<LlmView['status']['agent']>['load']>;
 
 function sameView(a: LlmView, b: LlmView): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

@@ -3,11 +3,13 @@
 // shape) is dropped at this edge: the next list brings the truth anyway.
 import { heartbeatEventSchema, llmViewSchema, statusAnswerSchema, type LlmView, type StatusAnswer } from '../schema/views.js';
 
+type LoadView = NonNullable<NonNullable<LlmView['status']['agent']>['load']>;
+
 export type WatchEvent =
   | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; view: LlmView }
   | { type: 'STATUS'; status: StatusAnswer }
-  /** Agents that beat since the last such event: agent id → its newest lastHeartbeatAt. */
-  | { type: 'HEARTBEAT'; agents: Record<string, string> };
+  /** Agents that beat since the last such event: agent id → its newest lastHeartbeatAt; Llms whose load moved. */
+  | { type: 'HEARTBEAT'; agents: Record<string, string>; loads?: Record<string, LoadView | null> };
 
 /** One server-sent event as written: its `event:` name and its `data:` lines joined. */
 export interface SseMessage {
@@ -63,7 +65,8 @@ export function parseWatchEvent(message: SseMessage): WatchEvent | null {
   }
   if (event === 'HEARTBEAT') {
     const beats = heartbeatEventSchema.safeParse(data);
-    return beats.success ? { type: 'HEARTBEAT', agents: beats.data.agents } : null;
+    if (!beats.success) return null;
+    return beats.data.loads === undefined ? { type: 'HEARTBEAT', agents: beats.data.agents } : { type: 'HEARTBEAT', agents: beats.data.agents, loads: beats.data.loads };
   }
   if (event === 'STATUS') {
     const status = statusAnswerSchema.safeParse(data);

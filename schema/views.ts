@@ -36,6 +36,9 @@ const gpuViewSchema = z.object({
   utilizationPct: z.number().nullable(),
 });
 
+/** An engine's load as views carry it: requests running and waiting, the KV cache in use (0..1). */
+const loadViewSchema = z.object({ running: z.number().nullable(), waiting: z.number().nullable(), kvCacheUsage: z.number().nullable() });
+
 export const llmStatusSchema = z.object({
   kind: z.enum(MEMBER_KINDS),
   phase: z.enum(PHASES),
@@ -55,7 +58,7 @@ export const llmStatusSchema = z.object({
        * absent when the engine reports none; each figure null when it exports no such metric.
        * Not part of what /watch reports: it moves on nearly every beat.
        */
-      load: z.object({ running: z.number().nullable(), waiting: z.number().nullable(), kvCacheUsage: z.number().nullable() }).nullable().optional(),
+      load: loadViewSchema.nullable().optional(),
     })
     .nullable(),
   drift: z.array(driftSchema),
@@ -134,8 +137,12 @@ export const reconcileAttemptSchema = z.object({
 });
 export type ReconcileAttempt = z.infer<typeof reconcileAttemptSchema>;
 
-/** A /watch HEARTBEAT event: the agents that beat since the last one, with their newest beat. */
-export const heartbeatEventSchema = z.object({ agents: z.record(z.string(), z.string()) });
+/**
+ * A /watch HEARTBEAT event: the agents that beat since the last one, with their newest beat, and
+ * (when any moved) the Llms whose engine load moved, by name: the new load, `null` when gone (an
+ * addition: load alone is no MODIFIED).
+ */
+export const heartbeatEventSchema = z.object({ agents: z.record(z.string(), z.string()), loads: z.record(z.string(), loadViewSchema.nullable()).optional() });
 
 export const statusAnswerSchema = z.object({
   revision: z.string().nullable(),

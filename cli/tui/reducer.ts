@@ -59,7 +59,7 @@ export function reduceTui(state: TuiState, action: TuiAction): TuiState {
     case 'watchEvent': {
       const { event } = action;
       if (event.type === 'STATUS') return { ...state, status: event.status };
-      const llms = event.type === 'HEARTBEAT' ? applyHeartbeats(state.llms, event.agents) : applyCacheEvent(state.llms, event);
+      const llms = event.type === 'HEARTBEAT' ? applyHeartbeats(state.llms, event.agents, event.loads) : applyCacheEvent(state.llms, event);
       return llms === state.llms ? state : { ...state, llms };
     }
     case 'policies':

@@ -3,9 +3,12 @@
 // or its errors change, and a comment line every keepAliveMs so that proxies keep it open.
 // Heartbeats are not changes (a beat that changes nothing sends no MODIFIED), but a watcher that
 // shows heartbeat ages needs them: once a second, while anyone watches, one HEARTBEAT event
-// carries the agents that beat since the last one, `{agents: {ID: lastHeartbeatAt}}`.
+// carries the agents that beat since the last one, `{agents: {ID: lastHeartbeatAt}}`, and the
+// Llms whose engine load moved, `loads: {NAME: load | null}` (load alone is no MODIFIED either).
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
+import type { Load } from '../../schema/agent-protocol.js';
+import type { LiveLlm } from '../../schema/effective.js';
 import type { WatchEvent } from '../effective-state.js';
 import { buildStatusAnswer } from '../status-answer.js';
 
@@ -61,7 +64,7 @@ export const watchRoutes: FastifyPluginAsync<{ keepAliveMs: number; heartbeatEve
       send(initial.slice(i, i + INITIAL_SLICE).map((view) => formatEvent('ADDED', view)).join(''), true);
     }
     allowedBytes += raw.writableLength;
-    const stopBeats = beats.subscribe((agents) => send(formatEvent('HEARTBEAT', { agents })));
+    const stopBeats = beats.subscribe((event) => send(formatEvent('HEARTBEAT', event)));
     const keepAlive = setInterval(() => send(': keep-alive\n\n'), options.keepAliveMs);
     keepAlive.unref();
 
@@ -84,18 +87,21 @@ export const HEARTBEAT_EVENT_MS = 1000;
  * newest heartbeat and hands the ones that moved since the last tick to every subscriber.
  */
 class HeartbeatTicker {
-  private readonly listeners = new Set<(agents: Record<string, string>) => void>();
+  private readonly listeners = new Set<(event: HeartbeatEvent) => void>();
   private timer: NodeJS.Timeout | null = null;
   private last = new Map<string, number>();
+  /** The load each Llm had at the last tick (the stored object: a new one is a move). */
+  private lastLoads = new Map<string, Load | undefined>();
 
   constructor(
-    private readonly live: () => readonly { agentId: string; lastHeartbeatAt: number }[],
+    private readonly live: () => readonly Pick<LiveLlm, 'name' | 'agentId' | 'lastHeartbeatAt' | 'load'>[],
     private readonly intervalMs: number,
   ) {}
 
-  subscribe(listener: (agents: Record<string, string>) => void): () => void {
+  subscribe(listener: (event: HeartbeatEvent) => void): () => void {
     if (this.listeners.size === 0) {
       this.last = this.newest();
+      this.lastLoads = this.loadsNow();
       this.timer = setInterval(() => this.tick(), this.intervalMs);
       this.timer.unref();
     }
@@ -119,6 +125,12 @@ class HeartbeatTicker {
     return out;
   }
 
+  private loadsNow(): Map<string, Load | undefined> {
+    const out = new Map<string, Load | undefined>();
+    for (const { name, load } of this.live()) out.set(name, load);
+    return out;
+  }
+
   private tick(): void {
     const now = this.newest();
     const moved: Record<string, string> = {};
@@ -129,9 +141,24 @@ class HeartbeatTicker {
       any = true;
     }
     this.last = now;
-    if (!any) return;
-    for (const listener of this.listeners) listener(moved);
+    const loadsNow = this.loadsNow();
+    let loads: Record<string, Load | null> | undefined;
+    for (const [name, load] of loadsNow) {
+      if (this.lastLoads.get(name) === load) continue;
+      // A name new since the last tick came with its ADDED view: only a moved load is news.
+      if (!this.lastLoads.has(name) && load === undefined) continue;
+      (loads ??= {})[name] = load ?? null;
+    }
+    this.lastLoads = loadsNow;
+    if (!any && loads === undefined) return;
+    const event: HeartbeatEvent = loads === undefined ? { agents: moved } : { agents: moved, loads };
+    for (const listener of this.listeners) listener(event);
   }
+}
+
+interface HeartbeatEvent {
+  agents: Record<string, string>;
+  loads?: Record<string, Load | null>;
 }
 
 function formatEvent(event: string, data: unknown): string {

@@ -50,6 +50,42 @@ describe('HEARTBEAT events on /watch', () => {
   });
 });
 
+describe('load on HEARTBEAT events', () => {
+  test('a load-only beat sends no MODIFIED; HEARTBEAT carries the moved load, and the cache takes it', async () => {
+    const harness = await startHarness();
+    const server = await harness.listen();
+    const first = { running: 1, waiting: 0, kvCacheUsage: 0.1 };
+    const { leaseId } = await post(`${server}/api/v1/agents/register`, registration('gpu1', [{ ...entry('vllm-gpu1-qwen3'), load: first }], [GPU]));
+    const events: WatchEvent[] = [];
+    const controller = new AbortController();
+    const watching = new ReconcilerClient({ server }).watch((e) => events.push(e), controller.signal);
+    try {
+      await waitFor('the opening ADDED event', () => events.some((e) => e.type === 'ADDED' && e.view.metadata.name === 'vllm-gpu1-qwen3'));
+      let cache = createCache(events.flatMap((e) => (e.type === 'ADDED' ? [e.view] : [])));
+      expect(cache.get('vllm-gpu1-qwen3')?.status.agent?.load).toEqual(first);
+
+      const load = { running: 5, waiting: 2, kvCacheUsage: 0.8 };
+      await post(`${server}/api/v1/agents/gpu1/heartbeat`, { leaseId, llms: [{ name: 'vllm-gpu1-qwen3', health: 'ok', load }] });
+      const beat = await waitFor('a HEARTBEAT event with loads', () => events.find((e): e is Extract<WatchEvent, { type: 'HEARTBEAT' }> => e.type === 'HEARTBEAT' && e.loads !== undefined));
+      expect(beat.loads).toEqual({ 'vllm-gpu1-qwen3': load });
+      expect(events.some((e) => e.type === 'MODIFIED')).toBe(false);
+      cache = applyHeartbeats(cache, beat.agents, beat.loads);
+      expect(cache.get('vllm-gpu1-qwen3')?.status.agent?.load).toEqual(load);
+
+      // The engine stops reporting: null in the event, and the cached view has no load.
+      await post(`${server}/api/v1/agents/gpu1/heartbeat`, { leaseId, llms: [{ name: 'vllm-gpu1-qwen3', health: 'ok', load: null }] });
+      const gone = await waitFor('a HEARTBEAT event with the load gone', () =>
+        events.find((e): e is Extract<WatchEvent, { type: 'HEARTBEAT' }> => e.type === 'HEARTBEAT' && e.loads?.['vllm-gpu1-qwen3'] === null),
+      );
+      cache = applyHeartbeats(cache, gone.agents, gone.loads);
+      expect(cache.get('vllm-gpu1-qwen3')?.status.agent).not.toHaveProperty('load');
+    } finally {
+      controller.abort();
+      await watching;
+    }
+  });
+});
+
 describe('applyHeartbeats', () => {
   const view = (name: string, agentId: string | null, at = '2025-01-01T00:00:00.000Z'): LlmView =>
     ({
