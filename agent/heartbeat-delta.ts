@@ -1,7 +1,7 @@
 // What a heartbeat carries: only the health and load changes and GPU readings the reconciler has
 // not acknowledged yet (DESIGN §3), and the full entries a registration carries.
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
-import type { Gpu, HeartbeatLlm, Load, RegisteredLlm, RegistrationAnswer } from '../schema/agent-protocol.js';
+import { isSameLoad, type Gpu, type HeartbeatLlm, type Load, type RegisteredLlm, type RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { ProbeResult } from './health-probe.js';
 
 /** What the reconciler last acknowledged, per name, plus the GPUs it last got. */
@@ -93,12 +93,6 @@ export function keepHeld(acknowledged: Acknowledged, answer: Pick<RegistrationAn
   for (const name of acknowledged.health.keys()) if (!held.has(name)) all = false;
   if (all) return acknowledged;
   return { health: new Map([...acknowledged.health].filter(([name]) => held.has(name))), gpus: acknowledged.gpus };
-}
-
-export function isSameLoad(a: Load | undefined, b: Load | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  return a.running === b.running && a.waiting === b.waiting && a.kvCacheUsage === b.kvCacheUsage;
 }
 
 function isSameGpus(a: readonly Gpu[], b: readonly Gpu[]): boolean {

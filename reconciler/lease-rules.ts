@@ -2,7 +2,7 @@
 // takeover each take the current record(s), the input and the time, and return the next record
 // and what changed. No store, no clock, no I/O: leases.ts reads records from its cache, calls
 // these, and hands what they return to the store, which decides conflicts by compare-and-set.
-import type { DesiredForAgent, Gpu, Heartbeat, Load, Registration, RegisteredLlm } from '../schema/agent-protocol.js';
+import { isSameLoad, type DesiredForAgent, type Gpu, type Heartbeat, type Load, type Registration, type RegisteredLlm } from '../schema/agent-protocol.js';
 import { formatAge } from '../schema/effective.js';
 import { llmEnabledOf, llmSourceOf } from '../schema/resources.js';
 import type { DeclaredSnapshot } from './declared-index.js';
@@ -330,12 +330,6 @@ export function isSameEntry(a: StoredLlm, b: StoredLlm): boolean {
     a.health === b.health &&
     a.healthMessage === b.healthMessage
   );
-}
-
-export function isSameLoad(a: Load | undefined, b: Load | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  return a.running === b.running && a.waiting === b.waiting && a.kvCacheUsage === b.kvCacheUsage;
 }
 
 /** Which GPUs a host has (not how busy they are): part of the agent's identity in a view. */

@@ -36,6 +36,13 @@ export const loadSchema = z.strictObject({
 });
 export type Load = z.infer<typeof loadSchema>;
 
+/** Whether two load reports say the same (absent equals only absent). */
+export function isSameLoad(a: Load | undefined, b: Load | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return a.running === b.running && a.waiting === b.waiting && a.kvCacheUsage === b.kvCacheUsage;
+}
+
 export const registeredLlmSchema = z.strictObject({
   name: nameSchema,
   poolName: nameSchema.optional(),
