@@ -1,7 +1,7 @@
 // What a heartbeat carries: only the health and load changes and GPU readings the reconciler has
 // not acknowledged yet (DESIGN §3), and the full entries a registration carries.
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
-import { isSameLoad, type Gpu, type HeartbeatLlm, type Load, type RegisteredLlm, type RegistrationAnswer } from '../schema/agent-protocol.js';
+import { isSameLoad, type Gpu, type HeartbeatLlm, type RegisteredLlm, type RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { ProbeResult } from './health-probe.js';
 
 /** What the reconciler last acknowledged, per name, plus the GPUs it last got. */

@@ -2,7 +2,7 @@
 // takeover each take the current record(s), the input and the time, and return the next record
 // and what changed. No store, no clock, no I/O: leases.ts reads records from its cache, calls
 // these, and hands what they return to the store, which decides conflicts by compare-and-set.
-import { isSameLoad, type DesiredForAgent, type Gpu, type Heartbeat, type Load, type Registration, type RegisteredLlm } from '../schema/agent-protocol.js';
+import { isSameLoad, type DesiredForAgent, type Gpu, type Heartbeat, type Registration, type RegisteredLlm } from '../schema/agent-protocol.js';
 import { formatAge } from '../schema/effective.js';
 import { llmEnabledOf, llmSourceOf } from '../schema/resources.js';
 import type { DeclaredSnapshot } from './declared-index.js';

@@ -1,7 +1,7 @@
 // The TUI's whole state: its shape and its first value. The reducer (reducer.ts) changes it and
 // the selectors (selectors.ts) derive what the screen shows from it.
 import type { PoolPolicy } from '../../schema/pools.js';
-import type { PoolSummary, StatusAnswer } from '../../schema/views.js';
+import type { StatusAnswer } from '../../schema/views.js';
 import type { Connection } from './banner.js';
 import type { ApplyOutcome, PlanResult, StepProgress } from './data-source.js';
 import type { LlmCache } from '../../client/llm-cache.js';
