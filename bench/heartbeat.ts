@@ -251,17 +251,43 @@ async function measureMembers(): Promise<Record<string, number>> {
     JSON.stringify(services.state.views('big-pool'));
     misses.push(performance.now() - start);
   }
+  // The baseline for the same run: a bare node:http server handing the same client the same bytes
+  // (one answer of the big pool, read from the reconciler) from a Buffer, with no work at all. It
+  // says what this machine's loopback, HTTP stack and client cost for 1,000 members.
+  const sample = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/api/v1/llms/${anchors[0] ?? ''}/members`)).arrayBuffer());
   await app.close();
   await services.stop();
+  const bare = await measureBareHttp(sample);
+  const p99 = percentile(latencies, 0.99);
   return {
     registrations: REGISTRATIONS,
     membersPoolSize: BIG_POOL_SIZE,
+    membersAnswerBytes: sample.length,
     membersP50Ms: round2(percentile(latencies, 0.5)),
-    membersP99Ms: round2(percentile(latencies, 0.99)),
+    membersP99Ms: round2(p99),
+    membersBareHttpP50Ms: round2(percentile(bare, 0.5)),
+    membersBareHttpP99Ms: round2(percentile(bare, 0.99)),
+    membersP99VsBareHttp: round2(p99 / percentile(bare, 0.99)),
     membersRebuildMs: round2(median(misses)),
     heapBytesPerRegistration: Math.round((after.heapUsed - before.heapUsed) / REGISTRATIONS),
     rssBytesPerRegistration: Math.round((after.rss - before.rss) / REGISTRATIONS),
   };
+}
+
+/** The members client against a bare node:http server that answers every request with `body`. */
+async function measureBareHttp(body: Buffer): Promise<number[]> {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+    response.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const latencies = await runMembersClient({ port, anchors: ['x'], warmup: MEMBERS_WARMUP, count: MEMBERS_REQUESTS });
+    return latencies.sort((a, b) => a - b);
+  } finally {
+    server.close();
+  }
 }
 
 /** Runs bench/members-client.ts in a worker thread and returns its latencies in milliseconds. */
