@@ -5,7 +5,7 @@
 // concurrent registration) by compare-and-set; the cache learns the result from the watch like
 // any other change. The clock is applied on a timer (sweep): TTL → stale, --gc → removed.
 import { randomUUID } from 'node:crypto';
-import type { DesiredForAgent, Heartbeat, Registration, RegistrationAnswer } from '../schema/agent-protocol.js';
+import type { DesiredForAgent, Heartbeat, Load, Registration, RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { LiveLlm } from '../schema/effective.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
 import * as rules from './lease-rules.js';
@@ -221,6 +221,22 @@ export class Leases {
       if (entry !== undefined) out.push(liveOf(lease, entry));
     }
     return out;
+  }
+
+  /**
+   * For the watch's once-a-second HEARTBEAT ticker: each agent that holds a name, with its newest
+   * beat, and the load of every name it holds, read from the cache without a LiveLlm per name.
+   */
+  readBeats(onAgent: (agentId: string, lastHeartbeatAt: number) => void, onLoad: (name: string, load: Load | undefined) => void): void {
+    for (const [agentId, lease] of this.agents) {
+      let holds = false;
+      for (const [name, entry] of lease.entries) {
+        if (this.owners.get(name) !== lease) continue;
+        holds = true;
+        onLoad(name, entry.load);
+      }
+      if (holds) onAgent(agentId, lease.record.lastHeartbeatAt);
+    }
   }
 
   /** Names currently held by the agent; null when it has no lease. */

@@ -8,7 +8,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Load } from '../../schema/agent-protocol.js';
-import type { LiveLlm } from '../../schema/effective.js';
+import type { Leases } from '../leases.js';
 import type { WatchEvent } from '../effective-state.js';
 import { buildStatusAnswer } from '../status-answer.js';
 
@@ -19,7 +19,7 @@ const INITIAL_SLICE = 500;
 export const watchRoutes: FastifyPluginAsync<{ keepAliveMs: number; heartbeatEventMs?: number }> = async (app, options) => {
   const { state, desired, leases } = app.services;
   const open = new Set<ServerResponse>();
-  const beats = new HeartbeatTicker(() => leases.allLive(), options.heartbeatEventMs ?? HEARTBEAT_EVENT_MS);
+  const beats = new HeartbeatTicker(leases, options.heartbeatEventMs ?? HEARTBEAT_EVENT_MS);
   app.addHook('onClose', async () => beats.stop());
 
   // Streams never end by themselves: close them when the server shuts down.
@@ -89,19 +89,16 @@ export const HEARTBEAT_EVENT_MS = 1000;
 class HeartbeatTicker {
   private readonly listeners = new Set<(event: HeartbeatEvent) => void>();
   private timer: NodeJS.Timeout | null = null;
-  private last = new Map<string, number>();
-  /** The load each Llm had at the last tick (the stored object: a new one is a move). */
-  private lastLoads = new Map<string, Load | undefined>();
+  private last: Beats = { agents: new Map(), loads: new Map() };
 
   constructor(
-    private readonly live: () => readonly Pick<LiveLlm, 'name' | 'agentId' | 'lastHeartbeatAt' | 'load'>[],
+    private readonly leases: Pick<Leases, 'readBeats'>,
     private readonly intervalMs: number,
   ) {}
 
   subscribe(listener: (event: HeartbeatEvent) => void): () => void {
     if (this.listeners.size === 0) {
-      this.last = this.newest();
-      this.lastLoads = this.loadsNow();
+      this.last = this.read();
       this.timer = setInterval(() => this.tick(), this.intervalMs);
       this.timer.unref();
     }
@@ -117,43 +114,42 @@ class HeartbeatTicker {
     this.timer = null;
   }
 
-  private newest(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const { agentId, lastHeartbeatAt } of this.live()) {
-      if ((out.get(agentId) ?? -Infinity) < lastHeartbeatAt) out.set(agentId, lastHeartbeatAt);
-    }
-    return out;
-  }
-
-  private loadsNow(): Map<string, Load | undefined> {
-    const out = new Map<string, Load | undefined>();
-    for (const { name, load } of this.live()) out.set(name, load);
-    return out;
+  /** Every agent's newest beat and every held name's load (the stored object: a new one is a move), in one pass. */
+  private read(): Beats {
+    const beats: Beats = { agents: new Map(), loads: new Map() };
+    this.leases.readBeats(
+      (agentId, at) => beats.agents.set(agentId, at),
+      (name, load) => beats.loads.set(name, load),
+    );
+    return beats;
   }
 
   private tick(): void {
-    const now = this.newest();
+    const now = this.read();
     const moved: Record<string, string> = {};
     let any = false;
-    for (const [agentId, at] of now) {
-      if (this.last.get(agentId) === at) continue;
+    for (const [agentId, at] of now.agents) {
+      if (this.last.agents.get(agentId) === at) continue;
       moved[agentId] = new Date(at).toISOString();
       any = true;
     }
-    this.last = now;
-    const loadsNow = this.loadsNow();
     let loads: Record<string, Load | null> | undefined;
-    for (const [name, load] of loadsNow) {
-      if (this.lastLoads.get(name) === load) continue;
+    for (const [name, load] of now.loads) {
+      if (this.last.loads.get(name) === load) continue;
       // A name new since the last tick came with its ADDED view: only a moved load is news.
-      if (!this.lastLoads.has(name) && load === undefined) continue;
+      if (!this.last.loads.has(name) && load === undefined) continue;
       (loads ??= {})[name] = load ?? null;
     }
-    this.lastLoads = loadsNow;
+    this.last = now;
     if (!any && loads === undefined) return;
     const event: HeartbeatEvent = loads === undefined ? { agents: moved } : { agents: moved, loads };
     for (const listener of this.listeners) listener(event);
   }
+}
+
+interface Beats {
+  agents: Map<string, number>;
+  loads: Map<string, Load | undefined>;
 }
 
 interface HeartbeatEvent {
