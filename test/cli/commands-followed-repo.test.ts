@@ -18,6 +18,7 @@ import {
   startReconciler,
   type CliResult,
   type TempRepo,
+  NEW_LLM_YAML,
 } from './support/cli-harness.js';
 
 const scope = createScope();
@@ -34,19 +35,10 @@ function cli(repo: TempRepo, args: string[], serverUrl = server): Promise<CliRes
   return runCli(['--server', serverUrl, ...args], { cwd: repo.dir });
 }
 
-const NEW_LLM = `apiVersion: mcpctl/v1
-kind: Llm
-metadata:
-  name: vllm-gpu3-qwen3
-spec:
-  type: vllm
-  model: Qwen/Qwen3-8B
-  poolName: qwen3
-`;
 
 async function newLlmFile(): Promise<string> {
   const file = join(await scope.tempDir('input'), 'gpu3.yaml');
-  await writeFile(file, NEW_LLM);
+  await writeFile(file, NEW_LLM_YAML);
   return file;
 }
 

@@ -14,6 +14,7 @@ import {
   startFleet,
   type CliResult,
   type TempRepo,
+  NEW_LLM_YAML,
 } from './support/cli-harness.js';
 
 const scope = createScope();
@@ -37,15 +38,6 @@ async function drainGpu1(repo: TempRepo): Promise<void> {
   await repo.write('llms/pool.yaml', drained);
 }
 
-const NEW_LLM = `apiVersion: mcpctl/v1
-kind: Llm
-metadata:
-  name: vllm-gpu3-qwen3
-spec:
-  type: vllm
-  model: Qwen/Qwen3-8B
-  poolName: qwen3
-`;
 
 /** Revisions differ from run to run; the golden files hold a placeholder. */
 function withoutRevisions(text: string): string {
@@ -68,7 +60,7 @@ describe.concurrent('mcpctl plan --detailed-exitcode', () => {
 
   it('exits 2 when an Llm is added, and 0 for the same plan without --detailed-exitcode', async () => {
     const repo = await cloneRepo(scope, source.dir);
-    await repo.write('llms/vllm-gpu3-qwen3.yaml', NEW_LLM);
+    await repo.write('llms/vllm-gpu3-qwen3.yaml', NEW_LLM_YAML);
     const [detailed, plain] = await Promise.all([plan(repo, ['--detailed-exitcode']), plan(repo, [])]);
     expect(detailed.code).toBe(2);
     expect(detailed.stdout).toMatch(/^ {2}\+ vllm-gpu3-qwen3 {2}\(llms\/vllm-gpu3-qwen3\.yaml:1\)$/m);
@@ -91,7 +83,7 @@ describe.concurrent('mcpctl plan --detailed-exitcode', () => {
 
   it('exits 1 with one file:line:col line when the working tree does not load', async () => {
     const repo = await cloneRepo(scope, source.dir);
-    await repo.write('llms/broken.yaml', NEW_LLM.replace('  model:', '  modle:'));
+    await repo.write('llms/broken.yaml', NEW_LLM_YAML.replace('  model:', '  modle:'));
     const result = await plan(repo, ['--detailed-exitcode']);
     expect(result.code).toBe(1);
     expect(expectOneErrorLine(result)).toBe('mcpctl: error: llms/broken.yaml:7:3: spec.modle: unknown field "modle" (did you mean "model"?)');
@@ -145,7 +137,7 @@ describe.concurrent('mcpctl plan --against REF', () => {
     expect(unchanged.stdout).toMatch(/^Policy: check skipped: .*offline plan/m);
 
     await drainGpu1(repo);
-    await repo.write('llms/vllm-gpu3-qwen3.yaml', NEW_LLM);
+    await repo.write('llms/vllm-gpu3-qwen3.yaml', NEW_LLM_YAML);
     // Offline, the drain cannot be checked against live state: 2, not 4.
     const changed = await plan(repo, ['--against', 'HEAD', '--detailed-exitcode'], closed);
     expect(changed.code).toBe(2);
@@ -164,10 +156,10 @@ describe.concurrent('mcpctl plan --against REF', () => {
   it('a ref that does not load: with a reconciler, plans against what it serves and warns; offline, exit 1 naming file:line:col', async () => {
     const repo = await cloneRepo(scope, source.dir);
     // The base commit is broken (a typo), as a main branch that a pull request fixes would be.
-    await repo.write('llms/broken.yaml', NEW_LLM.replace('vllm-gpu3-qwen3', 'broken').replace('  model:', '  modle:'));
+    await repo.write('llms/broken.yaml', NEW_LLM_YAML.replace('vllm-gpu3-qwen3', 'broken').replace('  model:', '  modle:'));
     const broken = await repo.commitAll('a typo');
     await repo.remove('llms/broken.yaml');
-    await repo.write('llms/vllm-gpu3-qwen3.yaml', NEW_LLM);
+    await repo.write('llms/vllm-gpu3-qwen3.yaml', NEW_LLM_YAML);
 
     const withReconciler = await plan(repo, ['--against', broken, '--detailed-exitcode']);
     expect(withReconciler.code).toBe(2);

@@ -362,6 +362,17 @@ export function packagesOf(loaded: string[]): Set<string> {
 // ---------------------------------------------------------------------------------------------
 // The fleet the tests declare
 
+/** A third qwen3 worker, not in the fleet: what a change that adds an Llm writes. */
+export const NEW_LLM_YAML = `apiVersion: mcpctl/v1
+kind: Llm
+metadata:
+  name: vllm-gpu3-qwen3
+spec:
+  type: vllm
+  model: Qwen/Qwen3-8B
+  poolName: qwen3
+`;
+
 /** A commented multi-document file: a pool policy and two workers. */
 export const POOL_YAML = `# yaml-language-server: $schema=../schema/llm.schema.json
 # The lab's Qwen3 pool: one Llm per GPU host.
