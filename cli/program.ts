@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { AgentOptions } from '../agent/main.js';
+import type { GatewayOptions } from '../gateway/main.js';
 import type { ReconcilerOptions } from '../reconciler/main.js';
 import { VERSION } from '../schema/version.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -51,6 +52,26 @@ export function buildProgram(): Command {
       const { runAgentCommand, AgentStartError } = await import('../agent/main.js');
       await runAgentCommand(options).catch((error: unknown) => {
         throw error instanceof AgentStartError ? new CliError(error.message) : error;
+      });
+    });
+
+  program
+    .command('gateway')
+    .description('run the pool gateway: one OpenAI-compatible endpoint that routes each request to a live member')
+    .addHelpText('after', '\nIt follows the reconciler given by the global --server (and --token, which needs view:llms).')
+    .option('--listen <host:port>', 'address to serve on', '127.0.0.1:7430')
+    .option('--auth <file>', 'token file with use:llms tokens (required to listen beyond loopback)')
+    .addOption(new Option('--strategy <name>', 'how a member is picked').choices(['least-load', 'round-robin']).default('least-load'))
+    .option('--retries <n>', 'attempts on other members after a failure', '2')
+    .option('--cooldown <duration>', 'how long a member that failed 3 times in a row gets no request', '30s')
+    .option('--connect-timeout <duration>', 'longest wait for a connection to a member', '5s')
+    .option('--timeout <duration>', "longest wait for a member's answer to start, and between two of its chunks", '10m')
+    .option('--max-body <size>', 'largest request body', '32MiB')
+    .action(async (options: Omit<GatewayOptions, 'server' | 'token'>) => {
+      const { runGatewayCommand, GatewayStartError } = await import('../gateway/main.js');
+      const global = globalOptionsOf(program);
+      await runGatewayCommand({ ...options, server: global.server, token: global.token }).catch((error: unknown) => {
+        throw error instanceof GatewayStartError ? new CliError(error.message) : error;
       });
     });
 

@@ -1,8 +1,9 @@
 // The reconciler's HTTP service: buildApp returns a fastify instance that is not listening; the
 // command only calls listen. Routes are plugins under /api/v1; services come in as decorations.
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ZodError } from 'zod';
-import type { AuthConfig } from './auth.js';
+import type { AuthConfig } from '../service/auth.js';
+import { RequestLogsAtDebug } from '../service/request-logs.js';
 import { authPlugin } from './auth-plugin.js';
 import { ApiError, describeZodError, ERROR_CODES, errorBodyOf, type ErrorCode } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
@@ -92,18 +93,6 @@ function isBlank(text: string): boolean {
     if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return text.trim() === '';
   }
   return true;
-}
-
-/** Request logs at debug: an agent fleet heartbeating at info would drown everything else. */
-class RequestLogsAtDebug extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, 'incoming request');
-  }
-
-  override requestCompleted(error: Error | null | undefined, _request: FastifyRequest, reply: FastifyReply): void {
-    if (error) reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
-    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
-  }
 }
 
 function classifyError(error: FastifyError | ApiError | ZodError | Error): { code: ErrorCode; message: string } {

@@ -3,7 +3,7 @@
 // the names once the body is parsed.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { authenticate, firstNameOutsideGlobs, type AuthConfig } from './auth.js';
+import { authenticate, firstNameOutsideGlobs, type AuthConfig } from '../service/auth.js';
 import { ApiError } from './errors.js';
 
 const checkTokens: FastifyPluginAsync<{ auth: AuthConfig }> = async (app, options) => {

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Role } from '../schema/auth.js';
-import type { Principal } from './auth.js';
+import type { Principal } from '../service/auth.js';
 import type { ReconcilerServices } from './services.js';
 
 declare module 'fastify' {

@@ -1,7 +1,8 @@
-// The reconciler's --auth file (DESIGN §3): hashed tokens, roles and name globs.
+// The --auth file of the reconciler and the gateway: hashed tokens, roles and name globs
+// (register:llms: the names a token may publish; use:llms: the pool keys and Llm names it may call).
 import { z } from 'zod';
 
-export const ROLES = ['view:llms', 'sync:llms', 'register:llms'] as const;
+export const ROLES = ['view:llms', 'sync:llms', 'register:llms', 'use:llms'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
@@ -17,8 +18,8 @@ export const authTokenSchema = z
     names: z.array(z.string().min(1).max(128)).optional(),
   })
   .superRefine((token, ctx) => {
-    if (token.names !== undefined && !token.roles.includes('register:llms')) {
-      ctx.addIssue({ code: 'custom', path: ['names'], message: 'names limits what a register:llms token may publish; this token has no register:llms role' });
+    if (token.names !== undefined && !token.roles.includes('register:llms') && !token.roles.includes('use:llms')) {
+      ctx.addIssue({ code: 'custom', path: ['names'], message: 'names limits what a register:llms token may publish or a use:llms token may call; this token has neither role' });
     }
   });
 export type AuthToken = z.infer<typeof authTokenSchema>;

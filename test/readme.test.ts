@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseAgentConfig } from '../agent/config.js';
-import { parseAuthFile } from '../reconciler/auth.js';
+import { parseAuthFile } from '../service/auth.js';
 import { renderErrorTable } from '../reconciler/errors.js';
 import { loadResources } from '../schema/codec.js';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
-import { parseListenAddress, type ListenAddress } from '../../reconciler/listen-address.js';
+import { parseListenAddress, type ListenAddress } from '../../service/listen-address.js';
 import { ReconcilerClient } from '../../client/reconciler-client.js';
 import type { LlmProviderFileEntry } from '../../schema/agent-config.js';
 import type { CommandContext } from '../context.js';

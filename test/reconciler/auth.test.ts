@@ -2,7 +2,7 @@
 // globs for register:llms tokens, open health routes.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
-import { parseAuthFile, sha256Hex, type AuthConfig } from '../../reconciler/auth.js';
+import { parseAuthFile, sha256Hex, type AuthConfig } from '../../service/auth.js';
 import { closeHarnesses, entry, registration, startHarness, type Harness } from './support/harness.js';
 
 afterEach(closeHarnesses);
@@ -54,7 +54,7 @@ describe('the --auth file', () => {
   });
 
   it.each([
-    ['an unknown role', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n    roles: [admin]\n', 'auth.yaml:4:13: tokens.0.roles.0: expected one of view:llms, sync:llms, register:llms, found "admin"'],
+    ['an unknown role', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n    roles: [admin]\n', 'auth.yaml:4:13: tokens.0.roles.0: expected one of view:llms, sync:llms, register:llms, use:llms, found "admin"'],
     ['a hash that is not SHA-256 hex', 'tokens:\n  - name: a\n    sha256: abc\n    roles: [view:llms]\n', 'auth.yaml:3:13: tokens.0.sha256: expected 64 hex digits (SHA-256 of the token)'],
     ['an unknown field', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n    roles: [view:llms]\n    token: secret\n', 'auth.yaml:5:5: tokens.0.token: unknown field "token" (expected one of name, sha256, roles, names)'],
     ['a missing roles list', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n', 'auth.yaml:2:5: tokens.0.roles: required field is missing (expected a list)'],
@@ -62,7 +62,7 @@ describe('the --auth file', () => {
     ['a misspelt field once, with a did-you-mean', 'tokens:\n  - name: a\n    sha265: ' + 'a'.repeat(64) + '\n    roles: [view:llms]\n', 'auth.yaml:3:5: tokens.0.sha265: unknown field "sha265" (did you mean "sha256"?)'],
     ['an empty roles list', 'tokens:\n  - name: a\n    sha256: ' + 'a'.repeat(64) + '\n    roles: []\n', 'auth.yaml:4:12: tokens.0.roles: expected at least 1 item, found an empty list'],
     ['an alias without an anchor', 'tokens: *x\n', 'auth.yaml:1:9: invalid YAML: alias *x has no anchor &x before it in this document (anchors do not cross ---)'],
-    ['names on a token that cannot register', `tokens:\n  - name: a\n    sha256: ${'c'.repeat(64)}\n    roles: [view:llms]\n    names: ["x-*"]\n`, 'auth.yaml:5:12: tokens.0.names: names limits what a register:llms token may publish; this token has no register:llms role'],
+    ['names on a token that cannot register', `tokens:\n  - name: a\n    sha256: ${'c'.repeat(64)}\n    roles: [view:llms]\n    names: ["x-*"]\n`, 'auth.yaml:5:12: tokens.0.names: names limits what a register:llms token may publish or a use:llms token may call; this token has neither role'],
     ['the same hash twice, whatever its case', `tokens:\n  - name: a\n    sha256: ${'b'.repeat(64)}\n    roles: [view:llms]\n  - name: b\n    sha256: ${'B'.repeat(64)}\n    roles: [sync:llms]\n`, 'auth.yaml:6:13: tokens.1.sha256: the same hash as token "a"'],
     ['the same hash twice', `tokens:\n  - name: a\n    sha256: ${'b'.repeat(64)}\n    roles: [view:llms]\n  - name: b\n    sha256: ${'b'.repeat(64)}\n    roles: [sync:llms]\n`, 'auth.yaml:6:13: tokens.1.sha256: the same hash as token "a"'],
   ])('reports %s at file:line:col', (_label, text, expected) => {

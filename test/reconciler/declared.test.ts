@@ -1,7 +1,7 @@
 // GET /api/v1/declared over real HTTP: the served revision's Llm and LlmPool documents with their
 // places, and that revision, from one snapshot; read-only, behind view:llms like the other reads.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAuthFile, sha256Hex, type AuthConfig } from '../../reconciler/auth.js';
+import { parseAuthFile, sha256Hex, type AuthConfig } from '../../service/auth.js';
 import { declaredAnswerSchema } from '../../schema/declared.js';
 import { closeHarnesses, FLEET_FILES, startHarness } from './support/harness.js';
 

@@ -9,7 +9,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { ReconcilerStartError, runReconcilerCommand, type ReconcilerOptions } from '../../reconciler/main.js';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView } from '../../schema/views.js';
-import { sha256Hex } from '../../reconciler/auth.js';
+import { sha256Hex } from '../../service/auth.js';
 import { entry, FLEET_FILES, registration } from './support/harness.js';
 
 const BIN = join(import.meta.dirname, '../../dist/cli/bin.js');

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Gpu, Health, Registration, RegisteredLlm } from '../../../schema/agent-protocol.js';
 import { buildApp } from '../../../reconciler/app.js';
-import type { AuthConfig } from '../../../reconciler/auth.js';
+import type { AuthConfig } from '../../../service/auth.js';
 import type { LeaseStore } from '../../../reconciler/lease-store.js';
 import type { UnmanagedMode } from '../../../reconciler/leases.js';
 import { createServices, type ReconcilerServices } from '../../../reconciler/services.js';

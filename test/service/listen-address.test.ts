@@ -1,6 +1,6 @@
 // --listen parsing and the loopback rule that allows serving without --auth.
 import { describe, expect, it } from 'vitest';
-import { formatUrl, isLoopbackHost, parseListenAddress } from '../../reconciler/listen-address.js';
+import { formatUrl, isLoopbackHost, parseListenAddress } from '../../service/listen-address.js';
 
 describe('parseListenAddress', () => {
   it.each([

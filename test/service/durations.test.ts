@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../reconciler/durations.js';
+import { parseDuration } from '../../service/durations.js';
 
 describe('parseDuration', () => {
   it.each([
