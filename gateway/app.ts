@@ -174,7 +174,6 @@ function classifyError(error: FastifyError | GatewayError | Error, maxBodyBytes:
   const code = 'code' in error ? error.code : undefined;
   const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || statusCode === 413) return new GatewayError('request_too_large', `the request body exceeds --max-body (${maxBodyBytes} bytes)`);
-  if (statusCode === 415) return new GatewayError('unsupported_media_type', 'send the request body as application/json');
   if (statusCode >= 400 && statusCode < 500) return new GatewayError('invalid_json', error.message);
   return new GatewayError('internal_error', 'internal error in the gateway (this is a bug; the log has the details)');
 }

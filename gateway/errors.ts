@@ -10,7 +10,6 @@ export const GATEWAY_ERRORS = {
   model_not_found: { status: 404, type: 'invalid_request_error' },
   not_found: { status: 404, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
-  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   no_active_member: { status: 503, type: 'service_unavailable' },
   upstream_error: { status: 502, type: 'upstream_error' },
   internal_error: { status: 500, type: 'server_error' },

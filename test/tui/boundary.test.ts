@@ -24,7 +24,7 @@ function staticImports(text: string): string[] {
 
 test('only cli/tui imports ink or react, and only dynamically is cli/tui imported from outside', async () => {
   const offenders: string[] = [];
-  for (const top of ['cli', 'client', 'schema', 'gitio', 'probe', 'reconciler', 'agent', 'bench']) {
+  for (const top of ['cli', 'client', 'schema', 'gitio', 'probe', 'service', 'reconciler', 'gateway', 'agent', 'bench']) {
     let files: string[];
     try {
       files = await sourceFiles(join(ROOT, top));
@@ -42,14 +42,27 @@ test('only cli/tui imports ink or react, and only dynamically is cli/tui importe
   expect(offenders).toEqual([]);
 });
 
-test('agent/, reconciler/, client/ and schema/ import nothing of cli/, and client/ no commander', async () => {
+test('agent/, reconciler/, gateway/, service/, client/ and schema/ import nothing of cli/, and client/ no commander', async () => {
   const offenders: string[] = [];
-  for (const top of ['agent', 'reconciler', 'client', 'schema']) {
+  for (const top of ['agent', 'reconciler', 'gateway', 'service', 'client', 'schema']) {
     for (const file of await sourceFiles(join(ROOT, top))) {
       const rel = relative(ROOT, file).split('\\').join('/');
       for (const spec of staticImports(await readFile(file, 'utf8'))) {
         if (/(^|\/)cli\//.test(spec)) offenders.push(`${rel} imports ${spec}`);
         if (top === 'client' && /^commander(\/|$)/.test(spec)) offenders.push(`${rel} imports ${spec}`);
+      }
+    }
+  }
+  expect(offenders).toEqual([]);
+});
+
+test('the gateway and the reconciler do not know each other: both read the fleet through schema/, client/ and service/', async () => {
+  const offenders: string[] = [];
+  for (const [top, other] of [['gateway', 'reconciler'], ['reconciler', 'gateway'], ['service', 'reconciler'], ['service', 'gateway']] as const) {
+    for (const file of await sourceFiles(join(ROOT, top))) {
+      const rel = relative(ROOT, file).split('\\').join('/');
+      for (const spec of staticImports(await readFile(file, 'utf8'))) {
+        if (new RegExp(`(^|/)${other}/`).test(spec)) offenders.push(`${rel} imports ${spec}`);
       }
     }
   }
