@@ -147,7 +147,7 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
       failures++;
       const delayMs = applyJitterMs(computeBackoffMs(failures, backoff), random);
       nextAtMs = clock.nowMs() + delayMs;
-      log(`${why}; none of the ${rotation.servers.length} reconcilers answered; trying ${client.server} in ${formatDelay(delayMs)}`);
+      log(`${why}; tried all ${rotation.servers.length} reconcilers; trying ${client.server} in ${formatDelay(delayMs)}`);
       return;
     }
     failures++;

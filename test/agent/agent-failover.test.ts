@@ -128,7 +128,7 @@ describe('an agent with several reconcilers', () => {
     start();
     await waitFor('a heartbeat at the first reconciler', () => beatsAt(a).length >= 1);
     await Promise.all([a.goDown(), b.goDown()]);
-    const isRoundEnd = (line: string): boolean => line.includes('none of the 2 reconcilers answered');
+    const isRoundEnd = (line: string): boolean => line.includes('tried all 2 reconcilers');
     await waitFor('four failed rounds', () => logs.filter(isRoundEnd).length >= 4);
     const firstEnd = logs.findIndex(isRoundEnd);
     // From the first full round on: one quick switch, then the round's end with a doubled delay.
@@ -136,11 +136,11 @@ describe('an agent with several reconcilers', () => {
     const [x, y] = rounds[0]?.startsWith(`reconciler ${a.url} `) === true ? [a, b] : [b, a];
     expect(rounds).toEqual([
       expect.stringMatching(switchLine(x, y)),
-      `reconciler ${y.url} unreachable (ECONNREFUSED); none of the 2 reconcilers answered; trying ${x.url} in 40ms`,
+      `reconciler ${y.url} unreachable (ECONNREFUSED); tried all 2 reconcilers; trying ${x.url} in 40ms`,
       expect.stringMatching(switchLine(x, y)),
-      `reconciler ${y.url} unreachable (ECONNREFUSED); none of the 2 reconcilers answered; trying ${x.url} in 80ms`,
+      `reconciler ${y.url} unreachable (ECONNREFUSED); tried all 2 reconcilers; trying ${x.url} in 80ms`,
       expect.stringMatching(switchLine(x, y)),
-      `reconciler ${y.url} unreachable (ECONNREFUSED); none of the 2 reconcilers answered; trying ${x.url} in 80ms`,
+      `reconciler ${y.url} unreachable (ECONNREFUSED); tried all 2 reconcilers; trying ${x.url} in 80ms`,
     ]);
     expect(logs[firstEnd]).toMatch(/; trying \S+ in 20ms$/);
     await b.comeBack();
