@@ -1,4 +1,4 @@
-// The agent's YAML config file (DESIGN §4) and its provider entries (LlmProviderFileEntry).
+// The agent's YAML config file (DESIGN §4; `servers:` §9) and its provider entries (LlmProviderFileEntry).
 import { z } from 'zod';
 import { nameSchema } from './names.js';
 import { llmTypeSchema, urlSchema } from './resources.js';
