@@ -1,16 +1,18 @@
 // The agent loop (DESIGN §4): register, heartbeat at the interval the reconciler answers with
-// (jittered), back off while it is unreachable, register again when the lease is lost or the
-// providers change, and deregister on stop.
+// (jittered), move to the next reconciler of `servers:` when one does not answer (DESIGN §9), back
+// off while none does, register again when the lease is lost or the providers change, and
+// deregister on stop.
 import { applyJitterMs, computeBackoffMs, type BackoffPolicy } from '../client/backoff.js';
 import type { Gpu, Registration, RegistrationAnswer } from '../schema/agent-protocol.js';
 import type { LlmProviderFileEntry } from '../schema/agent-config.js';
-import type { AgentSettings } from './config.js';
+import { serversOf, type AgentSettings, type SingleServerSettings } from './config.js';
 import { describeAnswerChanges, startDesiredLog, type DesiredLogState } from './desired-log.js';
 import type { GpuReader } from './gpus.js';
 import type { HealthProber, ProbeResult } from './health-probe.js';
 import { acknowledgeDelta, acknowledgeNothing, buildRegisteredLlm, computeHeartbeatDelta, keepHeld, type Acknowledged } from './heartbeat-delta.js';
 import type { Log } from './log.js';
 import type { CallResult, ReconcilerClient } from './reconciler-client.js';
+import { currentServer, isFailover, replaceServers, rotateAfterAnswer, rotateAfterFailure, sameServers, sharesServer, startRotation, type Rotation } from './reconciler-rotation.js';
 
 export interface AgentClock {
   nowMs(): number;
@@ -30,7 +32,8 @@ export const systemClock: AgentClock = {
 };
 
 export interface AgentDeps {
-  createClient(settings: AgentSettings): ReconcilerClient;
+  /** A client for one reconciler; called once per reconciler of the settings, when first talked to. */
+  createClient(settings: SingleServerSettings): ReconcilerClient;
   prober: HealthProber;
   gpus: GpuReader;
   log: Log;
@@ -67,7 +70,9 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
   const log = deps.log;
 
   let settings = initial;
-  let client = deps.createClient(initial);
+  let rotation: Rotation = startRotation(serversOf(initial));
+  let clients = new Map<string, ReconcilerClient>();
+  let client = clientFor(currentServer(rotation));
   let lease: Lease | null = null;
   let acknowledged: Acknowledged = acknowledgeNothing();
   let desiredLog: DesiredLogState = startDesiredLog();
@@ -84,6 +89,20 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
   const abort = new AbortController();
 
   const wake = (): void => wakeSleeper?.();
+
+  function clientFor(server: string): ReconcilerClient {
+    let found = clients.get(server);
+    if (found === undefined) {
+      found = deps.createClient({ server, token: settings.token, agentId: settings.agentId, providers: settings.providers });
+      clients.set(server, found);
+    }
+    return found;
+  }
+
+  function moveTo(next: Rotation): void {
+    rotation = next;
+    client = clientFor(currentServer(rotation));
+  }
 
   function sleepUntil(atMs: number): Promise<void> {
     return new Promise((done) => {
@@ -113,6 +132,24 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
   }
 
   function noteFailure(what: string, result: Exclude<CallResult<unknown>, { ok: true }>): void {
+    if (rotation.servers.length > 1 && isFailover(result)) {
+      // Each reconciler is tried once at once; only when all have failed in a row does the agent back off.
+      const from = client.server;
+      const { next, roundFailed } = rotateAfterFailure(rotation);
+      moveTo(next);
+      const why =
+        result.kind === 'unreachable' ? `reconciler ${from} unreachable (${result.reason})` : `reconciler ${from} answered ${what} with ${result.status} ${result.code}: ${result.message}`;
+      if (!roundFailed) {
+        nextAtMs = clock.nowMs();
+        log(`${why}; trying ${client.server}`);
+        return;
+      }
+      failures++;
+      const delayMs = applyJitterMs(computeBackoffMs(failures, backoff), random);
+      nextAtMs = clock.nowMs() + delayMs;
+      log(`${why}; tried all ${rotation.servers.length} reconcilers; trying ${client.server} in ${formatDelay(delayMs)}`);
+      return;
+    }
     failures++;
     const delayMs = applyJitterMs(computeBackoffMs(failures, backoff), random);
     nextAtMs = clock.nowMs() + delayMs;
@@ -126,6 +163,7 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
   function noteRecovery(): void {
     if (failures > 0) log(`reconciler reachable again at ${client.server}`);
     failures = 0;
+    rotation = rotateAfterAnswer(rotation);
   }
 
   async function register(): Promise<StepOutcome> {
@@ -203,6 +241,18 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
     log(result.ok ? `deregistered ${old.agentId} from ${old.client.server} (config changed)` : `could not deregister ${old.agentId} from ${old.client.server}: ${describeFailure(result)}`);
   }
 
+  /** Deregisters through the current reconciler, or through the next ones while each fails over. */
+  async function deregisterAnywhere(agentId: string, leaseId: string | undefined, signal: AbortSignal): Promise<CallResult<void>> {
+    let result = await client.deregister(agentId, leaseId, signal);
+    for (let tried = 1; tried < rotation.servers.length && !result.ok && isFailover(result) && !signal.aborted; tried++) {
+      const from = client.server;
+      moveTo(rotateAfterFailure(rotation).next);
+      log(`reconciler ${from} could not take the deregistration (${describeFailure(result)}); trying ${client.server}`);
+      result = await client.deregister(agentId, leaseId, signal);
+    }
+    return result;
+  }
+
   async function loop(): Promise<void> {
     while (!stopping) {
       if (!registerWanted) await sleepUntil(nextAtMs);
@@ -239,20 +289,34 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
   return {
     done,
     updateConfig(next) {
-      const identityChanged = next.server !== settings.server || next.token !== settings.token || next.agentId !== settings.agentId;
+      const nextServers = serversOf(next);
+      // Lists that share a reconciler share its lease store (DESIGN §9): the lease stays valid, so
+      // a changed list alone needs no new registration. A list with none of the old ones is
+      // another fleet, as a changed server always was.
+      const otherFleet = !sharesServer(rotation.servers, nextServers);
+      const identityChanged = otherFleet || next.token !== settings.token || next.agentId !== settings.agentId;
+      const serversChanged = !sameServers(rotation.servers, nextServers);
       const providersChanged = JSON.stringify(next.providers) !== JSON.stringify(settings.providers);
-      if (!identityChanged && !providersChanged) return;
-      log(`config reloaded: ${describeProviderChanges(settings.providers, next.providers)}`);
+      if (!identityChanged && !providersChanged && !serversChanged) return;
+      const parts = providersChanged ? [describeProviderChanges(settings.providers, next.providers)] : [];
+      if (serversChanged && !otherFleet) parts.push(`reconcilers ${rotation.servers.join(', ')} → ${nextServers.join(', ')}`);
+      log(`config reloaded: ${parts.length > 0 ? parts.join('; ') : describeProviderChanges(settings.providers, next.providers)}`);
+      if (identityChanged && contacted && retiring === undefined) retiring = { client, agentId: settings.agentId, leaseId: lease?.leaseId };
+      settings = next;
+      // Clients carry the token: with new settings they are made afresh.
+      clients = new Map();
       if (identityChanged) {
-        if (contacted && retiring === undefined) retiring = { client, agentId: settings.agentId, leaseId: lease?.leaseId };
-        client = deps.createClient(next);
+        moveTo(startRotation(nextServers));
         lease = null;
         acknowledged = acknowledgeNothing();
         failures = 0;
+      } else {
+        moveTo(replaceServers(rotation, nextServers));
       }
-      settings = next;
-      registerWanted = true;
-      wake();
+      if (identityChanged || providersChanged) {
+        registerWanted = true;
+        wake();
+      }
     },
     async stop() {
       if (stopping) return done;
@@ -263,7 +327,7 @@ export function startAgent(initial: AgentSettings, deps: AgentDeps): RunningAgen
       if (retiring !== undefined) await retire();
       if (!contacted) return;
       // With the lease id, a DELETE that arrives late cannot drop a newer registration of this agent id.
-      const result = await client.deregister(settings.agentId, lease?.leaseId, AbortSignal.timeout(deps.deregisterTimeoutMs ?? 2000));
+      const result = await deregisterAnywhere(settings.agentId, lease?.leaseId, AbortSignal.timeout(deps.deregisterTimeoutMs ?? 2000));
       if (result.ok) log(`deregistered ${settings.agentId} from ${client.server}`);
       else if (result.kind === 'http' && result.code === 'LeaseNotFound') log(`nothing to deregister: the reconciler holds no lease for ${settings.agentId}`);
       else log(`could not deregister ${settings.agentId}: ${describeFailure(result)}`);

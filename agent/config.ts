@@ -3,17 +3,26 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { readApiKey } from './api-key.js';
 import { describeFsError } from './fs-error.js';
-import { agentConfigSchema, llmProviderFileEntrySchema, type AgentConfig, type LlmProviderFileEntry } from '../schema/agent-config.js';
+import { agentConfigSchema, agentServerChoiceSchema, llmProviderFileEntrySchema, type AgentConfig, type LlmProviderFileEntry } from '../schema/agent-config.js';
 import { formatDiagnostic, compareDiagnostics, type Diagnostic } from '../schema/diagnostics.js';
 import { NAME_MAX_LENGTH } from '../schema/names.js';
 import { createKnownFieldsLookup, describeNode, findValueOffset, locateYamlErrors, locateZodIssues, resolveDocumentData } from '../schema/yaml-diagnostics.js';
 
-/** The config the agent runs with: defaults applied, the token read. */
-export interface AgentSettings {
-  server: string;
+interface AgentSettingsCommon {
   token: string | undefined;
   agentId: string;
   providers: LlmProviderFileEntry[];
+}
+
+/** Settings naming one reconciler: what `server:` gives, and what each reconciler client is made from. */
+export type SingleServerSettings = AgentSettingsCommon & { server: string };
+
+/** The config the agent runs with: defaults applied, the token read; `server:` or `servers:` as the file says. */
+export type AgentSettings = SingleServerSettings | (AgentSettingsCommon & { servers: string[] });
+
+/** The reconcilers of the settings, in the order the agent tries them (never empty). */
+export function serversOf(settings: AgentSettings): string[] {
+  return 'servers' in settings ? settings.servers : [settings.server];
 }
 
 export type ParsedAgentConfig =
@@ -59,7 +68,10 @@ export function parseAgentConfig(file: string, text: string): ParsedAgentConfig 
   if (!parsed.success) {
     // The token is a secret: a message about it says what kind of value it is, never the value.
     const options = { data: resolved.data, knownFieldsAt, secretFields: ['token', 'apiKeyRef'], pathStyle: 'brackets' } as const;
-    return { ok: false, diagnostics: locateZodIssues(file, doc, lineCounter, parsed.error.issues, options).sort(compareDiagnostics) };
+    const choice = agentServerChoiceSchema.safeParse(resolved.data);
+    // Reported once: a field's first issue is the one kept.
+    const issues = choice.success ? parsed.error.issues : [...parsed.error.issues, ...choice.error.issues];
+    return { ok: false, diagnostics: locateZodIssues(file, doc, lineCounter, issues, options).sort(compareDiagnostics) };
   }
   const tokenFileOffset = parsed.data.tokenFile === undefined ? undefined : findValueOffset(doc, ['tokenFile']);
   const apiKeyRefsAt = parsed.data.providers.map((provider, index) => {
@@ -128,8 +140,9 @@ export async function loadAgentConfig(file: string, deps: AgentConfigDeps): Prom
     providers.push({ ...provider, apiKeyRef: resolvedRef });
   }
   if (errors.length > 0) return { ok: false, errors };
-  return {
-    ok: true,
-    config: { server: config.server, token, agentId: config.agentId ?? deriveAgentId(deps.hostname()), providers },
-  };
+  const common = { token, agentId: config.agentId ?? deriveAgentId(deps.hostname()), providers };
+  if (config.servers !== undefined) return { ok: true, config: { servers: config.servers, ...common } };
+  // The schema has already refused a config with neither; this keeps the types honest.
+  if (config.server === undefined) return { ok: false, errors: [`${file}: no server or servers`] };
+  return { ok: true, config: { server: config.server, ...common } };
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { VERSION } from '../schema/version.js';
 import { startAgent, type AgentDeps, type RunningAgent } from './agent.js';
-import { loadAgentConfig, type AgentConfigDeps, type AgentSettings } from './config.js';
+import { loadAgentConfig, serversOf, type AgentConfigDeps, type AgentSettings } from './config.js';
 import { watchAgentConfig } from './config-watcher.js';
 import { createGpuReader } from './gpus.js';
 import { createHealthProber } from './health-probe.js';
@@ -100,7 +100,7 @@ export async function runAgentCommand(options: AgentOptions): Promise<void> {
   if (!started.ok) throw new AgentStartError(started.errors);
   const { service } = started;
   const { settings } = service;
-  log(`agent ${settings.agentId} started (mcpctl ${VERSION}, config ${options.config}, reconciler ${settings.server}, ${settings.providers.length} provider(s))`);
+  log(`agent ${settings.agentId} started (mcpctl ${VERSION}, config ${options.config}, ${describeServers(serversOf(settings))}, ${settings.providers.length} provider(s))`);
   const signal = await new Promise<NodeJS.Signals>((done) => {
     const onSignal = (name: NodeJS.Signals): void => {
       process.off('SIGTERM', onSignal);
@@ -112,4 +112,9 @@ export async function runAgentCommand(options: AgentOptions): Promise<void> {
   });
   log(`${signal} received; stopping`);
   await service.stop();
+}
+
+/** `reconciler URL` for one, `reconcilers URL, URL` (in the order they are tried) for several. */
+function describeServers(servers: readonly string[]): string {
+  return servers.length === 1 ? `reconciler ${servers[0] ?? ''}` : `reconcilers ${servers.join(', ')}`;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentStartError, runAgentCommand, startAgentService, type AgentService } from '../../agent/main.js';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
-import { startFakeReconciler, type FakeReconciler } from './fake-reconciler.js';
+import { createFakeLeaseTable, startFakeReconciler, type FakeReconciler } from './fake-reconciler.js';
 import { waitFor } from '../support/wait-for.js';
 
 let dir: string;
@@ -99,6 +99,51 @@ describe('config reload', () => {
     await writeFile(file, 'server: nowhere\nagentId: Gpu1\n');
     const line = await waitFor('the broken edit to be logged', () => logs.find((l) => l.startsWith('config not reloaded')));
     expect(line).toBe(`config not reloaded, keeping the running config: ${file}:1:9: server: expected an http(s) URL, found "nowhere" (and 1 more)`);
+  });
+});
+
+describe('config reload of the reconcilers', () => {
+  it('takes a reconciler added to servers as a place to move to, and keeps the lease as the list changes', async () => {
+    // Two reconcilers of one fleet: one lease table behind two HTTP servers.
+    const table = createFakeLeaseTable();
+    const first = await startFakeReconciler({ table });
+    const second = await startFakeReconciler({ table });
+    try {
+      const text = (servers: string): string => configText(['vllm-gpu1-a']).replace(`server: ${fake.url}`, servers);
+      await writeFile(file, text(`servers: [${first.url}]`));
+      await startService();
+      await waitFor('a heartbeat at the first reconciler', () => first.callsOf('heartbeat').length >= 1);
+
+      await writeFile(file, text(`servers:\n  - ${first.url}\n  - ${second.url}`));
+      await waitFor('the new list to apply', () => logs.includes(`config reloaded: reconcilers ${first.url} → ${first.url}, ${second.url}`));
+      await first.close();
+      await waitFor('two heartbeats at the second reconciler', () => second.callsOf('heartbeat').length >= 2);
+      expect(second.callsOf('heartbeat').every((c) => c.body?.leaseId === 'lease-1')).toBe(true);
+
+      // From servers to server, on one of the same fleet: still no new registration.
+      await writeFile(file, text(`server: ${second.url}`));
+      await waitFor('the single server to apply', () => logs.includes(`config reloaded: reconcilers ${first.url}, ${second.url} → ${second.url}`));
+      const beats = second.callsOf('heartbeat').length;
+      await waitFor('two more heartbeats at the second reconciler', () => second.callsOf('heartbeat').length >= beats + 2);
+      expect(first.callsOf('register').length + second.callsOf('register').length).toBe(1);
+      expect(second.callsOf('heartbeat').every((c) => c.body?.leaseId === 'lease-1')).toBe(true);
+      expect(fake.calls).toEqual([]);
+    } finally {
+      await service?.stop();
+      service = undefined;
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it('keeps the running config after an edit with an empty servers list', async () => {
+    await writeFile(file, configText(['vllm-gpu1-a']));
+    await startService();
+    await waitFor('the first registration', () => registeredNames().length === 1);
+    await writeFile(file, configText(['vllm-gpu1-a']).replace(`server: ${fake.url}`, 'servers: []'));
+    const line = await waitFor('the broken edit to be logged', () => logs.find((l) => l.startsWith('config not reloaded')));
+    expect(line).toBe(`config not reloaded, keeping the running config: ${file}:1:10: servers: expected at least one reconciler URL, found an empty list`);
+    const beats = fake.callsOf('heartbeat').length;
+    await waitFor('two more heartbeats', () => fake.callsOf('heartbeat').length >= beats + 2);
   });
 });
 

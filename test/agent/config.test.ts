@@ -38,8 +38,27 @@ describe('parseAgentConfig', () => {
   });
 
   it.each([
-    ['an unknown top-level field, at its key', 'server: http://r:7420\nheartbeat: 5s\n', ['agent.yaml:2:1: heartbeat: unknown field "heartbeat" (expected one of server, token, tokenFile, agentId, providers)']],
-    ['a missing server, at the mapping', 'providers: []\n', ['agent.yaml:1:1: server: required field is missing (expected a string)']],
+    ['an unknown top-level field, at its key', 'server: http://r:7420\nheartbeat: 5s\n', ['agent.yaml:2:1: heartbeat: unknown field "heartbeat" (expected one of server, servers, token, tokenFile, agentId, providers)']],
+    ['a missing server, at the mapping', 'providers: []\n', ['agent.yaml:1:1: server: required field is missing: expected server: URL or servers: [URL, …]']],
+    [
+      'a missing server along with another mistake',
+      'agentId: Gpu1\n',
+      [
+        'agent.yaml:1:1: server: required field is missing: expected server: URL or servers: [URL, …]',
+        "agent.yaml:1:10: agentId: invalid name: capital letters are not allowed: \"Gpu1\"; a name is 1-63 characters of a-z, 0-9, '.', '_' or '-', starting and ending with a letter or digit",
+      ],
+    ],
+    ['server and servers together, at servers', 'server: http://r:7420\nservers: [http://s:7420]\n', ['agent.yaml:2:10: servers: give server or servers, not both']],
+    ['an empty servers list', 'servers: []\n', ['agent.yaml:1:10: servers: expected at least one reconciler URL, found an empty list']],
+    ['servers given as one URL rather than a list', 'servers: http://r:7420\n', ['agent.yaml:1:10: servers: expected a list of http(s) URLs, found "http://r:7420"']],
+    ['an empty servers', 'servers:\n', ['agent.yaml:1:1: servers: expected a list of http(s) URLs, found an empty value']],
+    [
+      'each servers entry that is not an http(s) URL, at the entry',
+      'servers:\n  - http://r1:7420\n  - reconciler2.lan:7420\n  - ftp://r3\n',
+      ['agent.yaml:3:5: servers[1]: expected an http(s) URL, found "reconciler2.lan:7420" (no http:// or https://)', 'agent.yaml:4:5: servers[2]: expected an http(s) URL, found scheme "ftp:"'],
+    ],
+    ['a servers entry given twice, at the second', 'servers: [http://r1:7420, http://r1:7420/]\n', ['agent.yaml:1:27: servers[1]: duplicate reconciler URL "http://r1:7420/"']],
+    ['a servers entry with a password, without echoing it', 'servers: [http://u:pw@r1:7420]\n', ['agent.yaml:1:11: servers[0]: inline secrets are not allowed: the URL carries a password']],
     [
       'an invalid provider name, at the value',
       'server: http://r:7420\nproviders:\n  - name: GPU1_Qwen\n    type: vllm\n    model: m\n    url: http://g:8000/v1\n',
@@ -176,6 +195,14 @@ describe('loadAgentConfig', () => {
     const file = join(dir, 'agent.yaml');
     await writeFile(file, 'server: http://r:7420\ntokenFile: agent.token\n');
     expect(await loadAgentConfig(file, deps)).toEqual({ ok: true, config: { server: 'http://r:7420', token: 'tok-123', agentId: 'gpu7.lab', providers: [] } });
+  });
+
+  it('keeps servers as a list in its order, and server as one', async () => {
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, 'servers:\n  - http://r1:7420\n  - https://r2.lan:7420\nagentId: gpu1\n');
+    expect(await loadAgentConfig(file, deps)).toEqual({ ok: true, config: { servers: ['http://r1:7420', 'https://r2.lan:7420'], token: undefined, agentId: 'gpu1', providers: [] } });
+    await writeFile(file, 'server: http://r1:7420\nagentId: gpu1\n');
+    expect(await loadAgentConfig(file, deps)).toEqual({ ok: true, config: { server: 'http://r1:7420', token: undefined, agentId: 'gpu1', providers: [] } });
   });
 
   it('reports an unreadable tokenFile at its value', async () => {

@@ -1,6 +1,8 @@
 // A small reconciler stand-in for the agent loop tests: real node:http on 127.0.0.1, the three
 // agent routes with lease checks, every request recorded. It can go down and come back on the
-// same port, and forget its leases (as a reconciler restarted without --state-dir does).
+// same port, forget its leases (as a reconciler restarted without --state-dir does), answer 503
+// StoreUnavailable (as a reconciler whose store is down does), and share its lease table with
+// other fakes (as reconcilers on one etcd do).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DesiredForAgent, RegistrationAnswer } from '../../schema/agent-protocol.js';
@@ -12,6 +14,19 @@ export interface RecordedCall {
   body: Record<string, unknown> | undefined;
 }
 
+/** The leases and names of a fleet: one per fake, or one shared by several. */
+export interface FakeLeaseTable {
+  leases: Map<string, string>;
+  names: Map<string, { name: string; poolName?: string }[]>;
+  nextLeaseId(): string;
+}
+
+/** Lease ids are `<prefix>-1`, `<prefix>-2`, …: another prefix tells another fleet's leases apart. */
+export function createFakeLeaseTable(prefix = 'lease'): FakeLeaseTable {
+  let leaseCount = 0;
+  return { leases: new Map(), names: new Map(), nextLeaseId: () => `${prefix}-${++leaseCount}` };
+}
+
 export interface FakeReconciler {
   url: string;
   calls: RecordedCall[];
@@ -21,16 +36,17 @@ export interface FakeReconciler {
   /** What the answers carry as desired/rejected, computed per registered name. */
   desiredFor: (name: string, sentPoolName: string | undefined) => DesiredForAgent;
   rejected: { name: string; reason: string }[];
+  /** While true, the agent routes answer 503 StoreUnavailable (the calls are still recorded). */
+  unavailable: boolean;
   forgetLeases(): void;
   goDown(): Promise<void>;
   comeBack(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startFakeReconciler(): Promise<FakeReconciler> {
-  const leases = new Map<string, string>();
-  const names = new Map<string, { name: string; poolName?: string }[]>();
-  let leaseCount = 0;
+export async function startFakeReconciler(options: { table?: FakeLeaseTable } = {}): Promise<FakeReconciler> {
+  const table = options.table ?? createFakeLeaseTable();
+  const { leases, names } = table;
   let server: Server | undefined;
   let port = 0;
 
@@ -43,6 +59,7 @@ export async function startFakeReconciler(): Promise<FakeReconciler> {
     heartbeatIntervalSeconds: 0.05,
     desiredFor: (name, sentPoolName) => ({ name, poolName: sentPoolName ?? null, enabled: true, declared: false }),
     rejected: [],
+    unavailable: false,
     forgetLeases() {
       leases.clear();
     },
@@ -90,9 +107,11 @@ export async function startFakeReconciler(): Promise<FakeReconciler> {
     const url = new URL(call.path, 'http://fake');
     const beat = /^\/api\/v1\/agents\/([^/]+)\/heartbeat$/.exec(url.pathname);
     const drop = /^\/api\/v1\/agents\/([^/]+)$/.exec(url.pathname);
-    if (call.method === 'POST' && call.path === '/api/v1/agents/register' && body !== undefined) {
+    if (fake.unavailable && url.pathname.startsWith('/api/v1/agents/')) {
+      send(503, { error: { code: 'StoreUnavailable', message: 'the lease store is unavailable' } });
+    } else if (call.method === 'POST' && call.path === '/api/v1/agents/register' && body !== undefined) {
       const agentId = String(body.agentId);
-      leases.set(agentId, `lease-${++leaseCount}`);
+      leases.set(agentId, table.nextLeaseId());
       names.set(agentId, (body.llms as { name: string; poolName?: string }[]).map((l) => ({ name: l.name, ...(l.poolName === undefined ? {} : { poolName: l.poolName }) })));
       send(200, answerFor(agentId));
     } else if (call.method === 'POST' && beat !== null && body !== undefined) {
