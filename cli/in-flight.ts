@@ -14,6 +14,8 @@ export type InFlightCounts = ReadonlyMap<string, number>;
 
 export interface InFlightReading {
   counts: InFlightCounts;
+  /** How many gateways were asked. */
+  gateways: number;
   /** The gateways that could not be reached, each with its one-line error. */
   unreachable: { gateway: string; message: string }[];
 }
@@ -39,7 +41,7 @@ export async function readInFlight(gateways: readonly GatewayApi[]): Promise<InF
     if (answer === null) unreachable.push({ gateway, message: error?.message ?? `cannot reach the gateway at ${gateway}` });
     else addCounts(counts, answer);
   }
-  return { counts, unreachable };
+  return { counts, gateways: gateways.length, unreachable };
 }
 
 function addCounts(counts: Map<string, number>, answer: GatewayStateAnswer): void {

@@ -177,7 +177,7 @@ async function readPoolInFlight(ctx: CommandContext): Promise<ReadonlyMap<string
   const { readInFlight } = await import('../in-flight.js');
   const reading = await readInFlight(gateways);
   for (const { message } of reading.unreachable) ctx.err(`mcpctl: warning: ${message}; IN-FLIGHT leaves it out\n`);
-  return reading.unreachable.length === gateways.length ? undefined : reading.counts;
+  return reading.unreachable.length === reading.gateways ? undefined : reading.counts;
 }
 
 function waitForInterrupt(): { signal: AbortSignal; dispose(): void } {
