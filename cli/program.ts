@@ -93,9 +93,10 @@ function collect(value: string, previous: string[]): string[] {
 
 /** `--gateway a --gateway b,c` and MCPCTL_GATEWAY=a,b: every URL once, in the order given. */
 function collectGateways(value: string, previous: string[] | undefined): string[] {
+  // The same gateway written twice (`…/`, the OpenAI base URL `…/v1`) is asked once, not counted twice.
   const urls = value
     .split(',')
-    .map((url) => url.trim())
+    .map((url) => url.trim().replace(/\/+$/, '').replace(/\/v1$/, ''))
     .filter((url) => url !== '');
   return [...new Set([...(previous ?? []), ...urls])];
 }

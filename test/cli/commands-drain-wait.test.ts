@@ -264,10 +264,14 @@ describe('get pools -o wide with a gateway', () => {
   it('adds IN-FLIGHT per pool and name=N per member; the plain table without a gateway', async () => {
     const answered = sendThrough(fleet.gateway, 'vllm-gpu1-qwen3');
     await waitFor('the request to be held upstream', async () => (await inFlightOn(fleet.gateway, 'vllm-gpu1-qwen3')) === 1);
-    const [wide, plain, unreachable] = await Promise.all([
+    const [wide, plain, unreachable, twice] = await Promise.all([
       runCli(['--server', fleet.server, '--gateway', fleet.gateway, 'get', 'pools', '-o', 'wide']),
       runCli(['--server', fleet.server, 'get', 'pools', '-o', 'wide']),
       runCli(['--server', fleet.server, '--gateway', `${fleet.gateway},http://127.0.0.1:${await closedPort()}`, 'get', 'pool', 'qwen3', '-o', 'wide']),
+      // The flag repeated, the same gateway written as its OpenAI base URL, and an environment the flag overrides.
+      runCli(['--server', fleet.server, '--gateway', fleet.gateway, '--gateway', `${fleet.gateway}/v1/`, 'get', 'pool', 'qwen3', '-o', 'wide'], {
+        env: { MCPCTL_GATEWAY: `http://127.0.0.1:${await closedPort()}` },
+      }),
     ]);
     expect(wide.stderr).toBe('');
     expect(wide.code).toBe(0);
@@ -277,6 +281,8 @@ describe('get pools -o wide with a gateway', () => {
     expect(unreachable.code).toBe(0);
     expect(linesOf(unreachable.stderr)).toEqual([expect.stringMatching(/^mcpctl: warning: cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED; IN-FLIGHT leaves it out$/)]);
     expect(linesOf(unreachable.stdout)[1]).toMatch(/ 1 +vllm-gpu1-qwen3=1,vllm-gpu2-qwen3=0,/);
+    expect(twice.stderr).toBe('');
+    expect(linesOf(twice.stdout)[1]).toMatch(/ 1 +vllm-gpu1-qwen3=1,vllm-gpu2-qwen3=0,/);
     fleet.upstream.releaseAll();
     expect(await answered).toBe(200);
   });
