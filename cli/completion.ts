@@ -59,6 +59,8 @@ const COMMAND_ARGUMENT_SOURCES: Record<string, CompletionArg> = {
 
 /** Flag values that commander has no choices for ("PATH --long"); choices are read from the tree. */
 const FLAG_VALUE_SOURCES: Record<string, CompletionArg> = {
+  // A global flag (the root's path is empty): a URL, never a file name.
+  ' --gateway': { none: true },
   'get --pool': { dynamic: 'pools' },
   'create --pool-name': { dynamic: 'pools' },
   'create --type': { words: [...LLM_TYPES] },
@@ -169,6 +171,11 @@ function renderBash(tree: CompletionNode[], globalFlags: CompletionFlag[]): stri
   for (const node of ordered) {
     for (const f of node.flags) {
       if (!f.takesValue) continue;
+      // A value that is no word and no file (a URL): nothing, and no file names from `-o default` either.
+      if (f.values !== null && 'none' in f.values) {
+        lines.push(`    ${bashFlagPatterns(node, f)}) COMPREPLY=(); compopt +o default 2>/dev/null; return;;`);
+        continue;
+      }
       const words = f.values === null ? null : bashWords(f.values);
       const reply = words === null ? '$(compgen -f -- "$cur")' : `$(compgen -W "${words}" -- "$cur")`;
       lines.push(`    ${bashFlagPatterns(node, f)}) COMPREPLY=( ${reply} ); return;;`);
@@ -214,6 +221,7 @@ function renderFish(tree: CompletionNode[], globalFlags: CompletionFlag[]): stri
       const values = f.values !== null && 'byResource' in f.values ? { dynamic: f.values.byResource.llm } : f.values;
       if (values !== null && 'words' in values) parts.push(`-x -a ${quote(values.words.join(' '))}`);
       else if (values !== null && 'dynamic' in values) parts.push(`-x -a ${quote(dynamic(values.dynamic))}`);
+      else if (values !== null && 'none' in values) parts.push('-x');
       else parts.push('-r');
     }
     parts.push(`-d ${quote(f.description)}`);

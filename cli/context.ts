@@ -1,11 +1,14 @@
 // What every command gets: global options, output streams, colour, the clock and the HTTP client.
+import { GatewayClient, type GatewayApi } from '../client/gateway-client.js';
 import { ReconcilerClient, type ReconcilerApi } from '../client/reconciler-client.js';
 import { cliErrorOf } from './errors.js';
 
-/** The options every command takes (`--server`, `--token`, `--repo`, `--path`, `--debug`), normalised. */
+/** The options every command takes (`--server`, `--token`, `--gateway`, `--repo`, `--path`, `--debug`), normalised. */
 export interface GlobalOptions {
   server: string;
   token: string | undefined;
+  /** Pool gateways to ask for requests in flight (--gateway, MCPCTL_GATEWAY), each once, in the order given; none when empty. */
+  gateways: string[];
   repo: string | undefined;
   path: string;
   debug: boolean;
@@ -18,6 +21,8 @@ export interface CommandContext {
   color: boolean;
   now(): number;
   client(): ReconcilerApi;
+  /** One client per known gateway (none without --gateway), with the CLI's errors. */
+  gateways(): GatewayApi[];
   readStdin(): Promise<string>;
   interactive: boolean;
   confirm(question: string): Promise<boolean>;
@@ -36,6 +41,8 @@ export function createProcessContext(global: GlobalOptions): CommandContext {
     color: shouldColor(process.stdout, process.env),
     now: () => Date.now(),
     client: () => withCliErrors(new ReconcilerClient({ server: global.server, token: global.token })),
+    // The one --token: a gateway with --auth takes the same token file format (use:llms or view:llms).
+    gateways: () => global.gateways.map((gateway) => withGatewayCliErrors(new GatewayClient({ gateway, token: global.token }))),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -75,5 +82,16 @@ export function withCliErrors(client: ReconcilerApi): ReconcilerApi {
     sync: () => mapped(client.sync()),
     declared: () => mapped(client.declared()),
     watch: (onEvent, signal) => mapped(client.watch(onEvent, signal)),
+  };
+}
+
+/** A gateway client whose errors are the CLI's (exit 3 when it cannot be reached). */
+export function withGatewayCliErrors(client: GatewayApi): GatewayApi {
+  return {
+    gateway: client.gateway,
+    state: () =>
+      client.state().catch((error: unknown) => {
+        throw cliErrorOf(error);
+      }),
   };
 }

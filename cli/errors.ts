@@ -1,5 +1,5 @@
 // Typed errors that carry their exit code (DESIGN §5); only the bin calls process.exit.
-import { ClientError, InvalidServerUrl, ReconcilerUnreachable } from '../client/errors.js';
+import { ClientError, GatewayUnreachable, InvalidGatewayUrl, InvalidServerUrl, ReconcilerUnreachable } from '../client/errors.js';
 
 export const EXIT = {
   ok: 0,
@@ -27,6 +27,20 @@ export class UnreachableError extends CliError {
   }
 }
 
+/**
+ * A pool gateway (--gateway) could not be reached: exit 3 as for the reconciler, since the command
+ * could not learn what it needed from a server it was told to ask.
+ */
+export class GatewayUnreachableError extends CliError {
+  constructor(
+    readonly gateway: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach the gateway at ${gateway}: ${reason}`, EXIT.unreachable);
+    this.name = 'GatewayUnreachableError';
+  }
+}
+
 /** A command finished and wants a particular exit code without printing an error. */
 export class ExitCode extends Error {
   constructor(readonly exitCode: number) {
@@ -35,9 +49,11 @@ export class ExitCode extends Error {
   }
 }
 
-/** An error of client/ as the CLI says it: the same line, with its exit code (3: unreachable). */
+/** An error of client/ as the CLI says it: the same line, with its exit code (3: a reconciler or gateway unreachable). */
 export function cliErrorOf(error: unknown): unknown {
   if (error instanceof ReconcilerUnreachable) return new UnreachableError(error.server, error.reason);
+  if (error instanceof GatewayUnreachable) return new GatewayUnreachableError(error.gateway, error.reason);
+  if (error instanceof InvalidGatewayUrl) return new CliError(`--gateway: expected an http(s) URL, found ${JSON.stringify(error.gateway)}`);
   if (error instanceof InvalidServerUrl) return new CliError(`--server: expected an http(s) URL, found ${JSON.stringify(error.server)}`);
   if (error instanceof ClientError) return new CliError(error.message);
   return error;

@@ -14,7 +14,10 @@ export function buildProgram(): Command {
     .description('GitOps for pools of LLM endpoints')
     .version(VERSION, '--version', 'print the client version (mcpctl version also asks the server)')
     .addOption(new Option('--server <url>', 'reconciler URL').env('MCPCTL_SERVER').default('http://127.0.0.1:7420'))
-    .addOption(new Option('--token <token>', 'bearer token for the reconciler').env('MCPCTL_TOKEN'))
+    .addOption(new Option('--token <token>', 'bearer token for the reconciler (and the gateways)').env('MCPCTL_TOKEN'))
+    .addOption(
+      new Option('--gateway <url>', 'pool gateway to ask for requests in flight (repeatable, or comma-separated)').env('MCPCTL_GATEWAY').argParser(collectGateways),
+    )
     .addOption(new Option('--repo <dir>', 'Git repository holding the resources (default: the top level of the current directory)').env('MCPCTL_REPO'))
     .option('--path <dir>', 'folder of resource files inside the repository', 'llms')
     .option('--debug', 'print stack traces', false)
@@ -86,6 +89,16 @@ async function contextOf(program: Command): Promise<CommandContext> {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `--gateway a --gateway b,c` and MCPCTL_GATEWAY=a,b: every URL once, in the order given. */
+function collectGateways(value: string, previous: string[] | undefined): string[] {
+  // The same gateway written twice (`…/`, the OpenAI base URL `…/v1`) is asked once, not counted twice.
+  const urls = value
+    .split(',')
+    .map((url) => url.trim().replace(/\/+$/, '').replace(/\/v1$/, ''))
+    .filter((url) => url !== '');
+  return [...new Set([...(previous ?? []), ...urls])];
 }
 
 const GET_OUTPUTS = ['table', 'wide', 'yaml', 'json', 'name'] as const;
@@ -186,7 +199,7 @@ function addClientCommands(program: Command): void {
     });
 
   for (const verb of ['drain', 'undrain'] as const) {
-    program
+    const command = program
       .command(verb)
       .description(verb === 'drain' ? 'set spec.enabled: false (a one-line commit)' : 'enable a drained Llm again (a one-line commit)')
       .argument('<resource>', 'llm')
@@ -194,11 +207,17 @@ function addClientCommands(program: Command): void {
       .option('--dry-run', 'show what would change, write nothing', false)
       .option('--no-commit', 'edit the file but do not commit')
       .option('--push', 'push after committing', false)
-      .option('--force', 'even when it violates a pool minActive', false)
-      .action(async (resource: string, name: string, o: { dryRun: boolean; commit: boolean; push: boolean; force: boolean }) => {
-        const { run } = await import('./commands/drain.js');
-        await run({ resource, name, drain: verb === 'drain', dryRun: o.dryRun, noCommit: !o.commit, push: o.push, force: o.force }, await contextOf(program));
-      });
+      .option('--force', 'even when it violates a pool minActive', false);
+    if (verb === 'drain') {
+      command
+        .option('--wait', 'wait until the reconciler serves the drain, then until the gateways (--gateway) have no request in flight for NAME', false)
+        .option('--timeout <duration>', 'how long --wait waits in all (10m, 90s; a bare number is seconds)', '10m');
+    }
+    command.action(async (resource: string, name: string, o: { dryRun: boolean; commit: boolean; push: boolean; force: boolean; wait?: boolean; timeout?: string }) => {
+      const { run } = await import('./commands/drain.js');
+      const wait = o.wait === true ? { wait: true, waitTimeoutMs: await waitDurationOf(o.timeout ?? '10m', '--timeout') } : {};
+      await run({ resource, name, drain: verb === 'drain', dryRun: o.dryRun, noCommit: !o.commit, push: o.push, force: o.force, ...wait }, await contextOf(program));
+    });
   }
 
   program
@@ -274,9 +293,23 @@ function secondsOf(value: string, flag: string): number {
   return n;
 }
 
+/** A duration (`10m`, `90s`, `1m30s`) or, as `apply --timeout` takes, a number of seconds. */
+async function waitDurationOf(value: string, flag: string): Promise<number> {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return secondsOf(value, flag) * 1000;
+  const { parseDuration } = await import('../service/durations.js');
+  let ms: number;
+  try {
+    ms = parseDuration(value, flag);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (ms <= 0) throw new CliError(`${flag}: must be longer than 0`);
+  return ms;
+}
+
 export function globalOptionsOf(program: Command): GlobalOptions {
-  const o = program.opts<{ server: string; token?: string; repo?: string; path: string; debug: boolean }>();
-  return { server: o.server, token: o.token, repo: o.repo, path: o.path, debug: o.debug };
+  const o = program.opts<{ server: string; token?: string; gateway?: string[]; repo?: string; path: string; debug: boolean }>();
+  return { server: o.server, token: o.token, gateways: o.gateway ?? [], repo: o.repo, path: o.path, debug: o.debug };
 }
 
 /** Runs the command line; resolves to the exit code. */

@@ -47,3 +47,23 @@ export class MalformedAnswer extends ClientError {
     this.name = 'MalformedAnswer';
   }
 }
+
+/** No answer at all from a pool gateway: refused, reset or timed out. */
+export class GatewayUnreachable extends ClientError {
+  constructor(
+    readonly gateway: string,
+    /** A short reason: the socket error code (`ECONNREFUSED`) or `timed out`. */
+    readonly reason: string,
+  ) {
+    super(`cannot reach the gateway at ${gateway}: ${reason}`);
+    this.name = 'GatewayUnreachable';
+  }
+}
+
+/** A gateway URL (--gateway, MCPCTL_GATEWAY) that is not an http(s) URL. */
+export class InvalidGatewayUrl extends ClientError {
+  constructor(readonly gateway: string) {
+    super(`gateway: expected an http(s) URL, found ${JSON.stringify(gateway)}`);
+    this.name = 'InvalidGatewayUrl';
+  }
+}

@@ -157,12 +157,27 @@ async function getPools(options: GetOptions, ctx: CommandContext): Promise<void>
       return;
     default: {
       const { formatPoolTable } = await import('../format/pool-table.js');
-      const table = formatPoolTable(pools, { color: ctx.color, watch: options.watch });
+      // Watch lines have no in-flight cells (a count moving is no /watch event): -w keeps the plain columns.
+      const inFlight = options.output === 'wide' && !options.watch ? await readPoolInFlight(ctx) : undefined;
+      const table = formatPoolTable(pools, { color: ctx.color, watch: options.watch, ...(inFlight === undefined ? {} : { inFlight }) });
       ctx.out(table.stdout);
       if (table.stderr !== '') ctx.err(table.stderr);
       if (options.watch) await watchPools(ctx, pools, table.widths);
     }
   }
+}
+
+/**
+ * Requests in flight per member from the known gateways; undefined when none is known or none
+ * answered. A gateway that cannot be reached is one warning line, and the counts leave it out.
+ */
+async function readPoolInFlight(ctx: CommandContext): Promise<ReadonlyMap<string, number> | undefined> {
+  const gateways = ctx.gateways();
+  if (gateways.length === 0) return undefined;
+  const { readInFlight } = await import('../in-flight.js');
+  const reading = await readInFlight(gateways);
+  for (const { message } of reading.unreachable) ctx.err(`mcpctl: warning: ${message}; IN-FLIGHT leaves it out\n`);
+  return reading.unreachable.length === reading.gateways ? undefined : reading.counts;
 }
 
 function waitForInterrupt(): { signal: AbortSignal; dispose(): void } {

@@ -1,4 +1,5 @@
-// `get pool[s]` renderer (DESIGN §5, §7): POOL KEY SIZE ACTIVE MIN HEALTH MEMBERS.
+// `get pool[s]` renderer (DESIGN §5, §7): POOL KEY SIZE ACTIVE MIN HEALTH MEMBERS, and with
+// `-o wide` and a known gateway the requests in flight: IN-FLIGHT per pool, `name=N` per member.
 import { POOL_HEALTHS, type PoolSummary } from '../../schema/views.js';
 import { paint, paintHealth } from './color.js';
 import { formatTable, type RenderedTable } from './table.js';
@@ -7,9 +8,15 @@ export interface PoolTableOptions {
   color: boolean;
   /** `get pools -w`: HEALTH as wide as its widest word, so that a pool turning Degraded does not shift its row. */
   watch?: boolean;
+  /**
+   * Requests in flight per member, summed over the gateways that answered (`-o wide` with
+   * --gateway); absent: no gateway known, and the table is the plain one.
+   */
+  inFlight?: ReadonlyMap<string, number>;
 }
 
 export const POOL_COLUMNS = ['POOL', 'KEY', 'SIZE', 'ACTIVE', 'MIN', 'HEALTH', 'MEMBERS'] as const;
+export const POOL_IN_FLIGHT_COLUMNS = ['POOL', 'KEY', 'SIZE', 'ACTIVE', 'MIN', 'HEALTH', 'IN-FLIGHT', 'MEMBERS'] as const;
 
 /** Past this many characters the MEMBERS cell lists what fits and counts the rest. */
 export const MEMBERS_MAX_CHARS = 60;
@@ -34,18 +41,22 @@ export function formatMembers(members: readonly string[], maxChars: number = MEM
 }
 
 export function formatPoolCells(pool: PoolSummary, options: PoolTableOptions): string[] {
-  return [
+  const { inFlight } = options;
+  const cells = [
     paint(pool.key, 'cyan', options.color),
     pool.explicit ? 'explicit' : 'implicit',
     String(pool.size),
     String(pool.activeCount),
     String(pool.minActive),
     paintHealth(pool.health, options.color),
-    formatMembers(pool.members),
   ];
+  if (inFlight === undefined) return [...cells, formatMembers(pool.members)];
+  const total = pool.members.reduce((sum, name) => sum + (inFlight.get(name) ?? 0), 0);
+  return [...cells, String(total), formatMembers(pool.members.map((name) => `${name}=${inFlight.get(name) ?? 0}`))];
 }
 
 export function formatPoolTable(pools: readonly PoolSummary[], options: PoolTableOptions): RenderedTable {
-  const minWidths = options.watch === true ? POOL_COLUMNS.map((c) => (c === 'HEALTH' ? Math.max(...POOL_HEALTHS.map((h) => h.length)) : 0)) : [];
-  return formatTable(POOL_COLUMNS, pools.map((pool) => formatPoolCells(pool, options)), undefined, minWidths);
+  const columns = options.inFlight === undefined ? POOL_COLUMNS : POOL_IN_FLIGHT_COLUMNS;
+  const minWidths = options.watch === true ? columns.map((c) => (c === 'HEALTH' ? Math.max(...POOL_HEALTHS.map((h) => h.length)) : 0)) : [];
+  return formatTable(columns, pools.map((pool) => formatPoolCells(pool, options)), undefined, minWidths);
 }

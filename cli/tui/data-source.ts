@@ -2,6 +2,7 @@
 // apply a plan. The real one (reconciler-source.ts) goes over HTTP and Git; component tests drive
 // the app with a fake that pushes events.
 import type { InformerSource } from '../../client/informer.js';
+import type { InFlightReading } from '../in-flight.js';
 import type { Plan } from '../../schema/plan.js';
 import type { StepProgress } from '../apply-steps.js';
 
@@ -39,4 +40,9 @@ export interface TuiDataSource extends InformerSource {
   readonly server: string;
   plan(): Promise<PlanResult>;
   apply(planned: PlanResult, onStep: (progress: StepProgress) => void): Promise<ApplyOutcome>;
+  /**
+   * Requests in flight per member from the known gateways (--gateway, MCPCTL_GATEWAY); absent when
+   * none is known, and the views then show no in-flight column.
+   */
+  inFlight?: () => Promise<InFlightReading>;
 }

@@ -1,12 +1,13 @@
 // The Members view's model: one pool's members with `kind/phase`, agent, heartbeat age, the
-// engine's load and a GPU summary, under a header line with the pool's own numbers.
+// engine's load, the requests in flight through the known gateways (when any) and a GPU summary,
+// under a header line with the pool's own numbers.
 import type { Gpu } from '../../schema/agent-protocol.js';
 import { compareNames, membersOf, type PoolPolicy } from '../../schema/pools.js';
 import type { LlmView, MembersAnswer } from '../../schema/views.js';
 import { paint, paintHealth, paintPhase } from '../format/color.js';
 import { formatHeartbeatAge } from '../format/llm-table.js';
 import { formatCount, formatKvCache, loadOfView } from '../format/load.js';
-import { paintBar, type ListLayout } from './pool-rows.js';
+import { IN_FLIGHT_WIDTH, paintBar, poolInFlight, type InFlightLayout, type ListLayout } from './pool-rows.js';
 import { fitPlain, truncatePlain, windowLines } from './viewport.js';
 
 export interface MembersModel {
@@ -16,6 +17,8 @@ export interface MembersModel {
   members: LlmView[];
   /** How many members the filter hides. */
   hidden: number;
+  /** Every member's name, the hidden ones too (the pool's own figures count them). */
+  allNames?: string[];
 }
 
 /**
@@ -40,7 +43,7 @@ export function deriveMembersModel(
     needle === ''
       ? answer.members
       : answer.members.filter((m) => m.metadata.name.toLowerCase().includes(needle) || (m.status.agent?.id ?? '').toLowerCase().includes(needle));
-  return { pool, members, hidden: answer.members.length - members.length };
+  return { pool, members, hidden: answer.members.length - members.length, allNames: answer.members.map((m) => m.metadata.name) };
 }
 
 const VENDOR_WORDS = new Set(['nvidia', 'geforce', 'tesla', 'amd', 'radeon', 'intel']);
@@ -104,9 +107,11 @@ const KIND_PHASE_WIDTH = 17;
 const HEARTBEAT_WIDTH = 9;
 const LOAD_WIDTH = 11;
 
-export function formatMembersView(model: MembersModel, selected: string | null, layout: ListLayout & { nowMs: number }): MembersViewLines {
+export function formatMembersView(model: MembersModel, selected: string | null, layout: ListLayout & InFlightLayout & { nowMs: number }): MembersViewLines {
   const { color, width } = layout;
   const { pool } = model;
+  const inFlight = layout.inFlight ?? null;
+  const inFlightColumns = inFlight === null ? 0 : IN_FLIGHT_WIDTH + GAP.length;
   const degraded = pool.health !== 'Healthy';
   const title = [
     `${paint('Pool', 'bold', color)} ${paint(pool.key, degraded ? 'red' : 'cyan', color)}`,
@@ -115,14 +120,24 @@ export function formatMembersView(model: MembersModel, selected: string | null, 
     paintBar(pool.activeCount, pool.size, degraded, color),
     `min ${pool.minActive}`,
     degraded ? paint(paintHealth(pool.health, color), 'bold', color) : paintHealth(pool.health, color),
+    // The whole pool, filter or not: the count of requests its members are serving.
+    ...(inFlight === null ? [] : [`${poolInFlight(model.allNames ?? model.members.map((m) => m.metadata.name), inFlight)} in flight`]),
   ].join(GAP);
   const names = model.members.map((m) => m.metadata.name);
   const agents = model.members.map((m) => m.status.agent?.id ?? '-');
   const nw = Math.max(4, Math.min(Math.max(4, ...names.map((n) => [...n].length)), 30));
   const aw = Math.max(5, Math.min(Math.max(5, ...agents.map((a) => [...a].length)), 12));
-  const gpuWidth = Math.max(0, width - (CURSOR.length + nw + KIND_PHASE_WIDTH + aw + HEARTBEAT_WIDTH + LOAD_WIDTH + 5 * GAP.length));
+  const gpuWidth = Math.max(0, width - (CURSOR.length + nw + KIND_PHASE_WIDTH + aw + HEARTBEAT_WIDTH + LOAD_WIDTH + 5 * GAP.length + inFlightColumns));
   const columns = paint(
-    [NO_CURSOR + fitPlain('NAME', nw), fitPlain('KIND/PHASE', KIND_PHASE_WIDTH), fitPlain('AGENT', aw), fitPlain('HEARTBEAT', HEARTBEAT_WIDTH), fitPlain('RUN/WAIT/KV', LOAD_WIDTH), 'GPUS'].join(GAP),
+    [
+      NO_CURSOR + fitPlain('NAME', nw),
+      fitPlain('KIND/PHASE', KIND_PHASE_WIDTH),
+      fitPlain('AGENT', aw),
+      fitPlain('HEARTBEAT', HEARTBEAT_WIDTH),
+      fitPlain('RUN/WAIT/KV', LOAD_WIDTH),
+      ...(inFlight === null ? [] : ['IN-FLIGHT']),
+      'GPUS',
+    ].join(GAP),
     'bold',
     color,
   );
@@ -139,6 +154,7 @@ export function formatMembersView(model: MembersModel, selected: string | null, 
         fitPlain(truncatePlain(agents[i] ?? '-', aw), aw),
         fitPlain(formatHeartbeatAge(m, layout.nowMs), HEARTBEAT_WIDTH),
         fitPlain(truncatePlain(summarizeLoad(m), LOAD_WIDTH), LOAD_WIDTH),
+        ...(inFlight === null ? [] : [fitPlain(String(inFlight.get(m.metadata.name) ?? 0), IN_FLIGHT_WIDTH)]),
         truncatePlain(summarizeGpus(m.status.agent?.gpus ?? []), gpuWidth),
       ]
         .join(GAP)

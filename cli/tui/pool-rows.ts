@@ -2,7 +2,7 @@
 // health, sorted by key; solo Llms in a section of their own. Rows are plain data; `formatPoolsView`
 // lays them out for a width, and colour only ever repeats what the words already say.
 import { summarizePools, type PoolPolicy } from '../../schema/pools.js';
-import type { LlmView, PoolHealth, PoolSummary } from '../../schema/views.js';
+import { POOL_HEALTHS, type LlmView, type PoolHealth, type PoolSummary } from '../../schema/views.js';
 import { paint, paintHealth, paintPhase } from '../format/color.js';
 import { fitPlain, truncatePlain, windowLines } from './viewport.js';
 
@@ -92,6 +92,21 @@ export interface ListLayout {
   color: boolean;
 }
 
+/** Requests in flight per member from the gateways; null or absent: no gateway known, no column. */
+export interface InFlightLayout {
+  inFlight?: ReadonlyMap<string, number> | null;
+}
+
+/** The IN-FLIGHT column's width: its header. */
+export const IN_FLIGHT_WIDTH = 'IN-FLIGHT'.length;
+/** HEALTH as wide as its widest word, when a column follows it. */
+const HEALTH_CELL_WIDTH = Math.max(...POOL_HEALTHS.map((h) => h.length));
+
+/** A pool's requests in flight: the sum over its members. */
+export function poolInFlight(members: readonly string[], inFlight: ReadonlyMap<string, number>): number {
+  return members.reduce((sum, name) => sum + (inFlight.get(name) ?? 0), 0);
+}
+
 export interface PoolsViewLines {
   /** The column header: stays on top while the rows scroll. */
   header: string;
@@ -109,24 +124,26 @@ const KIND_PHASE_WIDTH = 17; // virtual/unhealthy
 const TYPE_WIDTH = 9; // anthropic
 const FIXED_POOL_WIDTH = CURSOR.length + KIND_WIDTH + ACTIVE_WIDTH + BAR_WIDTH + MIN_WIDTH + HEALTH_WIDTH + 5 * GAP.length;
 
-export function keyColumnWidth(model: PoolsModel, width: number): number {
+export function keyColumnWidth(model: PoolsModel, width: number, extraWidth = 0): number {
   let longest = 'POOL'.length;
   for (const p of model.pools) longest = Math.max(longest, [...p.key].length);
   for (const s of model.solos) longest = Math.max(longest, [...s.key].length);
-  return Math.max(4, Math.min(longest, width - FIXED_POOL_WIDTH));
+  return Math.max(4, Math.min(longest, width - FIXED_POOL_WIDTH - extraWidth));
 }
 
 /** The rows for `width`, windowed to `height` around the cursor (`selected`, a row key). */
-export function formatPoolsView(model: PoolsModel, selected: string | null, layout: ListLayout): PoolsViewLines {
+export function formatPoolsView(model: PoolsModel, selected: string | null, layout: ListLayout & InFlightLayout): PoolsViewLines {
   const { color } = layout;
-  const kw = keyColumnWidth(model, layout.width);
+  const inFlight = layout.inFlight ?? null;
+  // With a gateway, IN-FLIGHT follows HEALTH (as wide as its widest word) and the key gives way.
+  const kw = keyColumnWidth(model, layout.width, inFlight === null ? 0 : HEALTH_CELL_WIDTH - HEALTH_WIDTH + GAP.length + IN_FLIGHT_WIDTH);
   const header = [
     NO_CURSOR + fitPlain('POOL', kw),
     fitPlain('KEY', KIND_WIDTH),
     fitPlain('ACTIVE', ACTIVE_WIDTH),
     fitPlain('BAR', BAR_WIDTH),
     fitPlain('MIN', MIN_WIDTH),
-    'HEALTH',
+    ...(inFlight === null ? ['HEALTH'] : [fitPlain('HEALTH', HEALTH_CELL_WIDTH), 'IN-FLIGHT']),
   ].join(GAP);
   const lines: string[] = [];
   let focus = 0;
@@ -144,15 +161,20 @@ export function formatPoolsView(model: PoolsModel, selected: string | null, layo
         paintBar(pool.activeCount, pool.size, degraded, color),
         fitPlain(String(pool.minActive), MIN_WIDTH),
         degraded ? paint(paintHealth(pool.health, color), 'bold', color) : paintHealth(pool.health, color),
-      ].join(GAP),
+      ].join(GAP) + (inFlight === null ? '' : `${' '.repeat(Math.max(0, HEALTH_CELL_WIDTH - pool.health.length))}${GAP}${poolInFlight(pool.members, inFlight)}`),
     );
   }
   if (model.pools.length === 0) lines.push(`${NO_CURSOR}(no pools)`);
   if (model.solos.length > 0) {
     lines.push('');
-    const modelWidth = Math.max(0, layout.width - (CURSOR.length + kw + KIND_PHASE_WIDTH + TYPE_WIDTH + 3 * GAP.length));
+    const inFlightColumns = inFlight === null ? 0 : IN_FLIGHT_WIDTH + GAP.length;
+    const modelWidth = Math.max(0, layout.width - (CURSOR.length + kw + KIND_PHASE_WIDTH + TYPE_WIDTH + 3 * GAP.length + inFlightColumns));
     lines.push(
-      paint([NO_CURSOR + fitPlain('SOLO LLM', kw), fitPlain('KIND/PHASE', KIND_PHASE_WIDTH), fitPlain('TYPE', TYPE_WIDTH), 'MODEL'].join(GAP), 'bold', color),
+      paint(
+        [NO_CURSOR + fitPlain('SOLO LLM', kw), fitPlain('KIND/PHASE', KIND_PHASE_WIDTH), fitPlain('TYPE', TYPE_WIDTH), ...(inFlight === null ? [] : ['IN-FLIGHT']), 'MODEL'].join(GAP),
+        'bold',
+        color,
+      ),
     );
     for (const solo of model.solos) {
       const isSelected = solo.key === selected;
@@ -164,6 +186,7 @@ export function formatPoolsView(model: PoolsModel, selected: string | null, layo
           (isSelected ? CURSOR : NO_CURSOR) + paint(fitPlain(truncatePlain(solo.key, kw), kw), isSelected ? 'bold' : 'cyan', color),
           `${status.kind}/${paintPhase(status.phase, color)}${' '.repeat(Math.max(0, KIND_PHASE_WIDTH - kindPhase.length))}`,
           fitPlain(spec.type, TYPE_WIDTH),
+          ...(inFlight === null ? [] : [fitPlain(String(inFlight.get(solo.key) ?? 0), IN_FLIGHT_WIDTH)]),
           truncatePlain(spec.model, modelWidth),
         ]
           .join(GAP)

@@ -23,8 +23,10 @@ export function createReconcilerSource(ctx: CommandContext, options: { force: bo
     await checkFollowedRepository(client, ws.repo, { force: options.force, verb: 'tui', localRoots });
     return planWorkspace(ws, client);
   };
+  const gateways = ctx.gateways();
   return {
     server: client.server,
+    ...(gateways.length === 0 ? {} : { inFlight: async () => (await import('../in-flight.js')).readInFlight(gateways) }),
     list: async () => {
       const [llms, pools, status] = await Promise.all([client.listLlms(), client.listPools(), client.status()]);
       return { llms: llms.items, pools: pools.items, status };

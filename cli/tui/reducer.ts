@@ -16,6 +16,8 @@ export type TuiAction =
   | { type: 'watchEvent'; event: WatchEvent }
   | { type: 'policies'; pools: PoolSummary[] }
   | { type: 'unreachable'; message: string; retryAtMs: number }
+  /** A poll of the gateways: null when none answered. */
+  | { type: 'inFlight'; counts: ReadonlyMap<string, number> | null }
   | { type: 'tick'; nowMs: number }
   | { type: 'resize'; columns: number; rows: number }
   | { type: 'move'; delta: number }
@@ -66,6 +68,8 @@ export function reduceTui(state: TuiState, action: TuiAction): TuiState {
       return { ...state, policies: policiesOfPools(action.pools) };
     case 'unreachable':
       return { ...state, connection: { state: 'unreachable', message: action.message, retryAtMs: action.retryAtMs } };
+    case 'inFlight':
+      return sameCounts(state.inFlight, action.counts) ? state : { ...state, inFlight: action.counts };
     case 'tick':
       return action.nowMs === state.nowMs ? state : { ...state, nowMs: action.nowMs };
     case 'resize':
@@ -225,4 +229,12 @@ function back(state: TuiState): TuiState {
   if (state.tab === 'members') return state.filters.members !== '' ? withFilter(state, '') : showTab(state, 'pools');
   if (state.tab === 'plan') return showTab(state, 'pools');
   return state.filters.pools !== '' ? withFilter(state, '') : state;
+}
+
+/** Whether two polls say the same, so that an unchanged poll renders nothing. */
+function sameCounts(a: ReadonlyMap<string, number> | null, b: ReadonlyMap<string, number> | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.size !== b.size) return false;
+  for (const [name, count] of a) if (b.get(name) !== count) return false;
+  return true;
 }

@@ -76,6 +76,7 @@ function Body({ state, height }: { state: TuiState; height: number }): ReactNode
           width={columns}
           height={height}
           color={state.color}
+          inFlight={state.inFlight}
         />
       );
     case 'members':
@@ -88,6 +89,7 @@ function Body({ state, height }: { state: TuiState; height: number }): ReactNode
           height={height}
           color={state.color}
           nowMs={state.nowMs}
+          inFlight={state.inFlight}
         />
       );
     case 'plan':

@@ -55,6 +55,11 @@ export interface TuiState {
   apply: ApplyState;
   /** A one-line message in the footer until the next key. */
   notice: string | null;
+  /**
+   * Requests in flight per member, summed over the gateways that answered the last poll; null
+   * while no gateway is known or none answered (the views then show no in-flight column).
+   */
+  inFlight: ReadonlyMap<string, number> | null;
 }
 
 export interface InitialStateOptions {
@@ -88,5 +93,6 @@ export function createInitialState(options: InitialStateOptions): TuiState {
     planRequests: 0,
     apply: { state: 'idle' },
     notice: null,
+    inFlight: null,
   };
 }

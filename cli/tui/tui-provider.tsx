@@ -49,10 +49,13 @@ export interface TuiProviderProps {
   sleep?: InformerOptions['sleep'] | undefined;
   /** How often to list again while watching, for fresh heartbeat ages; 0 turns it off. */
   resyncMs?: number | undefined;
+  /** How often to ask the gateways for requests in flight (when the source knows any). */
+  inFlightPollMs?: number | undefined;
   children: ReactNode;
 }
 
 export const DEFAULT_TICK_MS = 1000;
+export const DEFAULT_IN_FLIGHT_POLL_MS = 1000;
 
 export function TuiProvider(props: TuiProviderProps): ReactNode {
   const { source, color } = props;
@@ -97,6 +100,32 @@ export function TuiProvider(props: TuiProviderProps): ReactNode {
     return () => controller.abort();
     // The informer lives as long as its source; a new clock or sleep does not restart it.
   }, [source]);
+
+  // The gateways' in-flight counts: polled, since no gateway streams them.
+  const inFlightPollMs = props.inFlightPollMs ?? DEFAULT_IN_FLIGHT_POLL_MS;
+  useEffect(() => {
+    const read = source.inFlight;
+    if (read === undefined || inFlightPollMs <= 0) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = (): void => {
+      read().then(
+        (reading) => {
+          if (!stopped) dispatch({ type: 'inFlight', counts: reading.unreachable.length === reading.gateways ? null : reading.counts });
+        },
+        () => {
+          if (!stopped) dispatch({ type: 'inFlight', counts: null });
+        },
+      ).finally(() => {
+        if (!stopped) timer = setTimeout(poll, inFlightPollMs);
+      });
+    };
+    poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [source, inFlightPollMs]);
 
   useEffect(() => {
     if (tickMs <= 0) return;

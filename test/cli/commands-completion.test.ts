@@ -80,7 +80,8 @@ describe('the command tree', () => {
       expect(paths).toContain(command);
     }
     expect(tree.find((n) => n.path.join(' ') === 'apply')?.flags).toEqual(expect.arrayContaining(['-f', '--filename', '--dry-run', '--no-commit', '--push', '--wait', '--yes']));
-    expect(globalFlags).toEqual(expect.arrayContaining(['--server', '--token', '--repo', '--path']));
+    expect(globalFlags).toEqual(expect.arrayContaining(['--server', '--token', '--gateway', '--repo', '--path']));
+    expect(tree.find((n) => n.path.join(' ') === 'drain')?.flags).toEqual(expect.arrayContaining(['--wait', '--timeout', '--push', '--no-commit', '--dry-run']));
   });
 });
 
@@ -138,6 +139,17 @@ describe('completion bash', () => {
     expect(partial).toEqual(['openai', 'ollama', 'other']);
     // The value was skipped: the word after it is still the resource's name.
     expect(beforeName).toEqual(FLEET_NAMES);
+  });
+
+  it('completes no file name after --gateway (a URL), and skips its value before a command', () => {
+    const [value, afterValue, drainFlags] = completeInBash([
+      ['mcpctl', '--gateway', ''],
+      ['mcpctl', '--gateway', 'http://127.0.0.1:7430', 'drain', 'llm', ''],
+      ['mcpctl', 'drain', 'llm', 'vllm-gpu1-qwen3', '--w'],
+    ]);
+    expect(value).toEqual([]);
+    expect(afterValue).toEqual(FLEET_NAMES);
+    expect(drainFlags).toEqual(['--wait']);
   });
 
   it('completes get --pool and create --pool-name with pool keys from the repository', () => {
@@ -228,6 +240,7 @@ describe('completion zsh and fish', () => {
     expect(flagLine('__fish_seen_subcommand_from create', 'pool-name')).toContain(`-x -a '(mcpctl __complete pools 2>/dev/null)'`);
     expect(flagLine('__fish_seen_subcommand_from create', 'type')).toContain(`-x -a '${LLM_TYPES.join(' ')}'`);
     expect(flagLine('__fish_seen_subcommand_from get', 'output')).toContain(`-x -a 'table wide yaml json name'`);
+    expect(lines.find((l) => l.includes(' -l gateway '))).toMatch(/^complete -c mcpctl -l gateway -x -d /);
     expect(lines).toContain(`complete -c mcpctl -n '__fish_seen_subcommand_from describe' -a 'llm'`);
     expect(lines).toContain(`complete -c mcpctl -n '__fish_seen_subcommand_from delete; and __fish_seen_subcommand_from pool pools llmpool llmpools' -a '(mcpctl __complete declared-pools 2>/dev/null)'`);
     expect(lines).toContain(`complete -c mcpctl -n '__fish_seen_subcommand_from get; and __fish_seen_subcommand_from pool pools llmpool llmpools' -a '(mcpctl __complete pools 2>/dev/null)'`);

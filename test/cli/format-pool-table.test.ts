@@ -81,6 +81,18 @@ describe('get pools goldens', () => {
     await expect(formatPoolTable(fleet.pools, { color: false }).stdout).toMatchFileSnapshot('../golden/get/pools-many-members.txt');
   });
 
+  it('-o wide with a gateway: IN-FLIGHT per pool and name=N per member (members no gateway lists have 0)', async () => {
+    const fleet = buildRealisticFleet();
+    const inFlight = new Map([
+      ['vllm-gpu1-qwen3', 3],
+      ['llamacpp-gpu4-llama3', 1],
+      ['openai-gpt4o', 12],
+    ]);
+    const out = formatPoolTable(fleet.pools, { color: false, inFlight });
+    expect(out.stderr).toBe('');
+    await expect(out.stdout).toMatchFileSnapshot('../golden/get/pools-fleet-wide-inflight.txt');
+  });
+
   it('no pools: "No resources found." on stderr', () => {
     expect(formatPoolTable([], { color: false })).toMatchObject({ stdout: '', stderr: 'No resources found.\n' });
   });
@@ -123,5 +135,19 @@ describe('get pools facts', () => {
   it('aligns identically with and without colour', () => {
     const pools = buildRealisticFleet().pools;
     expect(stripAnsi(formatPoolTable(pools, { color: true }).stdout)).toBe(formatPoolTable(pools, { color: false }).stdout);
+    const inFlight = new Map([['vllm-gpu1-qwen3', 2]]);
+    expect(stripAnsi(formatPoolTable(pools, { color: true, inFlight }).stdout)).toBe(formatPoolTable(pools, { color: false, inFlight }).stdout);
+  });
+
+  it('with a gateway that knows no member: IN-FLIGHT 0 everywhere, every other cell as without one', () => {
+    const pools = buildRealisticFleet().pools;
+    const plain = formatPoolTable(pools, { color: false }).stdout.split('\n').map(cellsOf);
+    const wide = formatPoolTable(pools, { color: false, inFlight: new Map() }).stdout.split('\n').map(cellsOf);
+    expect(wide[0]).toEqual(['POOL', 'KEY', 'SIZE', 'ACTIVE', 'MIN', 'HEALTH', 'IN-FLIGHT', 'MEMBERS']);
+    wide.slice(1, -1).forEach((row, i) => {
+      expect(row.slice(0, 6)).toEqual(plain[i + 1]?.slice(0, 6));
+      expect(row[6]).toBe('0');
+      expect(row[7]).toBe(pools[i]?.members.map((m) => `${m}=0`).join(','));
+    });
   });
 });

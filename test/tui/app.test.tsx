@@ -97,6 +97,43 @@ describe('pools view', () => {
   });
 });
 
+describe('requests in flight from a gateway', () => {
+  const counts = new Map([
+    ['vllm-gpu1-qwen3', 3],
+    ['llamacpp-gpu4-llama3', 1],
+    ['openai-gpt4o', 12],
+  ]);
+
+  function withGateway(): FakeSource {
+    const source = new FakeSource(snapshotOf(fleet));
+    source.inFlight = async () => ({ counts, gateways: 1, unreachable: [] });
+    return source;
+  }
+
+  test('the Pools tab gains IN-FLIGHT per pool and per solo Llm, the Members tab per member; both still fit', async () => {
+    const r = await started({ columns: 120, rows: 30 }, withGateway());
+    const pools = await r.waitFor((f) => f.includes('IN-FLIGHT'), 'the in-flight column');
+    expectFits(pools, 120, 30);
+    await expect(pools).toMatchFileSnapshot('../golden/tui/pools-inflight-120x30.txt');
+    await r.press('j', KEYS.enter);
+    const members = await r.waitFor((f) => f.includes('[Members]'));
+    expectFits(members, 120, 30);
+    await expect(members).toMatchFileSnapshot('../golden/tui/members-inflight-120x30.txt');
+    const narrow = await started({}, withGateway());
+    expectFits(await narrow.waitFor((f) => f.includes('IN-FLIGHT')), 80, 24);
+  });
+
+  test('no column while no gateway answers; it comes when one does', async () => {
+    const source = new FakeSource(snapshotOf(fleet));
+    let answering = false;
+    source.inFlight = async () => ({ counts: answering ? counts : new Map(), gateways: 1, unreachable: answering ? [] : [{ gateway: 'http://127.0.0.1:7430', message: 'cannot reach the gateway' }] });
+    const r = await started({}, source);
+    expect(r.frame()).not.toContain('IN-FLIGHT');
+    answering = true;
+    await r.waitFor((f) => f.includes('IN-FLIGHT'), 'the column once the gateway answers');
+  });
+});
+
 describe('moving and opening', () => {
   test('j, k and the arrows move the cursor, stopping at the ends', async () => {
     const r = await started();

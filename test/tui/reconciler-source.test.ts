@@ -106,12 +106,13 @@ async function startReconciler(repo: string): Promise<string> {
 
 function contextFor(server: string, repo: string): CommandContext {
   return {
-    global: { server, token: undefined, repo, path: 'llms', debug: false },
+    global: { server, token: undefined, gateways: [], repo, path: 'llms', debug: false },
     out: () => {},
     err: () => {},
     color: false,
     now: () => Date.now(),
     client: () => new ReconcilerClient({ server }),
+    gateways: () => [],
     readStdin: async () => '',
     interactive: false,
     confirm: async () => false,

@@ -50,6 +50,15 @@ describe('data from the informer', () => {
     expect(reduceTui(state, { type: 'watchEvent', event: { type: 'MODIFIED', view: structuredClone(fleet.view('vllm-gpu1-qwen3')) } })).toBe(state);
   });
 
+  test('a gateway poll that says what the last one said returns the same state; a change or no answer replaces it', () => {
+    const polled = run(start(), { type: 'inFlight', counts: new Map([['vllm-gpu1-qwen3', 2]]) });
+    expect(polled.inFlight?.get('vllm-gpu1-qwen3')).toBe(2);
+    expect(reduceTui(polled, { type: 'inFlight', counts: new Map([['vllm-gpu1-qwen3', 2]]) })).toBe(polled);
+    expect(reduceTui(polled, { type: 'inFlight', counts: new Map([['vllm-gpu1-qwen3', 1]]) }).inFlight?.get('vllm-gpu1-qwen3')).toBe(1);
+    expect(reduceTui(polled, { type: 'inFlight', counts: null }).inFlight).toBeNull();
+    expect(start().inFlight).toBeNull();
+  });
+
   test('a STATUS event replaces the status', () => {
     const errors = [{ file: 'llms/a.yaml', line: 3, col: 5, message: 'spec.model: expected a string' }];
     const state = run(start(), { type: 'watchEvent', event: { type: 'STATUS', status: buildStatus(fleet.views, errors) } });

@@ -11,6 +11,8 @@ export interface MembersViewProps {
   height: number;
   color: boolean;
   nowMs: number;
+  /** Requests in flight per member from the gateways; null: no gateway known. */
+  inFlight: ReadonlyMap<string, number> | null;
 }
 
 export function MembersView(props: MembersViewProps): ReactNode {
@@ -21,6 +23,6 @@ export function MembersView(props: MembersViewProps): ReactNode {
         : `Pool ${props.poolKey} has no members yet: only an LlmPool names it.`;
     return <Lines lines={[text]} height={props.height} />;
   }
-  const view = formatMembersView(props.model, props.selected, { width: props.width, height: props.height, color: props.color, nowMs: props.nowMs });
+  const view = formatMembersView(props.model, props.selected, { width: props.width, height: props.height, color: props.color, nowMs: props.nowMs, inFlight: props.inFlight });
   return <Lines lines={[...view.header, ...view.lines]} height={props.height} />;
 }

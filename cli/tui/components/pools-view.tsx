@@ -12,6 +12,8 @@ export interface PoolsViewProps {
   width: number;
   height: number;
   color: boolean;
+  /** Requests in flight per member from the gateways; null: no gateway known. */
+  inFlight: ReadonlyMap<string, number> | null;
 }
 
 export function PoolsView(props: PoolsViewProps): ReactNode {
@@ -24,6 +26,6 @@ export function PoolsView(props: PoolsViewProps): ReactNode {
         : [`Nothing matches the filter /${props.filter} (esc clears it).`];
     return <Lines lines={empty} height={props.height} />;
   }
-  const view = formatPoolsView(model, props.selected, { width: props.width, height: props.height, color: props.color });
+  const view = formatPoolsView(model, props.selected, { width: props.width, height: props.height, color: props.color, inFlight: props.inFlight });
   return <Lines lines={[view.header, ...view.lines]} height={props.height} />;
 }

@@ -15,7 +15,7 @@ export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 export const BIN = join(REPO_ROOT, 'dist/cli/bin.js');
 
 /** Variables of the test runner's own environment that would change what the CLI does. */
-const SCRUBBED_ENV = ['MCPCTL_SERVER', 'MCPCTL_TOKEN', 'MCPCTL_REPO', 'NO_COLOR', 'FORCE_COLOR', 'TERM', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE'];
+const SCRUBBED_ENV = ['MCPCTL_SERVER', 'MCPCTL_TOKEN', 'MCPCTL_GATEWAY', 'MCPCTL_REPO', 'NO_COLOR', 'FORCE_COLOR', 'TERM', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE'];
 
 /** A child's environment: the runner's, without the variables above, with a fixed Git identity. */
 export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -191,6 +191,35 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A `node dist/cli/bin.js ...args` still running: its output so far, and its end. */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited(): boolean;
+  done: Promise<CliResult>;
+}
+
+/** Starts `node dist/cli/bin.js ...args` and returns at once, for tests that act while it runs. */
+export function startCli(scope: Scope, args: string[], options: CliRunOptions = {}): RunningCli {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: childEnv(options.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  scope.track(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdin.end(options.input ?? '');
+  const done = new Promise<CliResult>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited: () => child.exitCode !== null || child.signalCode !== null, done };
 }
 
 /** The lines of a text, without the empty last one. */

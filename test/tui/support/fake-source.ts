@@ -5,6 +5,7 @@ import type { Snapshot } from '../../../client/informer.js';
 import type { WatchEvent } from '../../../client/watch-stream.js';
 import type { PoolSummary } from '../../../schema/views.js';
 import type { ApplyOutcome, PlanResult, StepProgress, TuiDataSource } from '../../../cli/tui/data-source.js';
+import type { InFlightReading } from '../../../cli/in-flight.js';
 
 interface OpenWatch {
   onEvent: (event: WatchEvent) => void;
@@ -32,6 +33,8 @@ export class FakeSource implements TuiDataSource {
   private pendingPlans: ((r: PlanResult) => void)[] = [];
   /** When true, plan() answers only when releasePlan() is called. */
   holdPlans = false;
+  /** Set by tests of a known gateway; absent as in a TUI started without --gateway. */
+  inFlight?: () => Promise<InFlightReading>;
 
   constructor(snapshot: Snapshot) {
     this.snapshot = snapshot;
