@@ -129,7 +129,10 @@ export class PoolProxy {
     }
     const status = answer.statusCode;
     if (status === 429 || status >= 500) {
-      answer.body.destroy();
+      // dump(), not destroy(): a destroyed undici body emits an AbortError that, with no listener,
+      // is an uncaught exception (the gateway died on a member's first 503); dump reads the small
+      // error body away with a listener of its own and keeps the connection for the next request.
+      void answer.body.dump();
       end();
       const retryAfter = status === 429 ? parseRetryAfterMs(headerText(answer.headers['retry-after']), this.deps.now()) : null;
       const reason = `HTTP ${status}`;
