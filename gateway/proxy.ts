@@ -140,12 +140,14 @@ export class PoolProxy {
       return { kind: 'failed', reason };
     }
     states.update(member.name, recordSuccess);
-    this.passThrough(member, answer, request, res, signal, end);
+    // Awaited, so that forward() keeps listening for the client going away until the answer ends:
+    // that listener is what aborts the member's request mid-stream.
+    await this.passThrough(member, answer, request, res, signal, end);
     return { kind: 'answered' };
   }
 
-  /** Streams the upstream answer to the client as it arrives, with backpressure; ends the attempt when done. */
-  private passThrough(member: RouteMember, answer: Dispatcher.ResponseData, request: ForwardRequest, res: ServerResponse, signal: AbortSignal, end: () => void): void {
+  /** Streams the upstream answer to the client as it arrives, with backpressure; resolves when the attempt ended. */
+  private passThrough(member: RouteMember, answer: Dispatcher.ResponseData, request: ForwardRequest, res: ServerResponse, signal: AbortSignal, end: () => void): Promise<void> {
     const { metrics } = this.deps;
     const pool = member.pool;
     const headers: OutgoingHttpHeaders = {};
@@ -163,7 +165,10 @@ export class PoolProxy {
       first = false;
       metrics.timeToFirstByte.observe({ pool }, (this.deps.now() - request.startedAtMs) / 1000);
     };
+    let done = (): void => undefined;
+    const ended = new Promise<void>((resolve) => (done = resolve));
     const finish = (status: string): void => {
+      done();
       end();
       metrics.requests.inc({ pool, member: member.name, status });
       metrics.duration.observe({ pool }, (this.deps.now() - request.startedAtMs) / 1000);
@@ -199,6 +204,7 @@ export class PoolProxy {
       }
       finish('502');
     });
+    return ended;
   }
 
   private memberFailed(member: RouteMember, reason: string, retryAfterMs: number | null): void {
