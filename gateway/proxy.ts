@@ -139,7 +139,6 @@ export class PoolProxy {
       this.memberFailed(member, reason, retryAfter);
       return { kind: 'failed', reason };
     }
-    states.update(member.name, recordSuccess);
     // Awaited, so that forward() keeps listening for the client going away until the answer ends:
     // that listener is what aborts the member's request mid-stream.
     await this.passThrough(member, answer, request, res, signal, end);
@@ -183,6 +182,9 @@ export class PoolProxy {
       firstByte();
       res.off('drain', onDrain);
       res.end();
+      // A success once the whole answer came, not at its headers: a member whose streams keep
+      // dying after the first chunk fails in a row, and cools down like any failing member.
+      this.deps.states.update(member.name, recordSuccess);
       finish(String(answer.statusCode));
     });
     body.on('error', (error: Error) => {
