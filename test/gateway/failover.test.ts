@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
 import { closeGateways, expectOpenAiError, metricsText, memberView, modelIds, openStream, post, samples, startGateway, stateOf, type RunningGateway } from './support/gateway.js';
-import { chunk, closeUpstreams, refusingUrl, startUpstream, type Behaviour, type Upstream } from './support/upstreams.js';
+import { chunk, closeUpstreams, refusingUrl, startBlackhole, startUpstream, type Behaviour, type Upstream } from './support/upstreams.js';
 
 afterEach(async () => {
   await closeGateways();
@@ -182,6 +182,23 @@ describe('an upstream that never answers', () => {
     expect(error.message).toContain('b (no answer within --timeout)');
     await waitFor('both silent members to see their requests closed', () => up['a']?.requests[0]?.abortedAtMs != null && up['b']?.requests[0]?.abortedAtMs != null);
     expect((await stateOf(gateway.url)).map((m) => m.inFlight)).toEqual([0, 0]);
+  });
+});
+
+describe('a member that cannot be reached', () => {
+  it('is given up after --connect-timeout and the request retried on another member, then 502 when none is left', async () => {
+    const blackhole = await startBlackhole();
+    try {
+      const b = await startUpstream('b');
+      const gateway = await startGateway({ views: [memberView('a', { pool: 'p', url: blackhole.url }), memberView('b', { pool: 'p', url: b.url })], connectTimeoutMs: 300 });
+      const answer = await chat(gateway);
+      expect(answer.status).toBe(200);
+      expect(answer.headers['x-mcpctl-member']).toBe('b');
+      const error = expectOpenAiError(await chat(gateway, 'a'), 502, 'upstream_error', 'upstream_error');
+      expect(error.message).toContain('a (connect timed out)');
+    } finally {
+      blackhole.close();
+    }
   });
 });
 

@@ -82,6 +82,20 @@ describe('a member that dies mid-stream', () => {
   });
 });
 
+describe('a member whose stream stalls', () => {
+  it('longer than --timeout between two chunks ends the client stream with an error event, never a hung client', async () => {
+    const never = new Promise<void>(() => undefined);
+    const upstream = await startUpstream('a', { kind: 'sse', chunks: CHUNKS, intervalMs: 1, holdAfter: 1, release: never });
+    const gateway = await startGateway({ views: [memberView('a', { pool: 'p', url: upstream.url })], settings: { timeoutMs: 300 } });
+    const stream = await openStream(`${gateway.url}/v1/chat/completions`, streamBody);
+    const ended = await Promise.race([stream.ended, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ABORT_DEADLINE_MS))]);
+    expect(ended).not.toBe('hung');
+    expect(stream.received()).toMatch(/^data: .*\n\ndata: \{"error":\{"message":"member a failed mid-stream: the answer stalled longer than --timeout"/);
+    await waitFor('the member to see its request closed', () => upstream.requests[0]?.abortedAtMs != null, ABORT_DEADLINE_MS);
+    expect(gateway.states.get('a').consecutiveFailures).toBe(1);
+  });
+});
+
 describe('a client that goes away', () => {
   it('mid-stream: the member sees its request aborted', async () => {
     const upstream = await startUpstream('a', { kind: 'sse', chunks: Array.from({ length: 200 }, (_, i) => chunk(`t${i}`)), intervalMs: 20 });

@@ -2,8 +2,9 @@
 // each test sets (JSON, server-sent events on a timer, a 503, a 429 with Retry-After, silence, a
 // socket destroyed mid-stream), and which record every request they saw: its headers and body,
 // and whether the caller closed it before the answer ended (the gateway aborting it).
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 
 export type Behaviour =
   /** Answers `body` as JSON (an OpenAI chat completion naming the member unless given). */
@@ -148,4 +149,41 @@ export async function refusingUrl(): Promise<string> {
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}/v1`;
+}
+
+/**
+ * A base URL where connecting never completes: a child process listens with a backlog of 1 and
+ * then blocks its event loop, so it never accepts; connections fill the kernel's accept queue,
+ * after which the SYNs of new ones are dropped (what a blackholed host looks like to a client).
+ */
+export async function startBlackhole(): Promise<{ url: string; close(): void }> {
+  const script = `const s = require('node:net').createServer();
+s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+  process.stdout.write(s.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+});`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (data: Buffer) => resolve(Number(data.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`the blackhole exited with ${code}`)));
+  });
+  // Fill the queue: connect until a connection hangs.
+  const fillers: Socket[] = [];
+  for (;;) {
+    const socket = connect(port, '127.0.0.1');
+    fillers.push(socket);
+    const connected = await new Promise<boolean>((resolve, reject) => {
+      socket.once('connect', () => resolve(true));
+      socket.once('error', reject);
+      setTimeout(() => resolve(false), 250);
+    });
+    if (!connected) break;
+    if (fillers.length > 64) throw new Error('the blackhole keeps accepting connections');
+  }
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    close() {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
 }
