@@ -3,7 +3,7 @@
 // (mid-stream or before the first byte) gets the member's request aborted at once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
-import { closeGateways, memberView, metricsText, openStream, samples, sendAndHold, startGateway, stateOf } from './support/gateway.js';
+import { closeGateways, get, memberView, metricsText, openStream, samples, sendAndHold, startGateway, stateOf } from './support/gateway.js';
 import { chunk, closeUpstreams, sseText, startUpstream } from './support/upstreams.js';
 
 afterEach(async () => {
@@ -43,6 +43,24 @@ describe('streaming', () => {
     expect(await stream.ended).toBe(true);
     expect(stream.received()).toBe(sseText(CHUNKS));
     expect(await stateOf(gateway.url)).toEqual([{ name: 'a', pool: 'p', inFlight: 0, cooldown: null }]);
+  });
+});
+
+describe('shutting the gateway down', () => {
+  it('lets a stream in flight finish, and refuses new connections', async () => {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const upstream = await startUpstream('a', { kind: 'sse', chunks: CHUNKS, intervalMs: 5, holdAfter: 1, release: released });
+    const gateway = await startGateway({ views: [memberView('a', { pool: 'p', url: upstream.url })] });
+    const stream = await openStream(`${gateway.url}/v1/chat/completions`, streamBody);
+    await waitFor('the first chunk', () => stream.received().length > 0);
+    const closed = gateway.app.close();
+    await waitFor('the listener to close', () => !gateway.app.server.listening);
+    await expect(get(`${gateway.url}/healthz`)).rejects.toThrow(/ECONNREFUSED/);
+    release();
+    expect(await stream.ended).toBe(true);
+    expect(stream.received()).toBe(sseText(CHUNKS));
+    await closed;
   });
 });
 
