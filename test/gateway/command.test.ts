@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { GatewayStartError, runGatewayCommand, type GatewayOptions } from '../../gateway/main.js';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import { sha256Hex } from '../../service/auth.js';
 import { BIN, childEnv, expectOneErrorLine, REPO_ROOT, runCli } from '../cli/support/cli-harness.js';
@@ -116,15 +117,30 @@ describe('mcpctl gateway', () => {
   it.each([
     [['--strategy', 'fastest'], /^mcpctl: error: .*'--strategy <name>'.*'fastest'/],
     [['--max-body', '12parsecs'], /^mcpctl: error: --max-body: expected a size like 32MiB.*"12parsecs"/],
-    [['--retries', 'many'], /^mcpctl: error: --retries: expected a whole number/],
-    [['--timeout', 'soon'], /^mcpctl: error: --timeout/],
-    [['--cooldown', '30 parsecs'], /^mcpctl: error: --cooldown/],
     [['--listen', '0.0.0.0:7430'], /^mcpctl: error: refusing to listen on 0\.0\.0\.0:7430 without --auth/],
-    [['--auth', '/nonexistent/auth.yaml'], /^mcpctl: error: --auth: cannot read --auth file \/nonexistent\/auth\.yaml: ENOENT/],
   ])('exits 1 with one error line for %j', async (args, line) => {
     const result = await runCli(['--server', 'http://127.0.0.1:9', 'gateway', '--listen', '127.0.0.1:0', ...args]);
     expect(result.code).toBe(1);
     expect(expectOneErrorLine(result)).toMatch(line);
     expect(result.stdout).toBe('');
+  });
+
+  // The same check in process for the other options (each is one line in GatewayStartError, which the CLI prints as above).
+  it.each([
+    [{ retries: 'many' }, /^--retries: expected a whole number/],
+    [{ timeout: 'soon' }, /^--timeout/],
+    [{ timeout: '0s' }, /^--timeout: must be longer than 0/],
+    [{ connectTimeout: '0s' }, /^--connect-timeout: must be longer than 0/],
+    [{ cooldown: '30 parsecs' }, /^--cooldown/],
+    [{ strategy: 'fastest' }, /^--strategy: expected least-load or round-robin/],
+    [{ listen: '[::]:7430' }, /^refusing to listen on \[::\]:7430 without --auth/],
+    [{ auth: '/nonexistent/auth.yaml' }, /^--auth: cannot read --auth file \/nonexistent\/auth\.yaml: ENOENT$/],
+    [{ server: 'not a url' }, /^--server: expected the reconciler's http\(s\) URL/],
+  ])('refuses %j with one line', async (override, line) => {
+    const options: GatewayOptions = { server: 'http://127.0.0.1:9', listen: '127.0.0.1:0', strategy: 'least-load', retries: '2', cooldown: '30s', connectTimeout: '5s', timeout: '10m', maxBody: '32MiB', ...override };
+    const error = await runGatewayCommand(options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GatewayStartError);
+    expect((error as Error).message).toMatch(line);
+    expect((error as Error).message).not.toContain('\n');
   });
 });
