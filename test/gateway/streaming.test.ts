@@ -3,7 +3,7 @@
 // (mid-stream or before the first byte) gets the member's request aborted at once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
-import { closeGateways, get, memberView, metricsText, openStream, samples, sendAndHold, startGateway, stateOf } from './support/gateway.js';
+import { closeGateways, get, memberView, metricsText, openStream, post, samples, sendAndHold, startGateway, stateOf } from './support/gateway.js';
 import { chunk, closeUpstreams, sseText, startUpstream } from './support/upstreams.js';
 
 afterEach(async () => {
@@ -88,6 +88,14 @@ describe('a member that dies mid-stream', () => {
     const metrics = await metricsText(gateway.url);
     expect(samples(metrics, 'mcpctl_gateway_requests_total{')).toEqual(['mcpctl_gateway_requests_total{pool="p",member="a",status="502"} 1']);
     expect((await stateOf(gateway.url)).find((m) => m.name === 'a')?.inFlight).toBe(0);
+  });
+
+  it('cuts a JSON answer it broke off, so that it cannot pass as whole, and counts the failure', async () => {
+    const dying = await startUpstream('a', { kind: 'json', cutAfterBytes: 20 });
+    const gateway = await startGateway({ views: [memberView('a', { pool: 'p', url: dying.url })] });
+    await expect(post(`${gateway.url}/v1/chat/completions`, { model: 'p', messages: [] })).rejects.toThrow(/cut|socket hang up|aborted/);
+    await waitFor('the failure to be counted', () => gateway.states.get('a').consecutiveFailures === 1);
+    expect((await stateOf(gateway.url))[0]?.inFlight).toBe(0);
   });
 
   it('three deaths in a row cool it down like any other failure', async () => {

@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type AddressInfo, type Socket } from 'node:net';
 
 export type Behaviour =
-  /** Answers `body` as JSON (an OpenAI chat completion naming the member unless given). */
-  | { kind: 'json'; status?: number; body?: unknown }
+  /** Answers `body` as JSON (an OpenAI chat completion naming the member unless given); `cutAfterBytes`: then destroys the socket. */
+  | { kind: 'json'; status?: number; body?: unknown; cutAfterBytes?: number }
   /**
    * Answers `text/event-stream`: one `data: <chunk>\n\n` event per chunk, `intervalMs` apart,
    * then `data: [DONE]`. `holdAfter` chunks, it waits for `release` before the rest; `dieAfter`
@@ -103,7 +103,12 @@ function answer(name: string, behaviour: Behaviour, res: ServerResponse, seen: S
   switch (behaviour.kind) {
     case 'json': {
       const text = JSON.stringify(behaviour.body ?? completion(`hello from ${name}`));
-      res.writeHead(behaviour.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+      res.writeHead(behaviour.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      if (behaviour.cutAfterBytes === undefined) {
+        res.end(text);
+        return;
+      }
+      res.write(text.slice(0, behaviour.cutAfterBytes), () => res.socket?.destroy());
       return;
     }
     case 'status': {
