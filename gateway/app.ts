@@ -45,7 +45,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const now = deps.now ?? Date.now;
   const states = new MemberStates();
   const metrics = new GatewayMetrics({ states, poolOf: (name) => deps.routes().poolOf(name), now, processMetrics: deps.processMetrics ?? false });
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.maxBodyBytes, logController: new RequestLogsAtDebug(), return503OnClosing: true, forceCloseConnections: true });
+  // No forceCloseConnections: close() must let the answers in flight finish (it reaps idle
+  // keep-alive connections only), as `mcpctl gateway` promises on SIGTERM.
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.maxBodyBytes, logController: new RequestLogsAtDebug(), return503OnClosing: true });
   const proxy = new PoolProxy({
     dispatcher: deps.dispatcher,
     states,

@@ -129,20 +129,24 @@ export class PoolProxy {
     }
     const status = answer.statusCode;
     if (status === 429 || status >= 500) {
-      answer.body.destroy();
+      // dump(), not destroy(): a destroyed undici body emits an AbortError that, with no listener,
+      // is an uncaught exception (the gateway died on a member's first 503); dump reads the small
+      // error body away with a listener of its own and keeps the connection for the next request.
+      void answer.body.dump();
       end();
       const retryAfter = status === 429 ? parseRetryAfterMs(headerText(answer.headers['retry-after']), this.deps.now()) : null;
       const reason = `HTTP ${status}`;
       this.memberFailed(member, reason, retryAfter);
       return { kind: 'failed', reason };
     }
-    states.update(member.name, recordSuccess);
-    this.passThrough(member, answer, request, res, signal, end);
+    // Awaited, so that forward() keeps listening for the client going away until the answer ends:
+    // that listener is what aborts the member's request mid-stream.
+    await this.passThrough(member, answer, request, res, signal, end);
     return { kind: 'answered' };
   }
 
-  /** Streams the upstream answer to the client as it arrives, with backpressure; ends the attempt when done. */
-  private passThrough(member: RouteMember, answer: Dispatcher.ResponseData, request: ForwardRequest, res: ServerResponse, signal: AbortSignal, end: () => void): void {
+  /** Streams the upstream answer to the client as it arrives, with backpressure; resolves when the attempt ended. */
+  private passThrough(member: RouteMember, answer: Dispatcher.ResponseData, request: ForwardRequest, res: ServerResponse, signal: AbortSignal, end: () => void): Promise<void> {
     const { metrics } = this.deps;
     const pool = member.pool;
     const headers: OutgoingHttpHeaders = {};
@@ -160,7 +164,10 @@ export class PoolProxy {
       first = false;
       metrics.timeToFirstByte.observe({ pool }, (this.deps.now() - request.startedAtMs) / 1000);
     };
+    let done = (): void => undefined;
+    const ended = new Promise<void>((resolve) => (done = resolve));
     const finish = (status: string): void => {
+      done();
       end();
       metrics.requests.inc({ pool, member: member.name, status });
       metrics.duration.observe({ pool }, (this.deps.now() - request.startedAtMs) / 1000);
@@ -175,6 +182,9 @@ export class PoolProxy {
       firstByte();
       res.off('drain', onDrain);
       res.end();
+      // A success once the whole answer came, not at its headers: a member whose streams keep
+      // dying after the first chunk fails in a row, and cools down like any failing member.
+      this.deps.states.update(member.name, recordSuccess);
       finish(String(answer.statusCode));
     });
     body.on('error', (error: Error) => {
@@ -196,6 +206,7 @@ export class PoolProxy {
       }
       finish('502');
     });
+    return ended;
   }
 
   private memberFailed(member: RouteMember, reason: string, retryAfterMs: number | null): void {
