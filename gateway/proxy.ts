@@ -44,10 +44,12 @@ export interface ForwardRequest {
   startedAtMs: number;
 }
 
-/** Client headers never sent upstream: hop-by-hop ones, the client's own credentials, the body's framing. */
-const REQUEST_HEADERS_DROPPED = new Set(['host', 'authorization', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'proxy-authorization', 'proxy-connection', 'te', 'upgrade', 'expect', 'cookie']);
+/** Client headers never sent upstream: hop-by-hop ones, the client's own credentials, the body's framing and encoding (the body is re-serialized). */
+const REQUEST_HEADERS_DROPPED = new Set(['host', 'authorization', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'proxy-authorization', 'proxy-connection', 'te', 'upgrade', 'expect', 'cookie']);
 /** Upstream headers never passed back: hop-by-hop ones (RFC 9110 §7.6.1). */
 const RESPONSE_HEADERS_DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'trailer', 'upgrade']);
+
+type AttemptOutcome = { kind: 'answered' } | { kind: 'gone' } | { kind: 'failed'; reason: string };
 
 /** Seconds a client is told to wait when a pool has no routable member. */
 const NO_MEMBER_RETRY_AFTER_S = 5;
@@ -97,7 +99,7 @@ export class PoolProxy {
     }
   }
 
-  private async attempt(member: RouteMember, request: ForwardRequest, res: ServerResponse, signal: AbortSignal): Promise<{ kind: 'answered' } | { kind: 'gone' } | { kind: 'failed'; reason: string }> {
+  private async attempt(member: RouteMember, request: ForwardRequest, res: ServerResponse, signal: AbortSignal): Promise<AttemptOutcome> {
     const { states, metrics, settings } = this.deps;
     const base = this.baseOf(member.url);
     const body = JSON.stringify({ ...request.body, model: member.model });
@@ -141,12 +143,15 @@ export class PoolProxy {
     }
     // Awaited, so that forward() keeps listening for the client going away until the answer ends:
     // that listener is what aborts the member's request mid-stream.
-    await this.passThrough(member, answer, request, res, signal, end);
-    return { kind: 'answered' };
+    return this.passThrough(member, answer, request, res, signal, end);
   }
 
-  /** Streams the upstream answer to the client as it arrives, with backpressure; resolves when the attempt ended. */
-  private passThrough(member: RouteMember, answer: Dispatcher.ResponseData, request: ForwardRequest, res: ServerResponse, signal: AbortSignal, end: () => void): Promise<void> {
+  /**
+   * Streams the upstream answer to the client as it arrives, with backpressure; resolves when the
+   * attempt ended. The status line and headers go out with the first byte of the body, so that a
+   * member that answers 200 and dies before sending anything is still retried on another member.
+   */
+  private passThrough(member: RouteMember, answer: Dispatcher.ResponseData, request: ForwardRequest, res: ServerResponse, signal: AbortSignal, end: () => void): Promise<AttemptOutcome> {
     const { metrics } = this.deps;
     const pool = member.pool;
     const headers: OutgoingHttpHeaders = {};
@@ -155,7 +160,12 @@ export class PoolProxy {
     }
     headers['x-mcpctl-pool'] = pool;
     headers['x-mcpctl-member'] = member.name;
-    res.writeHead(answer.statusCode, headers);
+    let headersSent = false;
+    const sendHeaders = (): void => {
+      if (headersSent) return;
+      headersSent = true;
+      res.writeHead(answer.statusCode, headers);
+    };
     const isEventStream = /^text\/event-stream/i.test(headerText(answer.headers['content-type']) ?? '');
     const body = answer.body;
     let first = true;
@@ -164,10 +174,10 @@ export class PoolProxy {
       first = false;
       metrics.timeToFirstByte.observe({ pool }, (this.deps.now() - request.startedAtMs) / 1000);
     };
-    let done = (): void => undefined;
-    const ended = new Promise<void>((resolve) => (done = resolve));
+    let done: (outcome: AttemptOutcome) => void = () => undefined;
+    const ended = new Promise<AttemptOutcome>((resolve) => (done = resolve));
     const finish = (status: string): void => {
-      done();
+      done({ kind: 'answered' });
       end();
       metrics.requests.inc({ pool, member: member.name, status });
       metrics.duration.observe({ pool }, (this.deps.now() - request.startedAtMs) / 1000);
@@ -175,10 +185,12 @@ export class PoolProxy {
     const onDrain = (): void => void body.resume();
     res.on('drain', onDrain);
     body.on('data', (chunk: Buffer) => {
+      sendHeaders();
       firstByte();
       if (!res.write(chunk)) body.pause();
     });
     body.on('end', () => {
+      sendHeaders();
       firstByte();
       res.off('drain', onDrain);
       res.end();
@@ -191,6 +203,14 @@ export class PoolProxy {
       res.off('drain', onDrain);
       if (signal.aborted) {
         finish('499');
+        return;
+      }
+      if (!headersSent) {
+        // Nothing reached the client yet: a failure like a refused connection, tried elsewhere.
+        end();
+        const reason = `the answer broke off before its first byte: ${reasonOf(error)}`;
+        this.memberFailed(member, reason, null);
+        done({ kind: 'failed', reason });
         return;
       }
       // The member died mid-answer: too late to retry (bytes reached the client). A stream gets

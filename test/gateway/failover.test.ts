@@ -71,6 +71,8 @@ describe('a retry on another member', () => {
     ['a 503', UNAVAILABLE],
     ['a 429', { kind: 'status', status: 429 } satisfies Behaviour],
     ['a 500', { kind: 'status', status: 500 } satisfies Behaviour],
+    // Nothing reached the client: the 200's headers wait for the first byte of its body.
+    ['a 200 that breaks off before its first byte', { kind: 'json', cutAfterBytes: 0 } satisfies Behaviour],
   ])('after %s succeeds, and the member that failed saw the request once', async (_what, failing) => {
     const { gateway, up } = await pool({ a: failing, b: { kind: 'json' } });
     const answer = await chat(gateway);
