@@ -112,7 +112,8 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
       agentExits.push(exit);
     }
     const anyExit = [reconcilerExit, gatewayExit, ...agentExits];
-    const gatewayBase = await untilStopped(Promise.race([readyOrPortTaken(gateway, options.gatewayListen, GATEWAY_PORT), ...anyExit]));
+    // Its own exit is its readiness's to report (a taken port is one line): only the others' count here.
+    const gatewayBase = await untilStopped(Promise.race([readyOrPortTaken(gateway, options.gatewayListen, GATEWAY_PORT), reconcilerExit, ...agentExits]));
     // The guide's first command is `mcpctl get llm`, its curl line asks the pool: print it once
     // every published Llm is active and the gateway routes to the pool.
     const published = AGENTS.flatMap((a) => a.providers.map((p) => p.name));
@@ -353,7 +354,8 @@ function startChild(args: string[], label: string, ctx: CommandContext, ownDir: 
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new CliError(`${label} exited with code ${code ?? 'null'} before it was ready; see its log above`)));
+    // On close, not exit: by then its output is all read, the EADDRINUSE that readyOrPortTaken looks for included.
+    child.once('close', (code) => reject(new CliError(`${label} exited with code ${code ?? 'null'} before it was ready; see its log above`)));
   });
   ready.catch(() => undefined);
   return { child, ready, output: () => buffer };

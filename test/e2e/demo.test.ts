@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +58,17 @@ async function fetchMembers(name: string): Promise<MembersAnswer> {
 
 function listPhases(answer: MembersAnswer): string[] {
   return answer.members.map((m) => `${m.metadata.name} ${m.status.kind}/${m.status.phase}`);
+}
+
+/** A port nobody listens on right now. */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Runs a pasted block of shell lines as a user would, stdout and stderr together. */
@@ -324,6 +336,21 @@ describe('mcpctl demo', () => {
     expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'))).toEqual(before);
     // The first demo's gateway is untouched.
     expect((await getJson<{ data: { id: string }[] }>(`${gateway}/models`)).data.map((m) => m.id)).toContain(POOL);
+  });
+
+  it('a gateway port taken after the check (here by the demo\'s own reconciler) is the same one-line error, and leaves nothing behind', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const listen = `127.0.0.1:${await findFreePort()}`;
+    const before = (await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'));
+    // Both checks pass (the port is free); the reconciler takes it before the gateway can.
+    const third = await runMcpctl(['demo', '--listen', listen, '--gateway-listen', listen], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }) });
+    expect(third.code).toBe(1);
+    expect(third.stdout).toBe('');
+    expect(third.stderr).toContain(`[gateway] mcpctl: error: cannot listen on ${listen}: EADDRINUSE\n`);
+    expect(third.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `mcpctl: error: ${listen} is already in use (another demo or gateway?); stop it, or start the demo on a free port: npm start -- --gateway-listen 127.0.0.1:0`,
+    );
+    expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'))).toEqual(before);
   });
 
   it('Ctrl-C to its process group stops the gateway, both agents, which deregister, and the reconciler, in that order, and removes the demo folder', async () => {
