@@ -259,12 +259,13 @@ function addClientCommands(program: Command): void {
 
   program
     .command('demo')
-    .description('run a local demo: a reconciler on a Git repo of examples/llms and two agents sharing a pool')
+    .description('run a local demo: a reconciler on a Git repo of examples/llms, two agents sharing a pool, and a gateway to the pools')
     .option('--listen <host:port>', 'reconciler address', '127.0.0.1:7420')
+    .option('--gateway-listen <host:port>', 'gateway address (OpenAI-compatible, at /v1)', '127.0.0.1:7430')
     .option('--examples <dir>', 'resource files to start the demo repository with', fileURLToPath(new URL('../../examples/llms', import.meta.url)))
-    .action(async (o: { listen: string; examples: string }) => {
+    .action(async (o: { listen: string; gatewayListen: string; examples: string }) => {
       const { run } = await import('./commands/demo.js');
-      await run({ listen: o.listen, examples: o.examples }, await contextOf(program));
+      await run({ listen: o.listen, gatewayListen: o.gatewayListen, examples: o.examples }, await contextOf(program));
     });
 
   program

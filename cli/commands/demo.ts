@@ -1,8 +1,8 @@
 // `npm start` (`mcpctl demo`): a reconciler on a real Git repository made from examples/llms, two
-// agents with unique names sharing one poolName, each in front of stand-in model servers. Beside the
-// shared pool they show the backward-compatible half of the pool model: a worker that joins the
-// legacy solo `llama3-70b` by its name, and a provider published without poolName (as an older
-// agent would) that stays a solo Llm.
+// agents with unique names sharing one poolName, each in front of stand-in model servers, and a
+// gateway that sends OpenAI requests to the pools. Beside the shared pool they show the
+// backward-compatible half of the pool model: a worker that joins the legacy solo `llama3-70b` by its
+// name, and a provider published without poolName (as an older agent would) that stays a solo Llm.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,7 +18,10 @@ import { CliError } from '../errors.js';
 import { PARENT_DIR_ENV, PARENT_PID_ENV } from '../parent-watch.js';
 
 export interface DemoOptions {
+  /** The reconciler's address. */
   listen: string;
+  /** The gateway's address. */
+  gatewayListen: string;
   examples: string;
 }
 
@@ -51,10 +54,12 @@ const AGENTS: { id: string; providers: DemoProvider[] }[] = [
   },
 ];
 const DEFAULT_SERVER = 'http://127.0.0.1:7420';
+/** A stand-in answers after a random wait in this range, as a GPU would take: enough for requests to overlap. */
+const STANDIN_DELAY_MS = { min: 20, max: 120 };
 const DIR_PREFIX = 'mcpctl-demo-';
 /** In the demo folder: the demo's pid, so that a later demo can tell the folder of one that died. */
 const PID_FILE = 'demo.pid';
-/** How long the demo waits for its agents to show as active before it prints the guide anyway. */
+/** How long the demo waits for its agents to show as active (and the gateway to route to their pool) before it prints the guide anyway. */
 const AGENTS_READY_MS = 20_000;
 
 /** Thrown inside the setup when Ctrl-C arrives before the demo is up: not an error, just stop. */
@@ -63,13 +68,16 @@ class Stopped extends Error {}
 export async function run(options: DemoOptions, ctx: CommandContext): Promise<void> {
   const { startStandinServer } = await import('../../agent/standin-server.js');
   // A taken port is the common failure (another demo still running): say so before anything starts.
-  await checkPortFree(options.listen);
+  await checkPortFree(options.listen, RECONCILER_PORT);
+  await checkPortFree(options.gatewayListen, GATEWAY_PORT);
   await removeStaleDemoFolders(os.tmpdir(), ctx);
   // Listen for Ctrl-C first: a signal during the setup must still stop what was started.
   const interrupt = listenForStopSignals();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
   const repoDir = path.join(dir, 'repo');
-  const children: ChildProcess[] = [];
+  let reconcilerChild: ChildProcess | undefined;
+  let gatewayChild: ChildProcess | undefined;
+  const agentChildren: ChildProcess[] = [];
   const standins: { close(): Promise<void> }[] = [];
   const untilStopped = <T>(step: Promise<T>): Promise<T> => Promise.race([step, interrupt.signalled.then(() => Promise.reject(new Stopped()))]);
   try {
@@ -77,49 +85,53 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
     await createDemoRepo(options.examples, repoDir);
     // The reconciler writes into the folder until it stops: if the demo dies first, it removes it.
     const reconciler = startChild(['reconciler', '--source', repoDir, '--listen', options.listen, '--poll', '10s', '--heartbeat-interval', '2s', '--ttl', '6s', '--state-dir', path.join(dir, 'state')], 'reconciler', ctx, dir);
-    children.push(reconciler.child);
-    const reconcilerExit = waitForExit(reconciler.child);
-    const url = await untilStopped(
-      reconciler.ready.catch((error: unknown) => {
-        // Taken between the check above and the reconciler's own listen.
-        if (reconciler.output().includes('EADDRINUSE')) throw portTakenError(options.listen);
-        throw error;
-      }),
-    );
-    const agentExits: Promise<number | null>[] = [];
+    reconcilerChild = reconciler.child;
+    const reconcilerExit = waitForExit(reconciler.child).then((code) => Promise.reject(new CliError(`the reconciler exited with code ${code ?? 'null'}; see its log above`)));
+    reconcilerExit.catch(() => undefined);
+    const url = await untilStopped(readyOrPortTaken(reconciler, options.listen, RECONCILER_PORT));
+    // The gateway follows the reconciler from the start: it routes once the agents' Llms are active.
+    const gateway = startChild(['--server', url, 'gateway', '--listen', options.gatewayListen], 'gateway', ctx, undefined);
+    gatewayChild = gateway.child;
+    const gatewayExit = waitForExit(gateway.child).then((code) => Promise.reject(new CliError(`the gateway exited with code ${code ?? 'null'}; see its log above`)));
+    gatewayExit.catch(() => undefined);
+    const agentExits: Promise<never>[] = [];
     for (const agent of AGENTS) {
       // One stand-in per provider: each answers /models with the model id its provider declares.
       const providers: LlmProviderFileEntry[] = [];
       for (const provider of agent.providers) {
-        const standin = await startStandinServer({ model: provider.model, metrics: true });
+        const standin = await startStandinServer({ model: provider.model, metrics: true, answerDelayMs: STANDIN_DELAY_MS });
         standins.push(standin);
         providers.push({ ...provider, url: standin.url });
       }
       const config = path.join(dir, `agent-${agent.id}.yaml`);
       await fs.writeFile(config, formatAgentConfig(url, agent.id, providers));
       const child = startChild(['agent', '--config', config], `agent ${agent.id}`, ctx, undefined).child;
-      children.push(child);
-      agentExits.push(waitForExit(child));
+      agentChildren.push(child);
+      const exit = waitForExit(child).then((code) => Promise.reject(new CliError(`an agent exited with code ${code ?? 'null'}; see its log above`)));
+      exit.catch(() => undefined);
+      agentExits.push(exit);
     }
-    // The guide's first command is `mcpctl get llm`: print it once every published Llm is active.
+    const anyExit = [reconcilerExit, gatewayExit, ...agentExits];
+    // Its own exit is its readiness's to report (a taken port is one line): only the others' count here.
+    const gatewayBase = await untilStopped(Promise.race([readyOrPortTaken(gateway, options.gatewayListen, GATEWAY_PORT), reconcilerExit, ...agentExits]));
+    // The guide's first command is `mcpctl get llm`, its curl line asks the pool: print it once
+    // every published Llm is active and the gateway routes to the pool.
     const published = AGENTS.flatMap((a) => a.providers.map((p) => p.name));
-    const active = await untilStopped(
-      Promise.race([
-        waitForActive(new ReconcilerClient({ server: url }), published, AGENTS_READY_MS),
-        reconcilerExit.then((code) => Promise.reject(new CliError(`the reconciler exited with code ${code ?? 'null'}; see its log above`))),
-        ...agentExits.map((exit) => exit.then((code) => Promise.reject(new CliError(`an agent exited with code ${code ?? 'null'}; see its log above`)))),
-      ]),
-    );
+    const deadline = Date.now() + AGENTS_READY_MS;
+    const active = await untilStopped(Promise.race([waitForActive(new ReconcilerClient({ server: url }), published, deadline), ...anyExit]));
     if (!active) ctx.err(`mcpctl demo: not every published Llm is active after ${AGENTS_READY_MS / 1000}s; see their logs above\n`);
-    ctx.out(formatGuide(url, repoDir, dir));
-    const ended = await Promise.race([interrupt.signalled.then(() => 'signal' as const), reconcilerExit.then((code) => code)]);
-    if (ended !== 'signal') throw new CliError(`the reconciler exited with code ${ended ?? 'null'}; see its log above`);
+    const routed = await untilStopped(Promise.race([waitForModel(gatewayBase, POOL, deadline), ...anyExit]));
+    if (active && !routed) ctx.err(`mcpctl demo: the gateway does not list ${POOL} at ${gatewayBase}/models after ${AGENTS_READY_MS / 1000}s; see its log above\n`);
+    ctx.out(formatGuide(url, gatewayBase, repoDir, dir));
+    await untilStopped(Promise.race([reconcilerExit, gatewayExit]));
   } catch (error) {
     if (!(error instanceof Stopped)) throw error;
   } finally {
-    // Agents first, so that they deregister from a reconciler that is still there.
-    for (const child of children.slice(1).reverse()) await terminate(child);
-    if (children[0]) await terminate(children[0]);
+    // The gateway first, so that no new request reaches a member that is going; then the agents,
+    // so that they deregister from a reconciler that is still there; then the reconciler.
+    if (gatewayChild) await terminate(gatewayChild);
+    for (const child of agentChildren.reverse()) await terminate(child);
+    if (reconcilerChild) await terminate(reconcilerChild);
     for (const s of standins) await s.close();
     await fs.rm(dir, { recursive: true, force: true });
     interrupt.dispose();
@@ -127,13 +139,23 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
   ctx.out('demo stopped; its processes and its folder are gone\n');
 }
 
-/** What to try next, with the real URL and paths; `npm start` on the default port needs no flags. */
-export function formatGuide(url: string, repoDir: string, demoDir: string): string {
+/** The URL a child's ready line names; the one-line error when its port was taken after the check. */
+function readyOrPortTaken(child: StartedChild, listen: string, port: PortFlag): Promise<string> {
+  return child.ready.catch((error: unknown) => {
+    // Taken between the check above and the child's own listen.
+    if (child.output().includes('EADDRINUSE')) throw portTakenError(listen, port);
+    throw error;
+  });
+}
+
+/** What to try next, with the real URLs and paths; `npm start` on the default ports needs no flags. */
+export function formatGuide(url: string, gatewayBase: string, repoDir: string, demoDir: string): string {
   const clone = path.join(demoDir, 'work');
   const lines = [
     '',
     'mcpctl demo is running.',
     `  reconciler:  ${url}   (try ${url}/api/v1/llms/${ANCHOR}/members)`,
+    `  gateway:     ${gatewayBase}   (OpenAI-compatible; "model" is a pool or an Llm name: try ${gatewayBase}/models)`,
     `  repository:  ${repoDir}   (the reconciler follows its main branch; pushes to it are accepted)`,
     `  agents:      gpu1 publishes ${ANCHOR}, gpu2 publishes vllm-gpu2-qwen3; both in pool ${POOL}`,
     `               gpu2 also publishes ${LEGACY_WORKER} with poolName ${LEGACY}: it joins the legacy solo ${LEGACY}`,
@@ -149,6 +171,9 @@ export function formatGuide(url: string, repoDir: string, demoDir: string): stri
     `  mcpctl describe llm ${LEGACY}`,
     '  mcpctl tui',
     '',
+    `Stream a chat completion from the pool ${POOL} through the gateway:`,
+    `  ${formatCurlLine(gatewayBase)}`,
+    '',
     'A pull-request-style change, in a clone:',
     `  git clone ${repoDir} ${clone} && cd ${clone}`,
     '  mcpctl undrain llm vllm-gpu3-qwen3      # a one-line commit in the clone',
@@ -160,6 +185,12 @@ export function formatGuide(url: string, repoDir: string, demoDir: string): stri
     '',
   ];
   return lines.join('\n');
+}
+
+/** The guide's curl line: a streamed chat completion from the shared pool. */
+export function formatCurlLine(gatewayBase: string): string {
+  const body = JSON.stringify({ model: POOL, stream: true, messages: [{ role: 'user', content: 'Say hello' }] });
+  return `curl -N ${gatewayBase}/chat/completions -H 'content-type: application/json' -d '${body}'`;
 }
 
 async function createDemoRepo(examples: string, repoDir: string): Promise<void> {
@@ -200,8 +231,7 @@ function formatAgentConfig(server: string, agentId: string, providers: LlmProvid
 }
 
 /** True once every one of `names` is active; false when the time runs out. */
-async function waitForActive(client: ReconcilerClient, names: readonly string[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+async function waitForActive(client: ReconcilerClient, names: readonly string[], deadline: number): Promise<boolean> {
   while (Date.now() < deadline) {
     const answer = await client.listLlms().catch(() => null);
     const active = new Set(answer?.items.filter((v) => v.status.phase === 'active').map((v) => v.metadata.name));
@@ -211,13 +241,34 @@ async function waitForActive(client: ReconcilerClient, names: readonly string[],
   return false;
 }
 
-/** Throws the one-line error for a taken port; any other failure is left to the reconciler to report. */
-async function checkPortFree(listen: string): Promise<void> {
+/** True once the gateway's `GET /models` lists `model`; false when the time runs out. */
+async function waitForModel(gatewayBase: string, model: string, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    const answer = await fetch(`${gatewayBase}/models`)
+      .then((response) => (response.ok ? (response.json() as Promise<{ data?: { id?: unknown }[] }>) : null))
+      .catch(() => null);
+    if (answer?.data?.some((entry) => entry.id === model) === true) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+/** Which of the demo's listen flags a port belongs to, for the one-line error. */
+interface PortFlag {
+  flag: string;
+  holders: string;
+}
+const RECONCILER_PORT: PortFlag = { flag: '--listen', holders: 'another demo or reconciler?' };
+const GATEWAY_PORT: PortFlag = { flag: '--gateway-listen', holders: 'another demo or gateway?' };
+
+/** Throws the one-line error for a taken port; any other failure is left to the child to report. */
+async function checkPortFree(listen: string, port: PortFlag): Promise<void> {
   let address: ListenAddress;
   try {
     address = parseListenAddress(listen);
   } catch (error) {
-    throw new CliError((error as Error).message);
+    // The parser names --listen; the demo has two listen flags.
+    throw new CliError((error as Error).message.replace(/^--listen:/, `${port.flag}:`));
   }
   if (address.port === 0) return;
   const server = createServer();
@@ -225,12 +276,12 @@ async function checkPortFree(listen: string): Promise<void> {
     server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
     server.listen({ host: address.host, port: address.port }, () => server.close(() => resolve(null)));
   });
-  if (code === 'EADDRINUSE') throw portTakenError(listen);
+  if (code === 'EADDRINUSE') throw portTakenError(listen, port);
 }
 
-function portTakenError(listen: string): CliError {
+function portTakenError(listen: string, port: PortFlag): CliError {
   const free = listen.replace(/:\d+$/, ':0');
-  return new CliError(`${listen} is already in use (another demo or reconciler?); stop it, or start the demo on a free port: npm start -- --listen ${free}`);
+  return new CliError(`${listen} is already in use (${port.holders}); stop it, or start the demo on a free port: npm start -- ${port.flag} ${free}`);
 }
 
 /**
@@ -270,14 +321,21 @@ function listenForStopSignals(): { signalled: Promise<void>; dispose(): void } {
   return { signalled, dispose: () => signals.forEach((s) => process.off(s, onSignal)) };
 }
 
+interface StartedChild {
+  child: ChildProcess;
+  /** The URL its ready line names (`… serving http://HOST:PORT…`), with the real port when it listens on :0. */
+  ready: Promise<string>;
+  output(): string;
+}
+
 function waitForExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 /** `ownDir`: the demo folder, for the child to remove when the demo dies before it. */
-function startChild(args: string[], label: string, ctx: CommandContext, ownDir: string | undefined): { child: ChildProcess; ready: Promise<string>; output(): string } {
+function startChild(args: string[], label: string, ctx: CommandContext, ownDir: string | undefined): StartedChild {
   // Each child in a process group of its own: a terminal's Ctrl-C reaches only the demo, which
-  // stops the agents first (they deregister) and then the reconciler. Signalled together with the
+  // stops the gateway, then the agents (they deregister), then the reconciler. Signalled together with the
   // demo, an agent would take the demo's SIGTERM as a second Ctrl-C and die without deregistering.
   // A demo killed hard stops nothing, so each child watches its parent (cli/parent-watch.ts).
   const env: NodeJS.ProcessEnv = { ...process.env, [PARENT_PID_ENV]: String(process.pid) };
@@ -289,13 +347,15 @@ function startChild(args: string[], label: string, ctx: CommandContext, ownDir: 
       const text = chunk.toString();
       buffer += text;
       for (const line of text.split('\n')) if (line.trim() !== '') ctx.err(`[${label}] ${line}\n`);
-      // The reconciler's ready line names the URL it serves, with the real port when --listen says :0.
+      // The ready line names the URL served, with the real port when --listen says :0: the
+      // reconciler's `… serving http://HOST:PORT`, the gateway's `… serving http://HOST:PORT/v1 (…)`.
       const match = /serving (http:\/\/[^\s)"]+)/.exec(buffer);
       if (match?.[1]) resolve(match[1]);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new CliError(`${label} exited with code ${code ?? 'null'} before it was ready; see its log above`)));
+    // On close, not exit: by then its output is all read, the EADDRINUSE that readyOrPortTaken looks for included.
+    child.once('close', (code) => reject(new CliError(`${label} exited with code ${code ?? 'null'} before it was ready; see its log above`)));
   });
   ready.catch(() => undefined);
   return { child, ready, output: () => buffer };

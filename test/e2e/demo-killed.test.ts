@@ -1,6 +1,7 @@
-// A demo killed hard (SIGKILL) cannot stop anything itself: its reconciler and agents notice that
-// their parent is gone and shut down, the port is free again, the demo folder goes, and the next
-// demo removes the folders of demos that died. Real processes. Run `npx tsc -p tsconfig.json` first.
+// A demo killed hard (SIGKILL) cannot stop anything itself: its reconciler, gateway and agents
+// notice that their parent is gone and shut down, the ports are free again (a new demo starts on
+// them, as `npm start` does on 7420 and 7430), the demo folder goes, and the next demo removes the
+// folders of demos that died. Real processes. Run `npx tsc -p tsconfig.json` first.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ let tmp: string;
 let demo: Child;
 let repo: string;
 let port: number;
+let gatewayPort: number;
 /** The demo's children, kept so that a failed test can still kill them. */
 let children: number[] = [];
 
@@ -40,17 +42,23 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+async function startDemo(listen: string, gatewayListen: string): Promise<Child> {
+  const started = startMcpctl(['demo', '--listen', listen, '--gateway-listen', gatewayListen], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }), group: true });
+  await waitFor('the demo to say it is running', () => {
+    if (started.child.exitCode !== null) throw new Error(`the demo exited with ${started.child.exitCode}: ${started.stderr()}`);
+    return started.stdout().includes('mcpctl demo is running.');
+  }, 25_000);
+  return started;
+}
+
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), 'mcpctl-e2e-demo-killed-'));
   await plantDemoFolder('mcpctl-demo-gone', await pidOfExitedProcess());
   await plantDemoFolder('mcpctl-demo-alive', process.pid);
   await plantDemoFolder('mcpctl-demo-nopid', null);
-  demo = startMcpctl(['demo', '--listen', '127.0.0.1:0'], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }), group: true });
-  await waitFor('the demo to say it is running', () => {
-    if (demo.child.exitCode !== null) throw new Error(`the demo exited with ${demo.child.exitCode}: ${demo.stderr()}`);
-    return demo.stdout().includes('mcpctl demo is running.');
-  }, 25_000);
+  demo = await startDemo('127.0.0.1:0', '127.0.0.1:0');
   port = Number(/reconciler:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(demo.stdout())?.[1]);
+  gatewayPort = Number(/gateway:\s+http:\/\/127\.0\.0\.1:(\d+)\/v1/.exec(demo.stdout())?.[1]);
   repo = /repository:\s+(\S+)/.exec(demo.stdout())?.[1] ?? '';
   children = await listChildPids(demo.child.pid ?? -1);
 });
@@ -70,11 +78,12 @@ describe('a demo killed hard', () => {
     expect(existsSync(path.join(tmp, 'mcpctl-demo-nopid'))).toBe(true);
   });
 
-  it('SIGKILL of the demo stops its reconciler and agents, frees the port and removes the demo folder', async () => {
+  it('SIGKILL of the demo stops its reconciler, gateway and agents, frees both ports and removes the demo folder', async () => {
     onTestFailed(() => console.log(describeRunning()));
-    expect(children).toHaveLength(3);
+    expect(children).toHaveLength(4);
     expect(children.every(isAlive)).toBe(true);
     expect(await isPortFree(port)).toBe(false);
+    expect(await isPortFree(gatewayPort)).toBe(false);
     const demoDir = path.dirname(repo);
     expect(existsSync(path.join(demoDir, 'demo.pid'))).toBe(true);
 
@@ -82,9 +91,21 @@ describe('a demo killed hard', () => {
     process.kill(demo.child.pid ?? -1, 'SIGKILL');
     expect(await demo.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-    await waitFor('the reconciler and both agents to exit', () => children.every((pid) => !isAlive(pid)), 20_000);
+    await waitFor('the reconciler, the gateway and both agents to exit', () => children.every((pid) => !isAlive(pid)), 20_000);
     await waitFor(`port ${port} to be free`, () => isPortFree(port), 20_000);
+    await waitFor(`port ${gatewayPort} to be free`, () => isPortFree(gatewayPort), 20_000);
     await waitFor('the demo folder to be removed', () => !existsSync(demoDir), 20_000);
+    expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-')).sort()).toEqual(['mcpctl-demo-alive', 'mcpctl-demo-nopid']);
+  });
+
+  it('a new demo starts on the ports of the one that was killed, as `npm start` does after a crash', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const again = await startDemo(`127.0.0.1:${port}`, `127.0.0.1:${gatewayPort}`);
+    children = [...children, ...(await listChildPids(again.child.pid ?? -1))];
+    expect(again.stdout()).toContain(`  reconciler:  http://127.0.0.1:${port}   `);
+    expect(again.stdout()).toContain(`  gateway:     http://127.0.0.1:${gatewayPort}/v1   `);
+    process.kill(-(again.child.pid ?? -1), 'SIGINT');
+    expect(await again.exited).toEqual({ code: 0, signal: null });
     expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-')).sort()).toEqual(['mcpctl-demo-alive', 'mcpctl-demo-nopid']);
   });
 });

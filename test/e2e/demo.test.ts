@@ -1,10 +1,12 @@
 // Phase 5 end to end, with real processes: `mcpctl demo` (a reconciler on a Git repository and two
 // agents sharing a pool, one of them also growing the legacy llama3-70b into a pool, the other also
-// publishing without poolName), the CLI against it, a pull-request-style change pushed from a
-// clone, and Ctrl-C stopping everything. Run `npx tsc -p tsconfig.json` first.
+// publishing without poolName, and a gateway), the CLI against it, a pull-request-style change
+// pushed from a clone, and Ctrl-C stopping everything. Requests through the gateway are
+// gateway-openai.test.ts's. Run `npx tsc -p tsconfig.json` first.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,18 +22,21 @@ const DEMO_REPO_PLACEHOLDER = '/tmp/mcpctl-demo-XXXXXX/repo';
 let tmp: string;
 let demo: Child;
 let url: string;
+/** `http://127.0.0.1:PORT/v1`, as the demo printed it. */
+let gateway: string;
 let repo: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), 'mcpctl-e2e-demo-'));
   // The demo makes its folder under TMPDIR: pointing it here lets the test see that it is removed.
-  demo = startMcpctl(['demo', '--listen', '127.0.0.1:0'], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }), group: true });
+  demo = startMcpctl(['demo', '--listen', '127.0.0.1:0', '--gateway-listen', '127.0.0.1:0'], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }), group: true });
   await waitFor('the demo to say it is running', () => {
     if (demo.child.exitCode !== null) throw new Error(`the demo exited with ${demo.child.exitCode}: ${demo.stderr()}`);
     return demo.stdout().includes('mcpctl demo is running.');
   }, 25_000);
   url = /reconciler:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(demo.stdout())?.[1] ?? '';
+  gateway = /gateway:\s+(http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(demo.stdout())?.[1] ?? '';
   repo = /repository:\s+(\S+)/.exec(demo.stdout())?.[1] ?? '';
   // The CLI reaches the demo through the environment, as the guide it prints says.
   env = buildTestEnv({ MCPCTL_SERVER: url });
@@ -55,6 +60,17 @@ function listPhases(answer: MembersAnswer): string[] {
   return answer.members.map((m) => `${m.metadata.name} ${m.status.kind}/${m.status.phase}`);
 }
 
+/** A port nobody listens on right now. */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Runs a pasted block of shell lines as a user would, stdout and stderr together. */
 function runBash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -72,6 +88,16 @@ describe('mcpctl demo', () => {
     // A line to paste, whatever other demo folders exist.
     expect(demo.stdout().split('\n')).toContain(`  cd ${repo}`);
     expect(existsSync(path.join(repo, 'llms/qwen3-thinking-pool.yaml'))).toBe(true);
+  });
+
+  it('prints the real URL of its gateway started on port 0, which already routes to the pool', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    expect(gateway).toMatch(/^http:\/\/127\.0\.0\.1:(?!0\/)\d+\/v1$/);
+    expect(demo.stderr()).toContain(`mcpctl gateway serving ${gateway} (reconciler: ${url}`);
+    // The demo prints its guide only once the gateway lists the pool: no waiting here.
+    const models = await getJson<{ data: { id: string }[] }>(`${gateway}/models`);
+    expect(models.data.map((m) => m.id)).toContain(POOL);
+    expect(demo.stdout()).toContain(`  curl -N ${gateway}/chat/completions -H 'content-type: application/json' -d '{"model":"${POOL}","stream":true,`);
   });
 
   it('two publishers sharing a pool name are both active members, beside the drained gpu3', async () => {
@@ -297,11 +323,41 @@ describe('mcpctl demo', () => {
     expect((await fetchMembers('vllm-gpu1-qwen3')).pool.activeCount).toBeGreaterThan(0);
   });
 
-  it('Ctrl-C to its process group stops the reconciler and both agents, which deregister, and removes the demo folder', async () => {
+  it('a second demo on the port the first one\'s gateway serves says so in one line and exits 1, leaving nothing behind', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const listen = gateway.replace(/^http:\/\//, '').replace(/\/v1$/, '');
+    const before = (await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'));
+    const second = await runMcpctl(['demo', '--listen', '127.0.0.1:0', '--gateway-listen', listen], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }) });
+    expect(second.stderr).toBe(
+      `mcpctl: error: ${listen} is already in use (another demo or gateway?); stop it, or start the demo on a free port: npm start -- --gateway-listen 127.0.0.1:0\n`,
+    );
+    expect(second.stdout).toBe('');
+    expect(second.code).toBe(1);
+    expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'))).toEqual(before);
+    // The first demo's gateway is untouched.
+    expect((await getJson<{ data: { id: string }[] }>(`${gateway}/models`)).data.map((m) => m.id)).toContain(POOL);
+  });
+
+  it('a gateway port taken after the check (here by the demo\'s own reconciler) is the same one-line error, and leaves nothing behind', async () => {
+    onTestFailed(() => console.log(describeRunning()));
+    const listen = `127.0.0.1:${await findFreePort()}`;
+    const before = (await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'));
+    // Both checks pass (the port is free); the reconciler takes it before the gateway can.
+    const third = await runMcpctl(['demo', '--listen', listen, '--gateway-listen', listen], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }) });
+    expect(third.code).toBe(1);
+    expect(third.stdout).toBe('');
+    expect(third.stderr).toContain(`[gateway] mcpctl: error: cannot listen on ${listen}: EADDRINUSE\n`);
+    expect(third.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `mcpctl: error: ${listen} is already in use (another demo or gateway?); stop it, or start the demo on a free port: npm start -- --gateway-listen 127.0.0.1:0`,
+    );
+    expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'))).toEqual(before);
+  });
+
+  it('Ctrl-C to its process group stops the gateway, both agents, which deregister, and the reconciler, in that order, and removes the demo folder', async () => {
     onTestFailed(() => console.log(describeRunning()));
     const pid = demo.child.pid ?? -1;
     const children = await listChildPids(pid);
-    expect(children).toHaveLength(3);
+    expect(children).toHaveLength(4);
     expect(children.every(isAlive)).toBe(true);
     const demoDir = path.dirname(repo);
     expect(existsSync(demoDir)).toBe(true);
@@ -316,8 +372,16 @@ describe('mcpctl demo', () => {
     expect(children.filter(isAlive)).toEqual([]);
     expect(existsSync(demoDir)).toBe(false);
     expect((await readdir(tmp)).filter((e) => e.startsWith('mcpctl-'))).toEqual([]);
-    // The agents deregistered before the reconciler went away.
-    expect(demo.stderr()).toMatch(/\[agent gpu1\] .*deregistered gpu1/);
-    expect(demo.stderr()).toMatch(/\[agent gpu2\] .*deregistered gpu2/);
+    // The gateway stopped first (no new request for a member that is going), then the agents
+    // deregistered from a reconciler that was still there; the reconciler went last.
+    const lineOf = (pattern: RegExp): number => demo.stderr().split('\n').findIndex((line) => pattern.test(line));
+    const gatewayStop = lineOf(/^\[gateway\] .*shutting down/);
+    const agentStops = [lineOf(/^\[agent gpu1\] .*deregistered gpu1/), lineOf(/^\[agent gpu2\] .*deregistered gpu2/)];
+    const reconcilerStop = lineOf(/^\[reconciler\] .*shutting down/);
+    expect(gatewayStop).toBeGreaterThanOrEqual(0);
+    for (const agentStop of agentStops) {
+      expect(agentStop).toBeGreaterThan(gatewayStop);
+      expect(agentStop).toBeLessThan(reconcilerStop);
+    }
   });
 });
