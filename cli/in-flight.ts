@@ -2,7 +2,7 @@
 // gateway's GET /v1/mcpctl/state: summed per member for `get pools -o wide` and the TUI, and
 // polled for one member until it has none for `drain llm NAME --wait`.
 import type { GatewayApi } from '../client/gateway-client.js';
-import { inFlightOf, type GatewayStateAnswer } from '../schema/gateway.js';
+import { inFlightOf, isRoutableIn, type GatewayStateAnswer } from '../schema/gateway.js';
 import type { CommandContext } from './context.js';
 import { CliError, EXIT, GatewayUnreachableError } from './errors.js';
 
@@ -80,35 +80,38 @@ export interface IdleWaitOptions {
 export async function waitUntilIdle(ctx: CommandContext, gateways: readonly GatewayApi[], name: string, options: IdleWaitOptions): Promise<void> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   // What was last said per gateway: a count, or `away` while it cannot be reached.
-  const said = new Map<string, number | 'away'>();
+  const said = new Map<string, number | 'away' | 'routable'>();
   for (;;) {
     const polled = await Promise.all(
       gateways.map(async (g) => {
         try {
-          return { gateway: g.gateway, count: inFlightOf(await g.state(), name), away: null };
+          const state = await g.state();
+          return { gateway: g.gateway, count: inFlightOf(state, name), routable: isRoutableIn(state, name), away: null };
         } catch (error) {
-          if (error instanceof GatewayUnreachableError) return { gateway: g.gateway, count: null, away: error.reason };
+          if (error instanceof GatewayUnreachableError) return { gateway: g.gateway, count: null, routable: false, away: error.reason };
           throw error;
         }
       }),
     );
-    for (const { gateway, count, away } of polled) {
+    for (const { gateway, count, routable, away } of polled) {
       const before = said.get(gateway);
       if (count === null) {
         if (before !== 'away') ctx.out(`gateway ${gateway} stopped answering (${away ?? '?'}); waiting for it\n`);
         said.set(gateway, 'away');
         continue;
       }
-      if (count > 0 && count !== before) ctx.out(`waiting for ${count} request(s) in flight on ${name} (${gateway})\n`);
-      said.set(gateway, count);
+      // A gateway whose view lags the reconciler may still send NAME a new request: not drained yet.
+      if (routable && before !== 'routable') ctx.out(`waiting for ${gateway} to stop routing to ${name}\n`);
+      else if (!routable && count > 0 && count !== before) ctx.out(`waiting for ${count} request(s) in flight on ${name} (${gateway})\n`);
+      said.set(gateway, routable ? 'routable' : count);
     }
-    const busy = polled.filter((p) => p.count !== 0);
+    const busy = polled.filter((p) => p.count !== 0 || p.routable);
     if (busy.length === 0) {
       ctx.out(`drained: ${name} has no request in flight\n`);
       return;
     }
     if (ctx.now() >= options.deadlineMs) {
-      const left = busy.map((p) => (p.count === null ? `${p.gateway} not answering` : `${p.count} on ${p.gateway}`));
+      const left = busy.map((p) => (p.count === null ? `${p.gateway} not answering` : p.routable ? `${p.gateway} still routing to it` : `${p.count} on ${p.gateway}`));
       throw new CliError(`timed out after ${formatTimeout(options.timeoutMs)} waiting for the requests in flight on ${name} to finish (${left.join(', ')})`, EXIT.error);
     }
     await sleep(options.pollMs ?? IN_FLIGHT_POLL_MS);

@@ -116,8 +116,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     authorize(request, ['use:llms', 'view:llms']);
     const at = now();
     const routes = deps.routes();
-    const names = new Set<string>(states.names());
-    for (const id of routes.modelIds()) for (const member of routes.lookup(id)?.routable ?? []) names.add(member.name);
+    const routable = new Set<string>();
+    for (const id of routes.modelIds()) for (const member of routes.lookup(id)?.routable ?? []) routable.add(member.name);
+    const names = new Set<string>([...states.names(), ...routable]);
     const members = [...names].sort().map((name) => {
       const state = states.get(name);
       const cooling = isCoolingDown(state, at) && state.cooldown !== null;
@@ -125,6 +126,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
         name,
         pool: routes.poolOf(name) ?? null,
         inFlight: state.inFlight,
+        // Whether a new request may still go to it (active in this gateway's view): `drain --wait`
+        // waits for false, so that a gateway whose view lags the reconciler is not taken as drained.
+        routable: routable.has(name),
         cooldown: cooling && state.cooldown !== null ? { since: new Date(state.cooldown.sinceMs).toISOString(), until: new Date(state.cooldown.untilMs).toISOString(), reason: state.cooldown.reason } : null,
       };
     });

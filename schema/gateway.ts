@@ -16,6 +16,8 @@ export const gatewayMemberStateSchema = z.object({
   /** The member's pool key; null when the gateway's view of the reconciler no longer lists it. */
   pool: z.string().nullable(),
   inFlight: z.number().int().nonnegative(),
+  /** Whether the gateway may still send it a new request (active in its view); absent from older gateways. */
+  routable: z.boolean().optional(),
   cooldown: gatewayCooldownSchema.nullable(),
 });
 export type GatewayMemberState = z.infer<typeof gatewayMemberStateSchema>;
@@ -30,4 +32,9 @@ export type GatewayStateAnswer = z.infer<typeof gatewayStateAnswerSchema>;
 /** Requests in flight for `name` in one gateway's answer: 0 when the answer leaves it out. */
 export function inFlightOf(answer: GatewayStateAnswer, name: string): number {
   return answer.members.find((m) => m.name === name)?.inFlight ?? 0;
+}
+
+/** Whether one gateway's answer says it may still send `name` a new request. */
+export function isRoutableIn(answer: GatewayStateAnswer, name: string): boolean {
+  return answer.members.find((m) => m.name === name)?.routable === true;
 }

@@ -164,9 +164,11 @@ export function formatGuide(url: string, gatewayBase: string, repoDir: string, d
     'Try, in another terminal:',
     `  alias mcpctl='node ${BIN}'`,
     ...(url === DEFAULT_SERVER ? [] : [`  export MCPCTL_SERVER=${url}`]),
+    // The gateway has no default in the CLI: with it known, get pools -o wide shows IN-FLIGHT.
+    `  export MCPCTL_GATEWAY=${gatewayBase.replace(/\/v1$/, '')}`,
     `  cd ${repoDir}`,
     '  mcpctl get llm',
-    '  mcpctl get pools',
+    '  mcpctl get pools -o wide                # IN-FLIGHT: requests through the gateway now',
     `  mcpctl describe llm ${ANCHOR}`,
     `  mcpctl describe llm ${LEGACY}`,
     '  mcpctl tui',

@@ -1,5 +1,6 @@
 // `drain llm NAME --wait` and `get pools -o wide` against real parts: a reconciler process
-// following a bare remote, a real gateway (buildGateway) on 127.0.0.1:0 with a fixed route table,
+// following a bare remote, a real gateway (buildGateway) on 127.0.0.1:0 following it (or, where a
+// test says so, with a fixed route table: a gateway whose view never sees the drain),
 // and a fake upstream that holds each request open until the test releases it, so that the
 // gateway counts it in flight exactly as long as the test says.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -7,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway, type Gateway } from '../../gateway/app.js';
-import { buildRouteTable } from '../../gateway/route-table.js';
+import { ReconcilerFollower } from '../../gateway/reconciler-follower.js';
+import { buildRouteTable, type RouteTable } from '../../gateway/route-table.js';
+import type { Readiness } from '../../gateway/reconciler-follower.js';
+import { ReconcilerClient } from '../../client/reconciler-client.js';
 import type { LlmView } from '../../schema/views.js';
 import {
   bareCloneOf,
@@ -82,12 +86,26 @@ async function startHoldingUpstream(): Promise<HoldingUpstream> {
   };
 }
 
-/** A real gateway over the views the reconciler serves now (a fixed route table). */
-async function startGateway(views: LlmView[]): Promise<{ url: string; gateway: Gateway }> {
+/** A real gateway over fixed views: its route table never changes, whatever the reconciler serves. */
+function startGateway(views: LlmView[]): Promise<{ url: string; gateway: Gateway }> {
+  const table = buildRouteTable(views);
+  return startGatewayOver(() => table, () => ({ loaded: true, unreachableSinceMs: null, reason: null }));
+}
+
+/** A real gateway following the reconciler at `server`, as `mcpctl gateway` does. */
+async function startFollowingGateway(server: string): Promise<{ url: string; gateway: Gateway }> {
+  const follower = new ReconcilerFollower({ reconciler: new ReconcilerClient({ server }), log: () => undefined });
+  follower.start();
+  closers.push(() => follower.close());
+  await waitFor('the gateway to load a first view', () => follower.readiness().loaded);
+  return startGatewayOver(() => follower.routes(), () => follower.readiness());
+}
+
+async function startGatewayOver(routes: () => RouteTable, readiness: () => Readiness): Promise<{ url: string; gateway: Gateway }> {
   const dispatcher = new Agent();
   const gateway = await buildGateway({
-    routes: () => buildRouteTable(views),
-    readiness: () => ({ loaded: true, unreachableSinceMs: null, reason: null }),
+    routes,
+    readiness,
     dispatcher,
     settings: { strategy: 'least-load', retries: 0, cooldownMs: 30_000, timeoutMs: 120_000 },
     maxBodyBytes: 1_000_000,
@@ -100,6 +118,8 @@ async function startGateway(views: LlmView[]): Promise<{ url: string; gateway: G
 }
 
 interface DrainFleet {
+  /** What the reconciler served before any drain: a gateway over these never sees one. */
+  viewsAtStart: LlmView[];
   server: string;
   gateway: string;
   upstream: HoldingUpstream;
@@ -118,9 +138,13 @@ async function startDrainFleet(): Promise<DrainFleet> {
   for (const name of ['vllm-gpu1-qwen3', 'vllm-gpu2-qwen3', ...MORE_WORKERS]) {
     await registerAgent(follower.url, name.split('-')[1] ?? name, [{ ...liveLlm(name, 'qwen3'), url: `${upstream.url}/v1` }]);
   }
-  const views = (await getJson<{ items: LlmView[] }>(`${follower.url}/api/v1/llms`)).items;
-  const { url } = await startGateway(views);
-  return { server: follower.url, gateway: url, upstream, remote };
+  const viewsAtStart = (await getJson<{ items: LlmView[] }>(`${follower.url}/api/v1/llms`)).items;
+  const { url } = await startFollowingGateway(follower.url);
+  await waitFor('the gateway to route to every worker', async () => {
+    const state = await getJson<{ members: { name: string; routable?: boolean }[] }>(`${url}/v1/mcpctl/state`);
+    return ['vllm-gpu1-qwen3', 'vllm-gpu2-qwen3', ...MORE_WORKERS].every((name) => state.members.some((m) => m.name === name && m.routable === true));
+  });
+  return { viewsAtStart, server: follower.url, gateway: url, upstream, remote };
 }
 
 function cloneOfRemote(): Promise<TempRepo> {
@@ -170,7 +194,8 @@ describe('drain llm NAME --wait', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const head = await repo.head();
-    expect(linesOf(result.stdout)).toEqual([
+    // The gateway may poll before its watch brings the drain: then drain says it waits for that too.
+    expect(linesOf(result.stdout).filter((line) => !line.endsWith('to stop routing to vllm-gpu2-qwen3'))).toEqual([
       `committed ${head.slice(0, 7)}: drain llm vllm-gpu2-qwen3`,
       'pushed',
       `the reconciler serves ${head}`,
@@ -204,7 +229,7 @@ describe('drain llm NAME --wait', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(linesOf(first.stdout).at(-1)).toBe('drained: vllm-gpu4-qwen3 has no request in flight');
-    expect(first.stdout).not.toContain('waiting for');
+    expect(first.stdout).not.toContain('request(s) in flight');
 
     const again = await runCli(args);
     expect(again.stderr).toBe('');
@@ -214,6 +239,17 @@ describe('drain llm NAME --wait', () => {
       `the reconciler serves ${await repo.head()}`,
       'drained: vllm-gpu4-qwen3 has no request in flight',
     ]);
+  });
+
+  it('a gateway whose view still routes to NAME (it never saw the drain) is waited for, then --timeout names it', async () => {
+    // vllm-gpu4-qwen3 is drained and served so by now; this gateway's view is from before.
+    const repo = await cloneOfRemote();
+    const lagging = await startGateway(fleet.viewsAtStart);
+    const args = ['--server', fleet.server, '--repo', repo.dir, '--gateway', lagging.url, 'drain', 'llm', 'vllm-gpu4-qwen3', '--wait', '--timeout', '3s'];
+    const result = await runCli(args);
+    expect(result.code).toBe(1);
+    expect(expectOneErrorLine(result)).toBe(`mcpctl: error: timed out after 3s waiting for the requests in flight on vllm-gpu4-qwen3 to finish (${lagging.url} still routing to it)`);
+    expect(linesOf(result.stdout)).toContain(`waiting for ${lagging.url} to stop routing to vllm-gpu4-qwen3`);
   });
 
   it('without a gateway: one note line, and it waits for the reconciler only', async () => {

@@ -137,7 +137,7 @@ describe('cooldowns', () => {
     for (let i = 0; i < 5; i++) expectOpenAiError(await chat(gateway), 502, 'upstream_error', 'upstream_error');
     up['solo']?.behave({ kind: 'status', status: 429, headers: { 'retry-after': '600' } });
     expectOpenAiError(await chat(gateway), 502, 'upstream_error', 'upstream_error');
-    expect(await stateOf(gateway.url)).toEqual([{ name: 'solo', pool: 'p', inFlight: 0, cooldown: null }]);
+    expect(await stateOf(gateway.url)).toEqual([{ name: 'solo', pool: 'p', inFlight: 0, routable: true, cooldown: null }]);
     expect(samples(await metricsText(gateway.url), 'mcpctl_gateway_cooldowns_total{')).toEqual([]);
     up['solo']?.behave({ kind: 'json' });
     expect((await chat(gateway)).status).toBe(200);

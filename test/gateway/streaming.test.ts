@@ -42,7 +42,7 @@ describe('streaming', () => {
     const stream = await openStream(`${gateway.url}/v1/chat/completions`, streamBody);
     expect(await stream.ended).toBe(true);
     expect(stream.received()).toBe(sseText(CHUNKS));
-    expect(await stateOf(gateway.url)).toEqual([{ name: 'a', pool: 'p', inFlight: 0, cooldown: null }]);
+    expect(await stateOf(gateway.url)).toEqual([{ name: 'a', pool: 'p', inFlight: 0, routable: true, cooldown: null }]);
   });
 });
 
