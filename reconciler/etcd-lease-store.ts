@@ -42,6 +42,12 @@ export interface EtcdLeaseStoreOptions {
   putBatchMs?: number;
   /** TTL of the etcd lease the beats keys hang on. Default 30 s. */
   beatsLeaseTtlSeconds?: number;
+  /**
+   * A touch that comes more than this after the previous beat (an agent back from stale) is also
+   * written to the record, so that a takeover decided elsewhere on the stale time loses to it
+   * in etcd. Give the lease TTL. Default: never.
+   */
+  reviveAfterMs?: number;
   /** Names this reconciler's beats keys; random per process by default. */
   reconcilerId?: string;
   /** Reports a failed background write (beats, putLater) or a broken watch. */
@@ -127,7 +133,7 @@ export class EtcdLeaseStore implements LeaseStore {
     const { kvs, revision } = await this.range();
     this.replaceMirror(kvs, revision, false);
     this.startWatch(revision);
-    return { records: [...this.mirror.values()], revision: this.revision };
+    return { records: [...this.mirror.values()], revision: this.revision, shared: true };
   }
 
   watch(afterRevision: number, watcher: LeaseWatcher): () => void {
@@ -202,6 +208,13 @@ export class EtcdLeaseStore implements LeaseStore {
         if (update.load === undefined) delete entry.load;
         else entry.load = update.load;
       }
+    }
+    const reviveAfterMs = this.options.reviveAfterMs;
+    if (reviveAfterMs !== undefined && lastHeartbeatAt - previousHeartbeatAt > reviveAfterMs) {
+      const pending = this.pending.get(agentId);
+      const base = pending !== undefined && pending.expected === current.modRevision ? pending.base : record;
+      this.pending.set(agentId, { base, expected: current.modRevision, record });
+      this.schedulePuts();
     }
     const shard = shardOf(agentId);
     let agents = this.heard.get(shard);

@@ -51,6 +51,11 @@ export interface LeaseList {
   records: VersionedRecord[];
   /** The store revision the list was taken at: watch from here. */
   revision: number;
+  /**
+   * True when other reconcilers keep these records' heartbeat times current (etcd): a record is
+   * then as live as its time says, not "restored" until its agent is heard from again.
+   */
+  shared?: boolean;
 }
 
 /**
