@@ -236,6 +236,9 @@ export class EtcdLeaseStore implements LeaseStore {
     if (this.closed) return;
     try {
       await this.flush();
+    } catch (error) {
+      // What was batched is lost with etcd away; the next beats write it again elsewhere.
+      this.options.onError?.(error as Error);
     } finally {
       this.closed = true;
       this.clearTimers();

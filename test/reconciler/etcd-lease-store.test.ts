@@ -7,13 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdLeaseStore, StoreUnavailable } from '../../reconciler/etcd-lease-store.js';
 import type { LeaseEvent, LeaseRecord } from '../../reconciler/lease-store.js';
 import { ReconcilerStartError, runReconcilerCommand } from '../../reconciler/main.js';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView } from '../../schema/views.js';
-import { etcdTool, TestEtcd } from '../support/etcd.js';
+import { etcdTool, TcpRelay, TestEtcd } from '../support/etcd.js';
 import { waitFor } from '../support/wait-for.js';
 import { closeHarnesses, entry, FLEET_FILES, postJson, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
 
@@ -238,6 +239,43 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
         return found?.status.phase === 'active' ? found : undefined;
       });
       expect(view.status.agent?.id).toBe('gpu1');
+    }
+  });
+
+  it('a watch that comes back after its revision was compacted lists again and diffs: each change once', async () => {
+    const relay = await TcpRelay.start(etcd.endpoint);
+    const raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+    try {
+      const prefix = nextPrefix();
+      const a = storeOn(prefix);
+      const broken: string[] = [];
+      const b = new EtcdLeaseStore({ endpoints: [relay.endpoint], prefix, onError: (error) => broken.push(error.message) });
+      stores.push(b);
+      await a.list();
+      const gone = await a.compareAndSet('gone', 0, record('gone', ['w1']));
+      const kept = await a.compareAndSet('kept', 0, record('kept', ['w2']));
+      if (!gone.ok || !kept.ok) throw new Error('refused');
+      const events = await watched(b);
+      // b alone loses etcd; meanwhile changes, then a compaction past them. The re-list tells
+      // deletes first, then the rest in key order.
+      relay.cut();
+      expect(await a.compareAndSet('gone', gone.modRevision, null)).toEqual({ ok: true, modRevision: 0 });
+      const added = await a.compareAndSet('added', 0, record('added', ['w3']));
+      if (!added.ok) throw new Error('refused');
+      a.touch('kept', 50_000);
+      await a.flush();
+      await raw.kv.compact({ revision: (await etcdRevision()).toString(), physical: true });
+      relay.mend();
+      await waitFor('the other store to catch up', () => events.some((e) => e.type === 'put' && e.record.agentId === 'added'), 30_000);
+      const later = await a.compareAndSet('later', 0, record('later', ['w4']));
+      if (!later.ok) throw new Error('refused');
+      await waitFor('a write after the catch-up', () => events.some((e) => e.type === 'put' && e.record.agentId === 'later'), 30_000);
+      expect(events.map((e) => `${e.type} ${e.type === 'delete' ? e.agentId : e.record.agentId}`)).toEqual(['delete gone', 'put added', 'touch kept', 'put later']);
+      expect(broken.some((m) => m.includes('listing again'))).toBe(true);
+      expect((await b.list()).records.map((r) => `${r.record.agentId}@${r.record.lastHeartbeatAt}`).sort()).toEqual(['added@1000', 'kept@50000', 'later@1000']);
+    } finally {
+      raw.close();
+      await relay.close();
     }
   });
 

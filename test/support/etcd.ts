@@ -2,7 +2,7 @@
 // stopped by the test. It can be killed with SIGKILL and started again on the same data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTool, TOOLS } from './tools.js';
@@ -95,4 +95,61 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A TCP relay in front of etcd for one client: cut() drops its connections and refuses new ones
+ * (a network partition of that client alone), mend() lets it connect again.
+ */
+export class TcpRelay {
+  private readonly sockets = new Set<Socket>();
+  private cutOff = false;
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(target: string): Promise<TcpRelay> {
+    const [host, port] = target.split(':') as [string, string];
+    let relay: TcpRelay | null = null;
+    const server = createServer((socket) => {
+      if (relay === null || relay.cutOff) {
+        socket.destroy();
+        return;
+      }
+      const upstream = connect(Number(port), host);
+      const sockets = relay.sockets;
+      sockets.add(socket);
+      sockets.add(upstream);
+      const close = (): void => {
+        socket.destroy();
+        upstream.destroy();
+        sockets.delete(socket);
+        sockets.delete(upstream);
+      };
+      socket.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address() as AddressInfo;
+    relay = new TcpRelay(server, `127.0.0.1:${address.port}`);
+    return relay;
+  }
+
+  cut(): void {
+    this.cutOff = true;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  mend(): void {
+    this.cutOff = false;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
 }
