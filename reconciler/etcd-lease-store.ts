@@ -58,8 +58,6 @@ export interface EtcdLeaseStoreOptions {
 type BeatValue = [number, Gpu[], Record<string, Load>];
 
 interface PendingPut {
-  /** The record etcd holds (at `expected`): its names are the claims to release. */
-  base: LeaseRecord | null;
   expected: number;
   record: LeaseRecord;
 }
@@ -83,6 +81,8 @@ export class EtcdLeaseStore implements LeaseStore {
   private readonly putBatchMs: number;
   /** The records as of `revision`, plus this process's touches and putLater writes. */
   private readonly mirror = new Map<string, VersionedRecord>();
+  /** The names of each record as etcd holds it, at its modRevision: the claims it has. */
+  private readonly storedNames = new Map<string, { modRevision: number; names: string[] }>();
   private revision = 0;
   private readonly watchers = new Set<LeaseWatcher>();
   private etcdWatcher: Watcher | null = null;
@@ -148,11 +148,9 @@ export class EtcdLeaseStore implements LeaseStore {
     // The cache the caller read is fed from the mirror, so a mirror that moved on is a refusal
     // etcd would give too; only a write the mirror agrees with goes to etcd to be decided.
     if ((current?.modRevision ?? 0) !== expectedRevision) return { ok: false, current: current ?? null };
-    const pending = this.pending.get(agentId);
     // A batched put not yet sent was made from the same revision: this write supersedes it.
-    if (pending !== undefined && pending.expected === expectedRevision) this.pending.delete(agentId);
-    const base = pending?.base ?? current?.record ?? null;
-    const txn = this.casTxn(agentId, expectedRevision, base, next);
+    if (this.pending.get(agentId)?.expected === expectedRevision) this.pending.delete(agentId);
+    const txn = this.casTxn(agentId, expectedRevision, next);
     const response = await this.call('compare-and-set', (options) => this.client.kv.txn(txn.request, options));
     const headerRevision = Number(response.header.revision);
     if (response.succeeded) {
@@ -169,6 +167,7 @@ export class EtcdLeaseStore implements LeaseStore {
       let claimRevision = 0;
       for (const kvs of claimRanges) for (const kv of kvs) claimRevision = Math.max(claimRevision, Number(kv.mod_revision));
       await this.waitUntil(() => this.revision >= claimRevision);
+      await this.releaseOrphanClaims(claimRanges.flat());
     }
     const now = this.mirror.get(agentId);
     if (now !== undefined && now.modRevision === recordRevision) return { ok: false, current: now };
@@ -184,9 +183,7 @@ export class EtcdLeaseStore implements LeaseStore {
   putLater(expectedRevision: number, next: LeaseRecord): CasResult {
     const current = this.mirror.get(next.agentId);
     if ((current?.modRevision ?? 0) !== expectedRevision) return { ok: false, current: current ?? null };
-    const pending = this.pending.get(next.agentId);
-    const base = pending !== undefined && pending.expected === expectedRevision ? pending.base : (current?.record ?? null);
-    this.pending.set(next.agentId, { base, expected: expectedRevision, record: next });
+    this.pending.set(next.agentId, { expected: expectedRevision, record: next });
     this.mirror.set(next.agentId, { record: next, modRevision: expectedRevision });
     this.emit({ type: 'put', record: next, modRevision: expectedRevision });
     this.schedulePuts();
@@ -211,9 +208,7 @@ export class EtcdLeaseStore implements LeaseStore {
     }
     const reviveAfterMs = this.options.reviveAfterMs;
     if (reviveAfterMs !== undefined && lastHeartbeatAt - previousHeartbeatAt > reviveAfterMs) {
-      const pending = this.pending.get(agentId);
-      const base = pending !== undefined && pending.expected === current.modRevision ? pending.base : record;
-      this.pending.set(agentId, { base, expected: current.modRevision, record });
+      this.pending.set(agentId, { expected: current.modRevision, record });
       this.schedulePuts();
     }
     const shard = shardOf(agentId);
@@ -253,9 +248,15 @@ export class EtcdLeaseStore implements LeaseStore {
     }
   }
 
-  private casTxn(agentId: string, expectedRevision: number, base: LeaseRecord | null, next: LeaseRecord | null): { request: { compare: ICompare[]; success: IRequestOp[]; failure: IRequestOp[] } } {
+  /**
+   * The txn that writes `next` over the record etcd holds at `expectedRevision`, with its claims:
+   * the names to claim and release are those of the record as etcd holds it (not of a batched
+   * put shown in the mirror but maybe not written).
+   */
+  private casTxn(agentId: string, expectedRevision: number, next: LeaseRecord | null): { request: { compare: ICompare[]; success: IRequestOp[]; failure: IRequestOp[] } } {
     const recordKey = this.key(`leases/${agentId}`);
-    const before = new Set(base === null ? [] : base.llms.map((e) => e.name));
+    const stored = this.storedNames.get(agentId);
+    const before = new Set(stored !== undefined && stored.modRevision === expectedRevision ? stored.names : []);
     const after = new Set(next === null ? [] : next.llms.map((e) => e.name));
     const compare: ICompare[] = [{ key: recordKey, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }];
     const success: IRequestOp[] = [];
@@ -275,6 +276,30 @@ export class EtcdLeaseStore implements LeaseStore {
     return { request: { compare, success, failure } };
   }
 
+  /**
+   * Claims whose holder's record (as the watch has it now) no longer lists the name: left by a
+   * write this store cannot have made, but they would refuse the name to everyone for good.
+   * Each is deleted only if neither it nor its holder's record moved since.
+   */
+  private async releaseOrphanClaims(claims: readonly IKeyValue[]): Promise<void> {
+    for (const claim of claims) {
+      const name = claim.key.toString().slice(this.prefix.length + 'names/'.length);
+      const holder = claim.value.toString();
+      const stored = this.storedNames.get(holder);
+      if (stored !== undefined && stored.names.includes(name)) continue;
+      const request = {
+        compare: [
+          { key: claim.key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: claim.mod_revision },
+          { key: this.key(`leases/${holder}`), target: 'Mod' as const, result: 'Equal' as const, mod_revision: stored?.modRevision ?? 0 },
+        ],
+        success: [{ request_delete_range: { key: claim.key } }],
+        failure: [],
+      };
+      await this.call('orphan claim', (options) => this.client.kv.txn(request, options));
+      this.options.onError?.(new Error(`released the claim on ${name} of agent ${holder}, whose record does not list it`));
+    }
+  }
+
   private schedulePuts(): void {
     if (this.putTimer !== null || this.closed) return;
     this.putTimer = setTimeout(() => {
@@ -292,7 +317,7 @@ export class EtcdLeaseStore implements LeaseStore {
     this.pending.clear();
     this.putWrite = Promise.all(
       batch.map(async ([agentId, put]) => {
-        const txn = this.casTxn(agentId, put.expected, put.base, put.record);
+        const txn = this.casTxn(agentId, put.expected, put.record);
         try {
           const response = await this.call('batched put', (options) => this.client.kv.txn(txn.request, options));
           if (!response.succeeded) await this.undoPut(agentId, put.record, response.responses[0]?.response_range.kvs[0]);
@@ -316,6 +341,7 @@ export class EtcdLeaseStore implements LeaseStore {
     if (this.mirror.get(agentId)?.record !== record) return;
     if (actual === undefined) {
       this.mirror.delete(agentId);
+      this.storedNames.delete(agentId);
       this.emit({ type: 'delete', agentId, modRevision: this.revision });
       return;
     }
@@ -323,6 +349,7 @@ export class EtcdLeaseStore implements LeaseStore {
     if (parsed === null) return;
     this.mergeBeat(parsed, record);
     const modRevision = Number(actual.mod_revision);
+    this.storedNames.set(agentId, { modRevision, names: parsed.llms.map((e) => e.name) });
     this.mirror.set(agentId, { record: parsed, modRevision });
     this.emit({ type: 'put', record: parsed, modRevision });
   }
@@ -439,6 +466,8 @@ export class EtcdLeaseStore implements LeaseStore {
         }
       }
     }
+    this.storedNames.clear();
+    for (const [agentId, { record, modRevision }] of records) this.storedNames.set(agentId, { modRevision, names: record.llms.map((e) => e.name) });
     if (!diff) {
       // Records that did not change stay the objects watchers were given (touches land on them).
       const kept = new Map(this.mirror);
@@ -522,6 +551,7 @@ export class EtcdLeaseStore implements LeaseStore {
         const agentId = key.slice('leases/'.length);
         const held = this.mirror.get(agentId);
         if (event.type === 'Delete') {
+          this.storedNames.delete(agentId);
           if (held !== undefined) {
             this.mirror.delete(agentId);
             this.emit({ type: 'delete', agentId, modRevision });
@@ -529,6 +559,7 @@ export class EtcdLeaseStore implements LeaseStore {
         } else if (held === undefined || held.modRevision < modRevision) {
           const record = this.parseRecord(kv);
           if (record !== null) {
+            this.storedNames.set(agentId, { modRevision, names: record.llms.map((e) => e.name) });
             if (held !== undefined) this.mergeBeat(record, held.record);
             this.mirror.set(agentId, { record, modRevision });
             this.emit({ type: 'put', record, modRevision });

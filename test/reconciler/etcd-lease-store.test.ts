@@ -124,6 +124,35 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     }
   });
 
+  it('a name released by a batched put superseded by a compare-and-set is free for another agent', async () => {
+    const store = storeOn(nextPrefix());
+    await store.list();
+    const put = await store.compareAndSet('x', 0, record('x', ['a', 'b']));
+    if (!put.ok) throw new Error('refused');
+    // The batched put (b dropped) is shown at once; the durable write made on top of it replaces it before it is sent.
+    expect(store.putLater(put.modRevision, record('x', ['a'])).ok).toBe(true);
+    expect((await store.compareAndSet('x', put.modRevision, record('x', ['a']))).ok).toBe(true);
+    expect((await store.compareAndSet('y', 0, record('y', ['b']))).ok).toBe(true);
+  });
+
+  it('a claim whose holder does not list the name (left by hand) is released, and the next try takes the name', async () => {
+    const prefix = nextPrefix();
+    const raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+    try {
+      await raw.put(`${prefix}names/n1`).value('ghost');
+      const errors: string[] = [];
+      const store = new EtcdLeaseStore({ endpoints: [etcd.endpoint], prefix, onError: (error) => errors.push(error.message) });
+      stores.push(store);
+      await store.list();
+      expect(await store.compareAndSet('x', 0, record('x', ['n1']))).toEqual({ ok: false, current: null });
+      expect(errors).toEqual(['released the claim on n1 of agent ghost, whose record does not list it']);
+      expect((await store.compareAndSet('x', 0, record('x', ['n1']))).ok).toBe(true);
+      expect(await raw.get(`${prefix}names/n1`).string()).toBe('x');
+    } finally {
+      raw.close();
+    }
+  });
+
   it('a takeover race through two reconcilers: exactly one agent takes the stale name, the other is told who holds it', async () => {
     const prefix = nextPrefix();
     const one = await startHarness({ files: null, store: storeOn(prefix) });
