@@ -71,6 +71,8 @@ interface RevisionWaiter {
 const BEAT_SHARDS = 32;
 /** Puts of one beats txn, in bytes: etcd refuses requests over 1.5 MiB. */
 const TXN_BYTES = 1024 * 1024;
+/** How often etcd is tried again while it does not answer. */
+const RETRY_MS = 1000;
 
 export class EtcdLeaseStore implements LeaseStore {
   readonly reconcilerId: string;
@@ -100,6 +102,9 @@ export class EtcdLeaseStore implements LeaseStore {
   private putTimer: NodeJS.Timeout | null = null;
   private putWrite: Promise<void> | null = null;
   private closed = false;
+  /** Set while etcd does not answer (the last call failed); a probe clears it once it does. */
+  private unavailable: StoreUnavailable | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: EtcdLeaseStoreOptions) {
     this.prefix = options.prefix ?? '/mcpctl/';
@@ -190,7 +195,12 @@ export class EtcdLeaseStore implements LeaseStore {
     return { ok: true, modRevision: expectedRevision };
   }
 
+  /**
+   * Throws StoreUnavailable while etcd does not answer: the beat would reach no other
+   * reconciler, and the agent is better told to retry (503) than to believe it counted.
+   */
   touch(agentId: string, lastHeartbeatAt: number, gpus?: Gpu[], loads?: readonly LoadUpdate[]): boolean {
+    if (this.unavailable !== null) throw this.unavailable;
     const current = this.mirror.get(agentId);
     if (current === undefined) return false;
     const { record } = current;
@@ -237,6 +247,8 @@ export class EtcdLeaseStore implements LeaseStore {
     } finally {
       this.closed = true;
       this.clearTimers();
+      if (this.probeTimer !== null) clearInterval(this.probeTimer);
+      this.probeTimer = null;
       this.stopWatch();
       this.watchers.clear();
       for (const waiter of this.waiters.splice(0)) waiter.resolve();
@@ -300,12 +312,12 @@ export class EtcdLeaseStore implements LeaseStore {
     }
   }
 
-  private schedulePuts(): void {
+  private schedulePuts(delayMs = this.putBatchMs): void {
     if (this.putTimer !== null || this.closed) return;
     this.putTimer = setTimeout(() => {
       this.putTimer = null;
       void this.writePuts();
-    }, this.putBatchMs);
+    }, delayMs);
     this.putTimer.unref();
   }
 
@@ -322,12 +334,14 @@ export class EtcdLeaseStore implements LeaseStore {
           const response = await this.call('batched put', (options) => this.client.kv.txn(txn.request, options));
           if (!response.succeeded) await this.undoPut(agentId, put.record, response.responses[0]?.response_range.kvs[0]);
         } catch (error) {
+          // Not decided: sent again with a later batch, unless a newer write took its place.
           this.options.onError?.(error as Error);
-          await this.undoPut(agentId, put.record, undefined).catch(() => {});
+          if (!this.pending.has(agentId) && this.mirror.get(agentId)?.record === put.record) this.pending.set(agentId, put);
         }
       }),
     ).then(() => {
       this.putWrite = null;
+      if (this.pending.size > 0) this.schedulePuts(this.unavailable === null ? this.putBatchMs : RETRY_MS);
     });
     await this.putWrite;
   }
@@ -436,7 +450,9 @@ export class EtcdLeaseStore implements LeaseStore {
       return id;
     } catch (error) {
       lease.release();
-      throw new StoreUnavailable('lease grant', error);
+      const unavailable = new StoreUnavailable('lease grant', error);
+      this.markUnavailable(unavailable);
+      throw unavailable;
     }
   }
 
@@ -669,10 +685,31 @@ export class EtcdLeaseStore implements LeaseStore {
   private async call<T>(what: string, run: (options: { deadline: number }) => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailable(what, new Error('the store is closed'));
     try {
-      return await bounded(run({ deadline: Date.now() + this.callTimeoutMs }), this.callTimeoutMs);
+      const result = await bounded(run({ deadline: Date.now() + this.callTimeoutMs }), this.callTimeoutMs);
+      this.markAvailable();
+      return result;
     } catch (error) {
-      throw error instanceof StoreUnavailable ? error : new StoreUnavailable(what, error);
+      const unavailable = error instanceof StoreUnavailable ? error : new StoreUnavailable(what, error);
+      this.markUnavailable(unavailable);
+      throw unavailable;
     }
+  }
+
+  private markAvailable(): void {
+    this.unavailable = null;
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  /** Until a call succeeds again: touches are refused, and etcd is probed every RETRY_MS. */
+  private markUnavailable(error: StoreUnavailable): void {
+    this.unavailable = error;
+    if (this.probeTimer !== null || this.closed) return;
+    this.probeTimer = setInterval(() => {
+      const start = Buffer.from(this.prefix);
+      this.call('probe', (options) => this.client.kv.range({ key: start, range_end: prefixEnd(start), limit: 1, keys_only: true }, options)).catch(() => {});
+    }, RETRY_MS);
+    this.probeTimer.unref();
   }
 }
 
