@@ -4,9 +4,13 @@
 //   leases/<agentId>            the LeaseRecord (JSON), written only when it really changes
 //   names/<name>                the agentId that holds the name, written in the same
 //                               transaction as the record, so that etcd refuses a second holder
-//   beats/<reconcilerId>/<n>    {agentId: [lastHeartbeatAt, gpus, loads]} for the agents this
-//                               reconciler heard from, one txn per second for all of them, on an
-//                               etcd lease so a dead reconciler's keys vanish
+//   beats/<reconcilerId>/d<slot>[-<part>]
+//                               {agentId: [lastHeartbeatAt, gpus, loads]} of the agents this
+//                               reconciler heard from since its last beats write (one txn a
+//                               second at most, the slot turning over every DELTA_SLOTS writes)
+//   beats/<reconcilerId>/s<n>   the same for every agent it heard from, rewritten every 30 s so
+//                               a list finds each agent's newest beat in a snapshot or a delta
+//   (both kinds on an etcd lease of this reconciler, so a dead reconciler's keys vanish)
 // A heartbeat that changes nothing is no etcd write of its own: it lands in the next beats txn,
 // and every store turns a newer time it sees there into a touch event (no change of modRevision).
 import { randomBytes } from 'node:crypto';
@@ -67,8 +71,14 @@ interface RevisionWaiter {
   resolve: () => void;
 }
 
-/** Beats keys per reconciler: agents are spread by hash, so one key stays far below etcd's 1.5 MiB. */
+/** Snapshot keys per reconciler: agents are spread by hash, so one key stays far below etcd's 1.5 MiB. */
 const BEAT_SHARDS = 32;
+/** Delta keys per reconciler: a snapshot is written at least every DELTA_SLOTS / 2 writes, so no beat falls out before one holds it. */
+const DELTA_SLOTS = 64;
+/** How often the snapshot keys are rewritten (with a beats write that is due anyway). */
+const SNAPSHOT_MS = 30_000;
+/** One delta key's value at most, in bytes; a larger delta is split into parts. */
+const DELTA_PART_BYTES = 512 * 1024;
 /** Puts of one beats txn, in bytes: etcd refuses requests over 1.5 MiB. */
 const TXN_BYTES = 1024 * 1024;
 /** How often etcd is tried again while it does not answer. */
@@ -93,7 +103,11 @@ export class EtcdLeaseStore implements LeaseStore {
   private waiters: RevisionWaiter[] = [];
   /** Agents this reconciler heard from, by beats shard. */
   private readonly heard = new Map<number, Set<string>>();
-  private readonly dirtyShards = new Set<number>();
+  /** Agents touched since the last beats write. */
+  private readonly touched = new Set<string>();
+  private beatWrites = 0;
+  private lastSnapshotAt = Number.NEGATIVE_INFINITY;
+  private lastSnapshotWrite = 0;
   private beatTimer: NodeJS.Timeout | null = null;
   private beatsLease: Lease | null = null;
   private beatsLeaseId: string | null = null;
@@ -225,7 +239,7 @@ export class EtcdLeaseStore implements LeaseStore {
     let agents = this.heard.get(shard);
     if (agents === undefined) this.heard.set(shard, (agents = new Set()));
     agents.add(agentId);
-    this.dirtyShards.add(shard);
+    this.touched.add(agentId);
     this.scheduleBeats();
     this.emit({ type: 'touch', record, modRevision: current.modRevision, previousHeartbeatAt, previousGpus });
     return true;
@@ -377,12 +391,32 @@ export class EtcdLeaseStore implements LeaseStore {
     this.beatTimer.unref();
   }
 
-  /** The dirty beats shards, in as few txns as fit, on this reconciler's etcd lease. */
+  /**
+   * The beats since the last write as one delta key (in parts if large), with the snapshot
+   * keys when they are due, in as few txns as fit, on this reconciler's etcd lease.
+   */
   private async writeBeats(): Promise<void> {
     while (this.beatWrite !== null) await this.beatWrite;
-    if (this.dirtyShards.size === 0) return;
-    const shards = [...this.dirtyShards];
-    this.dirtyShards.clear();
+    if (this.touched.size === 0) return;
+    const touched = [...this.touched];
+    this.touched.clear();
+    const now = Date.now();
+    // Due by time, or before the delta slots turn over (flushes and short batches write faster).
+    const snapshot = now - this.lastSnapshotAt >= SNAPSHOT_MS || this.beatWrites - this.lastSnapshotWrite >= DELTA_SLOTS / 2;
+    const writeNumber = this.beatWrites;
+    const values: [string, Buffer][] = [];
+    if (snapshot) for (const shard of this.heard.keys()) values.push([`s${shard}`, Buffer.from(JSON.stringify(this.beatsOf(this.heard.get(shard) ?? new Set())))]);
+    const slot = this.beatWrites++ % DELTA_SLOTS;
+    const delta = Buffer.from(JSON.stringify(this.beatsOf(new Set(touched))));
+    const parts = Math.ceil(delta.length / DELTA_PART_BYTES);
+    if (parts <= 1) values.push([`d${slot}`, delta]);
+    else {
+      // Split by agents, not bytes: each part is a JSON object of its own.
+      for (let part = 0; part < parts; part++) {
+        const agents = new Set(touched.filter((_agentId, i) => i % parts === part));
+        values.push([`d${slot}-${part}`, Buffer.from(JSON.stringify(this.beatsOf(agents)))]);
+      }
+    }
     const write = async (): Promise<void> => {
       const leaseId = await this.ensureBeatsLease();
       let ops: IRequestOp[] = [];
@@ -393,10 +427,9 @@ export class EtcdLeaseStore implements LeaseStore {
         bytes = 0;
         await this.call('beats', (options) => this.client.kv.txn(request, options));
       };
-      for (const shard of shards) {
-        const value = Buffer.from(JSON.stringify(this.beatsOf(shard)));
+      for (const [name, value] of values) {
         if (bytes > 0 && bytes + value.length > TXN_BYTES) await send();
-        ops.push({ request_put: { key: this.key(`beats/${this.reconcilerId}/${shard}`), value, lease: leaseId } });
+        ops.push({ request_put: { key: this.key(`beats/${this.reconcilerId}/${name}`), value, lease: leaseId } });
         bytes += value.length;
       }
       if (ops.length > 0) await send();
@@ -404,10 +437,14 @@ export class EtcdLeaseStore implements LeaseStore {
     this.beatWrite = write().then(
       () => {
         this.beatWrite = null;
+        if (snapshot) {
+          this.lastSnapshotAt = now;
+          this.lastSnapshotWrite = writeNumber;
+        }
       },
       (error: unknown) => {
         this.beatWrite = null;
-        for (const shard of shards) this.dirtyShards.add(shard);
+        for (const agentId of touched) this.touched.add(agentId);
         this.scheduleBeats();
         throw error;
       },
@@ -415,10 +452,9 @@ export class EtcdLeaseStore implements LeaseStore {
     await this.beatWrite;
   }
 
-  private beatsOf(shard: number): Record<string, BeatValue> {
+  /** The beats of `agents` as a key holds them; agents whose record is gone are forgotten. */
+  private beatsOf(agents: Set<string>): Record<string, BeatValue> {
     const out: Record<string, BeatValue> = {};
-    const agents = this.heard.get(shard);
-    if (agents === undefined) return out;
     for (const agentId of agents) {
       const held = this.mirror.get(agentId);
       if (held === undefined) {
@@ -440,7 +476,8 @@ export class EtcdLeaseStore implements LeaseStore {
       if (this.beatsLease !== lease) return;
       this.beatsLease = null;
       this.beatsLeaseId = null;
-      for (const shard of this.heard.keys()) this.dirtyShards.add(shard);
+      this.lastSnapshotAt = Number.NEGATIVE_INFINITY;
+      for (const agents of this.heard.values()) for (const agentId of agents) this.touched.add(agentId);
       this.scheduleBeats();
     });
     try {

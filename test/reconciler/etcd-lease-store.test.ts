@@ -109,6 +109,22 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     expect(listed).toMatchObject({ modRevision: put.modRevision, record: { lastHeartbeatAt: 5_000 } });
   });
 
+  it('a reconciler that lists later finds every agent\'s newest beat, however many beats writes turned the delta keys over', async () => {
+    const prefix = nextPrefix();
+    const a = storeOn(prefix, { beatBatchMs: 60_000 });
+    await a.list();
+    for (const agentId of ['quiet', 'busy']) await a.compareAndSet(agentId, 0, record(agentId, [`${agentId}-llm`]));
+    a.touch('quiet', 2_000);
+    await a.flush();
+    // 100 writes with `busy` alone: `quiet` left the delta keys long ago, the snapshots keep it.
+    for (let write = 1; write <= 100; write++) {
+      a.touch('busy', 2_000 + write);
+      await a.flush();
+    }
+    const listed = (await storeOn(prefix).list()).records.map((r) => `${r.record.agentId}@${r.record.lastHeartbeatAt}`).sort();
+    expect(listed).toEqual(['busy@2100', 'quiet@2000']);
+  });
+
   it('two agents claiming one name through two reconcilers at once: exactly one gets it, round after round', async () => {
     const prefix = nextPrefix();
     const [a, b] = [storeOn(prefix), storeOn(prefix)];
