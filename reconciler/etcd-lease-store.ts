@@ -1,7 +1,9 @@
 // A LeaseStore in etcd, shared by several reconcilers (DESIGN §9). It is an informer over the
 // prefix: list at a revision, watch from the next, re-list and diff by key when the watch breaks
 // or its revision was compacted. Keys under the prefix:
-//   leases/<agentId>            the LeaseRecord (JSON), written only when it really changes
+//   leases/<agentId>            the LeaseRecord (JSON), written only when it really changes (its
+//                               heartbeat time and telemetry are those of that write; newer
+//                               ones are in beats/, and a list or watch takes the newest)
 //   names/<name>                the agentId that holds the name, written in the same
 //                               transaction as the record, so that etcd refuses a second holder
 //   beats/<reconcilerId>/d<slot>[-<part>]
@@ -472,7 +474,7 @@ export class EtcdLeaseStore implements LeaseStore {
     if (this.beatsLease !== null && this.beatsLeaseId !== null) return this.beatsLeaseId;
     const lease = this.client.lease(this.options.beatsLeaseTtlSeconds ?? 30);
     lease.on('lost', () => {
-      // Its keys are gone: grant a new lease and write every shard again on it.
+      // Its keys are gone: grant a new lease and write every beat again on it.
       if (this.beatsLease !== lease) return;
       this.beatsLease = null;
       this.beatsLeaseId = null;
