@@ -37,7 +37,12 @@ export function buildProgram(): Command {
     .option('--heartbeat-interval <duration>', 'heartbeat interval told to agents', '10s')
     .option('--ttl <duration>', 'lease TTL before a member is stale', '30s')
     .option('--gc <duration>', 'remove stale registrations after', '10m')
-    .option('--state-dir <dir>', 'persist live registrations here')
+    .option('--state-dir <dir>', 'persist live registrations here (and keep the Git cache)')
+    .option('--store <file|etcd://host:port,...>', 'where registrations live: file (--state-dir, or memory) or etcd, shared by several reconcilers', 'file')
+    .option('--store-prefix <prefix>', 'etcd key prefix (with --store etcd://…; default /mcpctl/)')
+    .option('--etcd-ca <file>', 'CA certificate of the etcd servers (https)')
+    .option('--etcd-cert <file>', 'client certificate for etcd')
+    .option('--etcd-key <file>', 'key of the client certificate for etcd')
     .option('--auth <file>', 'token file (required to listen beyond loopback)')
     .addOption(new Option('--unmanaged <mode>', 'whether agents may publish undeclared names').choices(['admit', 'reject']).default('admit'))
     .action(async (options: Omit<ReconcilerOptions, 'path'>) => {

@@ -51,12 +51,19 @@ export interface LeaseList {
   records: VersionedRecord[];
   /** The store revision the list was taken at: watch from here. */
   revision: number;
+  /**
+   * True when other reconcilers keep these records' heartbeat times current (etcd): a record is
+   * then as live as its time says, not "restored" until its agent is heard from again.
+   */
+  shared?: boolean;
 }
 
 /**
  * A change after a list: `put` a new record (registration, takeover, changed entries), `touch`
  * only the heartbeat time (and GPU telemetry) moved, `delete` the lease is gone. Every event
- * carries the store revision it made, which is also the key's new modRevision.
+ * carries the key's modRevision after it: the revision a put or delete made; for a touch, a new
+ * revision in a local store (a touch is one of its writes) and the record's own in etcd (beats
+ * are not writes of the record).
  */
 export type LeaseEvent =
   | { type: 'put'; record: LeaseRecord; modRevision: number }
@@ -99,6 +106,8 @@ export interface LeaseStore {
   /**
    * Like compareAndSet but batched: a crash may lose it (entries that changed health, names a
    * new revision took away). Answers synchronously whether the key was still at `expectedRevision`.
+   * A shared store (etcd) shows the record at once at its old revision and lets etcd decide when
+   * the batch is sent; if refused, the record that won replaces it.
    */
   putLater(expectedRevision: number, next: LeaseRecord): CasResult;
   /**

@@ -73,7 +73,8 @@ export class Leases {
 
   /**
    * Lists the store and watches it from there. What the list holds was left by an earlier run:
-   * those leases are stale until their agent's next heartbeat. Returns how many there were.
+   * those leases are stale until their agent's next heartbeat, unless the store is shared with
+   * running reconcilers (their times are current). Returns how many there were.
    */
   async restore(): Promise<number> {
     for (;;) {
@@ -86,8 +87,10 @@ export class Leases {
         throw error;
       }
       const changed: string[] = [];
+      const restored = list.shared !== true;
       for (const { record, modRevision } of list.records) {
-        const lease = cachedOf(record, modRevision, true);
+        const lease = cachedOf(record, modRevision, restored);
+        lease.staleAtLastSweep = isLeaseStale(lease, this.options.now(), this.options.ttlMs);
         for (const entry of record.llms) {
           const holder = this.owners.get(entry.name);
           // Two records naming one name cannot come from one reconciler; keep the fresher one.
@@ -96,7 +99,7 @@ export class Leases {
           changed.push(entry.name);
         }
         this.agents.set(record.agentId, lease);
-        this.nextSweepAt = Math.min(this.nextSweepAt, record.lastHeartbeatAt + this.options.gcMs + 1);
+        this.nextSweepAt = Math.min(this.nextSweepAt, record.lastHeartbeatAt + (restored ? this.options.gcMs : this.options.ttlMs) + 1);
       }
       this.bump(changed);
       return list.records.length;

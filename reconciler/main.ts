@@ -1,7 +1,7 @@
 // `mcpctl reconciler`: validates the options, wires source → desired state → leases →
 // effective state → HTTP, listens, logs one line when ready, and shuts down cleanly on
 // SIGTERM/SIGINT (persist, stop the sources, close the listeners).
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +10,9 @@ import { loadAuthFile, type AuthConfig } from '../service/auth.js';
 import type { DesiredSource } from './desired-state-api.js';
 import { DesiredState } from './desired-state.js';
 import { parseDuration } from '../service/durations.js';
+import { EtcdLeaseStore, type EtcdTls } from './etcd-lease-store.js';
 import { FileLeaseStore } from './file-lease-store.js';
+import type { LeaseStore } from './lease-store.js';
 import { GitSource } from './git-source.js';
 import type { UnmanagedMode } from './leases.js';
 import { formatUrl, isLoopbackHost, parseListenAddress, type ListenAddress } from '../service/listen-address.js';
@@ -33,6 +35,12 @@ export interface ReconcilerOptions {
   stateDir?: string;
   auth?: string;
   unmanaged: string;
+  /** `file` (the default: --state-dir, or memory) or `etcd://HOST:PORT[,HOST:PORT…]`. */
+  store?: string;
+  storePrefix?: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
 }
 
 /** Options that are unsafe or wrong, or a start that failed (restore, listen): one line. The CLI maps it to exit 1. */
@@ -50,6 +58,8 @@ interface Settings {
   ttlMs: number;
   gcMs: number;
   unmanaged: UnmanagedMode;
+  /** Null: the file store (--state-dir) or memory. */
+  etcd: { endpoints: string[]; prefix: string } | null;
 }
 
 export async function runReconcilerCommand(options: ReconcilerOptions): Promise<void> {
@@ -58,6 +68,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
     const info = await stat(options.worktree).catch(() => null);
     if (info === null || !info.isDirectory()) throw new ReconcilerStartError(`--worktree: ${options.worktree} is not a folder`);
   }
+  const tls = settings.etcd === null ? undefined : await readEtcdTls(options);
   let auth: AuthConfig | null = null;
   if (options.auth !== undefined) {
     try {
@@ -83,7 +94,12 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
 
   let log: (level: 'info' | 'warn' | 'error', line: string) => void = (_level, line) => process.stderr.write(`${line}\n`);
   const desired = new DesiredState({ source, pollMs: settings.pollMs, log: (line, level) => log(level, line) });
-  const store = options.stateDir === undefined ? undefined : new FileLeaseStore({ dir: options.stateDir, onError: (error) => log('error', `cannot write the lease file: ${error.message}`) });
+  let store: LeaseStore | undefined;
+  if (settings.etcd !== null) {
+    store = new EtcdLeaseStore({ ...settings.etcd, reviveAfterMs: settings.ttlMs, ...(tls === undefined ? {} : { tls }), onError: (error) => log('error', `etcd store: ${error.message}`) });
+  } else if (options.stateDir !== undefined) {
+    store = new FileLeaseStore({ dir: options.stateDir, onError: (error) => log('error', `cannot write the lease file: ${error.message}`) });
+  }
   const services = createServices({
     desired,
     ...(store === undefined ? {} : { store }),
@@ -100,7 +116,9 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   try {
     await services.start();
   } catch (error) {
-    throw new ReconcilerStartError(`cannot restore leases from --state-dir: ${(error as Error).message}`);
+    await store?.close().catch(() => {});
+    const from = settings.etcd === null ? '--state-dir' : `--store ${options.store ?? ''}`;
+    throw new ReconcilerStartError(`cannot restore leases from ${from}: ${(error as Error).message}`);
   }
   const first = await desired.start();
   const prober = new StaticProber({ declared: services.declared, report: (name, probe) => services.state.setProbe(name, probe), intervalMs: settings.pollMs });
@@ -139,6 +157,7 @@ function readSettings(options: ReconcilerOptions): Settings {
       ttlMs: parseDuration(options.ttl, '--ttl'),
       gcMs: parseDuration(options.gc, '--gc'),
       unmanaged: parseUnmanaged(options.unmanaged),
+      etcd: parseStore(options),
     };
     if (settings.pollMs <= 0) throw new Error('--poll: must be longer than 0');
     if (settings.heartbeatIntervalMs <= 0) throw new Error('--heartbeat-interval: must be longer than 0');
@@ -150,6 +169,43 @@ function readSettings(options: ReconcilerOptions): Settings {
   } catch (error) {
     throw new ReconcilerStartError((error as Error).message);
   }
+}
+
+function parseStore(options: ReconcilerOptions): Settings['etcd'] {
+  const store = options.store ?? 'file';
+  const prefix = options.storePrefix ?? '/mcpctl/';
+  if (!prefix.startsWith('/') || !prefix.endsWith('/')) throw new Error(`--store-prefix: expected a key prefix that starts and ends with /, such as /mcpctl/, found ${JSON.stringify(prefix)}`);
+  const tlsGiven = options.etcdCa !== undefined || options.etcdCert !== undefined || options.etcdKey !== undefined;
+  if (store === 'file') {
+    if (tlsGiven) throw new Error('--etcd-ca, --etcd-cert and --etcd-key need --store etcd://HOST:PORT');
+    if (options.storePrefix !== undefined) throw new Error('--store-prefix needs --store etcd://HOST:PORT');
+    return null;
+  }
+  const endpoints = store.startsWith('etcd://') ? store.slice('etcd://'.length).split(',') : [];
+  const valid = endpoints.length > 0 && endpoints.every((endpoint) => {
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(endpoint);
+    return match !== null && Number(match[2]) > 0 && Number(match[2]) < 65536;
+  });
+  if (!valid) throw new Error(`--store: expected file or etcd://HOST:PORT[,HOST:PORT…], found ${JSON.stringify(store)}`);
+  if ((options.etcdCert === undefined) !== (options.etcdKey === undefined)) throw new Error('--etcd-cert and --etcd-key go together (a client certificate and its key)');
+  if (options.etcdCert !== undefined && options.etcdCa === undefined) throw new Error('--etcd-cert needs --etcd-ca (the CA that signed the etcd server certificate)');
+  return { endpoints, prefix };
+}
+
+/** The TLS files of --etcd-ca/--etcd-cert/--etcd-key, read now so a bad path stops the start with its flag. */
+async function readEtcdTls(options: ReconcilerOptions): Promise<EtcdTls | undefined> {
+  if (options.etcdCa === undefined) return undefined;
+  const read = async (flag: string, path: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new ReconcilerStartError(`${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  const tls: EtcdTls = { ca: await read('--etcd-ca', options.etcdCa) };
+  if (options.etcdCert !== undefined) tls.cert = await read('--etcd-cert', options.etcdCert);
+  if (options.etcdKey !== undefined) tls.key = await read('--etcd-key', options.etcdKey);
+  return tls;
 }
 
 function parseUnmanaged(value: string): UnmanagedMode {

@@ -174,6 +174,14 @@ describe('options that stop the reconciler before it starts', () => {
     [{ worktree: '.', listen: '127.0.0.1:99999' }, '--listen: expected host:port such as 127.0.0.1:7420 or [::1]:7420, found "127.0.0.1:99999"'],
     [{ worktree: '.', unmanaged: 'maybe' }, '--unmanaged: expected admit or reject, found "maybe"'],
     [{ worktree: '/no/such/folder' }, '--worktree: /no/such/folder is not a folder'],
+    [{ worktree: '.', store: 'redis://127.0.0.1:6379' }, '--store: expected file or etcd://HOST:PORT[,HOST:PORT…], found "redis://127.0.0.1:6379"'],
+    [{ worktree: '.', store: 'etcd://127.0.0.1:2379,' }, '--store: expected file or etcd://HOST:PORT[,HOST:PORT…], found "etcd://127.0.0.1:2379,"'],
+    [{ worktree: '.', store: 'etcd://127.0.0.1:2379', storePrefix: 'mcpctl' }, '--store-prefix: expected a key prefix that starts and ends with /, such as /mcpctl/, found "mcpctl"'],
+    [{ worktree: '.', storePrefix: '/x/' }, '--store-prefix needs --store etcd://HOST:PORT'],
+    [{ worktree: '.', etcdCa: 'ca.pem' }, '--etcd-ca, --etcd-cert and --etcd-key need --store etcd://HOST:PORT'],
+    [{ worktree: '.', store: 'etcd://127.0.0.1:2379', etcdCa: 'ca.pem', etcdCert: 'c.pem' }, '--etcd-cert and --etcd-key go together (a client certificate and its key)'],
+    [{ worktree: '.', store: 'etcd://127.0.0.1:2379', etcdCert: 'c.pem', etcdKey: 'k.pem' }, '--etcd-cert needs --etcd-ca (the CA that signed the etcd server certificate)'],
+    [{ worktree: '.', store: 'etcd://127.0.0.1:2379', etcdCa: '/no/such/ca.pem' }, '--etcd-ca: cannot read /no/such/ca.pem (ENOENT)'],
     [{ worktree: '.', listen: '10.0.0.5:7420' }, 'refusing to listen on 10.0.0.5:7420 without --auth: only loopback addresses (127.0.0.1, ::1, localhost) may serve without tokens'],
   ])('%o: %s', async (options, message) => {
     const error = await runReconcilerCommand({ ...DEFAULTS, ...options }).catch((e: unknown) => e);

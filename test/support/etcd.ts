@@ -1,0 +1,155 @@
+// A real etcd for tests: one member on free loopback ports in a temp data dir, started and
+// stopped by the test. It can be killed with SIGKILL and started again on the same data dir.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkTool, TOOLS } from './tools.js';
+import { waitFor } from './wait-for.js';
+
+export const etcdTool = checkTool(TOOLS.etcd);
+
+export class TestEtcd {
+  private child: ChildProcess | null = null;
+  private output = '';
+
+  private constructor(
+    readonly dataDir: string,
+    readonly clientPort: number,
+    private readonly peerPort: number,
+  ) {}
+
+  /** `127.0.0.1:PORT`, as --store etcd:// takes it. */
+  get endpoint(): string {
+    return `127.0.0.1:${this.clientPort}`;
+  }
+
+  static async start(): Promise<TestEtcd> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mcpctl-etcd-'));
+    const etcd = new TestEtcd(dataDir, await freePort(), await freePort());
+    await etcd.run();
+    return etcd;
+  }
+
+  /** Starts etcd on the data dir (again, after kill or stop) and waits until it answers. */
+  async run(): Promise<void> {
+    const client = `http://127.0.0.1:${this.clientPort}`;
+    const peer = `http://127.0.0.1:${this.peerPort}`;
+    this.output = '';
+    const child = spawn(
+      TOOLS.etcd.bin,
+      [
+        '--name', 'test',
+        '--data-dir', join(this.dataDir, 'data'),
+        '--listen-client-urls', client,
+        '--advertise-client-urls', client,
+        '--listen-peer-urls', peer,
+        '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `test=${peer}`,
+        '--log-level', 'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    const keep = (chunk: Buffer): void => {
+      this.output = (this.output + chunk.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    await waitFor(`etcd on ${client} to answer`, async () => {
+      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${this.output}`);
+      const response = await fetch(`${client}/health`);
+      const body = (await response.json()) as { health?: string };
+      return body.health === 'true';
+    }, 30_000);
+  }
+
+  /** SIGKILL, as a crash: the data dir stays for run(). */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A TCP relay in front of etcd for one client: cut() drops its connections and refuses new ones
+ * (a network partition of that client alone), mend() lets it connect again.
+ */
+export class TcpRelay {
+  private readonly sockets = new Set<Socket>();
+  private cutOff = false;
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(target: string): Promise<TcpRelay> {
+    const [host, port] = target.split(':') as [string, string];
+    let relay: TcpRelay | null = null;
+    const server = createServer((socket) => {
+      if (relay === null || relay.cutOff) {
+        socket.destroy();
+        return;
+      }
+      const upstream = connect(Number(port), host);
+      const sockets = relay.sockets;
+      sockets.add(socket);
+      sockets.add(upstream);
+      const close = (): void => {
+        socket.destroy();
+        upstream.destroy();
+        sockets.delete(socket);
+        sockets.delete(upstream);
+      };
+      socket.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address() as AddressInfo;
+    relay = new TcpRelay(server, `127.0.0.1:${address.port}`);
+    return relay;
+  }
+
+  cut(): void {
+    this.cutOff = true;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  mend(): void {
+    this.cutOff = false;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
