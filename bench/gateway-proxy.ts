@@ -6,6 +6,7 @@
 // parent's questions over IPC: its own CPU time, its memory, the gateway's /metrics text.
 import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Agent, Pool } from 'undici';
@@ -17,7 +18,7 @@ export const BENCH_POOL = 'bench-pool';
 
 export type ProxySpec = { kind: 'gateway'; strategy: Strategy; memberUrls: string[] } | { kind: 'passthrough'; upstreamOrigin: string };
 
-export type ProxyQuestion = { id: number; ask: 'cpu' } | { id: number; ask: 'memory'; collectFirst: boolean } | { id: number; ask: 'metrics' };
+export type ProxyQuestion = { id: number; ask: 'cpu' } | { id: number; ask: 'memory'; collectFirst: boolean } | { id: number; ask: 'metrics' } | { id: number; ask: 'loopDelay' };
 
 export interface ProxyAnswer {
   id: number;
@@ -26,6 +27,9 @@ export interface ProxyAnswer {
   rssBytes?: number;
   heapUsedBytes?: number;
   metricsText?: string;
+  /** loopDelay: how late a 1 ms timer ran on this process's event loop since the last question (p99, max). */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
 /** The same settings `mcpctl gateway` gives its dispatcher (gateway/main.ts), with its default --connect-timeout. */
@@ -118,6 +122,10 @@ async function main(send: (message: unknown) => void): Promise<void> {
   } else {
     port = (await startPassthrough(spec)).port;
   }
+  // How late a 1 ms timer runs here: the loop blocked by this process's own work or a collection,
+  // or the process waiting for a core the machine gave to another one (the two look alike).
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   process.on('message', (question: ProxyQuestion) => {
     void (async () => {
       const answer: ProxyAnswer = { id: question.id };
@@ -129,6 +137,10 @@ async function main(send: (message: unknown) => void): Promise<void> {
         const memory = process.memoryUsage();
         answer.rssBytes = memory.rss;
         answer.heapUsedBytes = memory.heapUsed;
+      } else if (question.ask === 'loopDelay') {
+        answer.loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+        answer.loopDelayMaxMs = loopDelay.max / 1e6;
+        loopDelay.reset();
       } else {
         answer.metricsText = await metrics();
       }

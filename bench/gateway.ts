@@ -194,6 +194,23 @@ class ProxyProcess {
     return { rssBytes: answer.rssBytes ?? 0, heapUsedBytes: answer.heapUsedBytes ?? 0 };
   }
 
+  /** The event loop's delay since the last call (p99, max, in ms); starts a new period. */
+  async loopDelay(): Promise<{ p99Ms: number; maxMs: number }> {
+    const answer = await this.ask({ ask: 'loopDelay' });
+    return { p99Ms: answer.loopDelayP99Ms ?? 0, maxMs: answer.loopDelayMaxMs ?? 0 };
+  }
+
+  /** Runs `work` and says what it cost this process: CPU as a share of one core, the event loop's delay. */
+  async observe<T>(work: () => Promise<T>): Promise<{ result: T; cpuShare: number; loopDelayP99Ms: number; loopDelayMaxMs: number }> {
+    await this.loopDelay();
+    const cpuBefore = await this.cpuMicros();
+    const start = performance.now();
+    const result = await work();
+    const cpuShare = ((await this.cpuMicros()) - cpuBefore) / 1000 / (performance.now() - start);
+    const delay = await this.loopDelay();
+    return { result, cpuShare, loopDelayP99Ms: delay.p99Ms, loopDelayMaxMs: delay.maxMs };
+  }
+
   async metricsText(): Promise<string> {
     return (await this.ask({ ask: 'metrics' })).metricsText ?? '';
   }
@@ -202,7 +219,7 @@ class ProxyProcess {
     return closeChild(this.child);
   }
 
-  private ask(question: { ask: 'cpu' } | { ask: 'memory'; collectFirst: boolean } | { ask: 'metrics' }): Promise<ProxyAnswer> {
+  private ask(question: { ask: 'cpu' } | { ask: 'memory'; collectFirst: boolean } | { ask: 'metrics' } | { ask: 'loopDelay' }): Promise<ProxyAnswer> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
@@ -332,6 +349,33 @@ async function streamRound(pool: Pool, streams: number, chunks: number): Promise
   return delaysMicros;
 }
 
+/**
+ * What the gateway's process did while it was measured, over the rounds: its CPU as a share of one
+ * core (median; well under 1: the gateway was not saturated), and how late its event loop ran a
+ * 1 ms timer (the worst round's p99 and max): a chunk or an answer that arrives while the loop is
+ * late waits that long, whether the loop was busy or the process was waiting for a core.
+ */
+class LoopFigures {
+  private readonly cpuShares: number[] = [];
+  private delayP99Ms = 0;
+  private delayMaxMs = 0;
+
+  add<T>(observed: { result: T; cpuShare: number; loopDelayP99Ms: number; loopDelayMaxMs: number }): T {
+    this.cpuShares.push(observed.cpuShare);
+    this.delayP99Ms = Math.max(this.delayP99Ms, observed.loopDelayP99Ms);
+    this.delayMaxMs = Math.max(this.delayMaxMs, observed.loopDelayMaxMs);
+    return observed.result;
+  }
+
+  figures(prefix: string): Figures {
+    return {
+      [`${prefix}CpuShare`]: round3(median(this.cpuShares)),
+      [`${prefix}LoopDelayP99Ms`]: round2(this.delayP99Ms),
+      [`${prefix}LoopDelayMaxMs`]: round2(this.delayMaxMs),
+    };
+  }
+}
+
 function sorted(values: number[]): number[] {
   return [...values].sort((a, b) => a - b);
 }
@@ -426,13 +470,18 @@ async function measureLatency(gateway: ProxyProcess, upstreamOrigin: string): Pr
     await openLoop(gatewayPool, LATENCY_RATE_PER_S, 300);
     const gw: number[] = [];
     const direct: number[] = [];
+    const loop = new LoopFigures();
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? [directPool, gatewayPool] : [gatewayPool, directPool];
-      for (const pool of order) (pool === directPool ? direct : gw).push(...(await openLoop(pool, LATENCY_RATE_PER_S, ROUND_MS)));
+      for (const pool of order) {
+        if (pool === directPool) direct.push(...(await openLoop(pool, LATENCY_RATE_PER_S, ROUND_MS)));
+        else gw.push(...loop.add(await gateway.observe(() => openLoop(pool, LATENCY_RATE_PER_S, ROUND_MS))));
+      }
     }
     const g = sorted(gw);
     const d = sorted(direct);
     return {
+      ...loop.figures('latencyGateway'),
       latencyRatePerSecond: LATENCY_RATE_PER_S,
       latencyGatewayP50Ms: round2(percentile(g, 0.5)),
       latencyGatewayP99Ms: round2(percentile(g, 0.99)),
@@ -454,9 +503,13 @@ async function measureStreaming(gateway: ProxyProcess, upstreamOrigin: string): 
     await streamRound(gatewayPool, STREAMS, 5);
     const gw: number[] = [];
     const direct: number[] = [];
+    const loop = new LoopFigures();
     for (let round = 0; round < STREAM_ROUNDS; round++) {
       const order = round % 2 === 0 ? [directPool, gatewayPool] : [gatewayPool, directPool];
-      for (const pool of order) (pool === directPool ? direct : gw).push(...(await streamRound(pool, STREAMS, STREAM_CHUNKS)));
+      for (const pool of order) {
+        if (pool === directPool) direct.push(...(await streamRound(pool, STREAMS, STREAM_CHUNKS)));
+        else gw.push(...loop.add(await gateway.observe(() => streamRound(pool, STREAMS, STREAM_CHUNKS))));
+      }
     }
     const g = sorted(gw);
     const d = sorted(direct);
@@ -469,6 +522,7 @@ async function measureStreaming(gateway: ProxyProcess, upstreamOrigin: string): 
       streamChunkDirectP50Ms: ms(percentile(d, 0.5)),
       streamChunkDirectP99Ms: ms(percentile(d, 0.99)),
       streamChunkP99AddedMs: ms(percentile(g, 0.99) - percentile(d, 0.99)),
+      ...loop.figures('streamGateway'),
     };
   } finally {
     await gatewayPool.close();
