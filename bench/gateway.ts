@@ -13,10 +13,12 @@
 //   throughput says as much about the neighbours as about the proxy; a saturated single-threaded
 //   proxy's requests/s is its answers per CPU-second. The wall-clock ratio is printed beside it.
 // - latency: 500 requests/s, open loop (latency counted from each request's scheduled time), to
-//   the upstream directly and through the gateway in alternating rounds: p99 gateway − p99 direct.
-// - streaming: 200 streams of 100 chunks 20 ms apart (starts spread over one interval), directly
-//   and through the gateway; each chunk carries the monotonic time the upstream wrote it, so its
-//   delay is measured at arrival: p99 through the gateway − p99 direct.
+//   the upstream directly, through the pass-through proxy and through the gateway, in rotating
+//   rounds: p99 gateway − p99 direct (the pass-through's figure beside it says what any proxy hop
+//   costs on this machine).
+// - streaming: 200 streams of 100 chunks 20 ms apart (starts spread over one interval), the same
+//   three ways; each chunk carries the monotonic time the upstream wrote it, so its delay is
+//   measured at arrival: p99 through the gateway − p99 direct.
 // - memory: the RSS of a fresh gateway with 1,000 streams open (four members, as a pool spreads
 //   them; one origin gets at most the Agent's 256 connections), and how long after the 1,000
 //   clients go away the gateway has nothing left in flight.
@@ -389,25 +391,52 @@ function round2(n: number): number {
 
 async function measureOneMember(parts: Set<Part>): Promise<Figures> {
   const upstream = await Upstream.start([{ serviceMs: 0, slots: null, intervalMs: STREAM_INTERVAL_MS }]);
-  const upstreamUrl = upstream.memberUrls()[0] ?? '';
+  const upstreamOrigin = new URL(upstream.memberUrls()[0] ?? '').origin;
   const gateway = await ProxyProcess.start({ kind: 'gateway', strategy: 'least-load', memberUrls: upstream.memberUrls() });
+  const passthrough = await ProxyProcess.start({ kind: 'passthrough', upstreamOrigin });
   const figures: Figures = {};
   try {
-    if (parts.has('overhead')) {
-      const passthrough = await ProxyProcess.start({ kind: 'passthrough', upstreamOrigin: new URL(upstreamUrl).origin });
-      try {
-        Object.assign(figures, await measureOverhead(gateway, passthrough));
-      } finally {
-        await passthrough.close();
-      }
-    }
-    if (parts.has('latency')) Object.assign(figures, await measureLatency(gateway, new URL(upstreamUrl).origin));
-    if (parts.has('streaming')) Object.assign(figures, await measureStreaming(gateway, new URL(upstreamUrl).origin));
+    if (parts.has('overhead')) Object.assign(figures, await measureOverhead(gateway, passthrough));
+    if (parts.has('latency')) Object.assign(figures, await measureLatency(gateway, passthrough, upstreamOrigin));
+    if (parts.has('streaming')) Object.assign(figures, await measureStreaming(gateway, passthrough, upstreamOrigin));
   } finally {
+    await passthrough.close();
     await gateway.close();
     await upstream.close();
   }
   return figures;
+}
+
+/** Where a latency part sends its load: the upstream itself, or through one of the proxies. */
+interface Route {
+  name: 'direct' | 'passthrough' | 'gateway';
+  pool: Pool;
+  proxy: ProxyProcess | null;
+}
+
+function routesOf(gateway: ProxyProcess, passthrough: ProxyProcess, upstreamOrigin: string, connections: number): Route[] {
+  return [
+    { name: 'direct', pool: clientPool(upstreamOrigin, connections), proxy: null },
+    { name: 'passthrough', pool: clientPool(passthrough.origin, connections), proxy: passthrough },
+    { name: 'gateway', pool: clientPool(gateway.origin, connections), proxy: gateway },
+  ];
+}
+
+/**
+ * Runs `round` on every route, `rounds` times, each round starting with the next route (drift in
+ * the machine's speed hits them alike); each route's samples, sorted, and what its proxy did.
+ */
+async function rotate(routes: Route[], rounds: number, round: (pool: Pool) => Promise<number[]>): Promise<Map<Route['name'], { sorted: number[]; loop: LoopFigures }>> {
+  const out = new Map(routes.map((r) => [r.name, { samples: [] as number[], loop: new LoopFigures() }]));
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < routes.length; k++) {
+      const route = routes[(i + k) % routes.length] as Route;
+      const entry = out.get(route.name) as { samples: number[]; loop: LoopFigures };
+      const samples = route.proxy === null ? await round(route.pool) : entry.loop.add(await route.proxy.observe(() => round(route.pool)));
+      entry.samples.push(...samples);
+    }
+  }
+  return new Map([...out].map(([name, { samples, loop }]) => [name, { sorted: sorted(samples), loop }]));
 }
 
 interface Throughput {
@@ -462,71 +491,57 @@ async function measureOverhead(gateway: ProxyProcess, passthrough: ProxyProcess)
   }
 }
 
-async function measureLatency(gateway: ProxyProcess, upstreamOrigin: string): Promise<Figures> {
-  const gatewayPool = clientPool(gateway.origin, OVERHEAD_CLIENTS);
-  const directPool = clientPool(upstreamOrigin, OVERHEAD_CLIENTS);
+async function measureLatency(gateway: ProxyProcess, passthrough: ProxyProcess, upstreamOrigin: string): Promise<Figures> {
+  const routes = routesOf(gateway, passthrough, upstreamOrigin, OVERHEAD_CLIENTS);
   try {
-    await openLoop(directPool, LATENCY_RATE_PER_S, 300);
-    await openLoop(gatewayPool, LATENCY_RATE_PER_S, 300);
-    const gw: number[] = [];
-    const direct: number[] = [];
-    const loop = new LoopFigures();
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? [directPool, gatewayPool] : [gatewayPool, directPool];
-      for (const pool of order) {
-        if (pool === directPool) direct.push(...(await openLoop(pool, LATENCY_RATE_PER_S, ROUND_MS)));
-        else gw.push(...loop.add(await gateway.observe(() => openLoop(pool, LATENCY_RATE_PER_S, ROUND_MS))));
-      }
-    }
-    const g = sorted(gw);
-    const d = sorted(direct);
+    for (const route of routes) await openLoop(route.pool, LATENCY_RATE_PER_S, 300);
+    const results = await rotate(routes, ROUNDS, (pool) => openLoop(pool, LATENCY_RATE_PER_S, ROUND_MS));
+    const g = results.get('gateway')?.sorted ?? [];
+    const p = results.get('passthrough')?.sorted ?? [];
+    const d = results.get('direct')?.sorted ?? [];
     return {
-      ...loop.figures('latencyGateway'),
       latencyRatePerSecond: LATENCY_RATE_PER_S,
       latencyGatewayP50Ms: round2(percentile(g, 0.5)),
       latencyGatewayP99Ms: round2(percentile(g, 0.99)),
+      latencyPassthroughP50Ms: round2(percentile(p, 0.5)),
+      latencyPassthroughP99Ms: round2(percentile(p, 0.99)),
       latencyDirectP50Ms: round2(percentile(d, 0.5)),
       latencyDirectP99Ms: round2(percentile(d, 0.99)),
       latencyP99AddedMs: round2(percentile(g, 0.99) - percentile(d, 0.99)),
+      latencyPassthroughP99AddedMs: round2(percentile(p, 0.99) - percentile(d, 0.99)),
+      ...results.get('gateway')?.loop.figures('latencyGateway'),
+      ...results.get('passthrough')?.loop.figures('latencyPassthrough'),
     };
   } finally {
-    await gatewayPool.close();
-    await directPool.close();
+    for (const route of routes) await route.pool.close();
   }
 }
 
-async function measureStreaming(gateway: ProxyProcess, upstreamOrigin: string): Promise<Figures> {
-  const gatewayPool = clientPool(gateway.origin, STREAMS);
-  const directPool = clientPool(upstreamOrigin, STREAMS);
+async function measureStreaming(gateway: ProxyProcess, passthrough: ProxyProcess, upstreamOrigin: string): Promise<Figures> {
+  const routes = routesOf(gateway, passthrough, upstreamOrigin, STREAMS);
   try {
-    await streamRound(directPool, STREAMS, 5);
-    await streamRound(gatewayPool, STREAMS, 5);
-    const gw: number[] = [];
-    const direct: number[] = [];
-    const loop = new LoopFigures();
-    for (let round = 0; round < STREAM_ROUNDS; round++) {
-      const order = round % 2 === 0 ? [directPool, gatewayPool] : [gatewayPool, directPool];
-      for (const pool of order) {
-        if (pool === directPool) direct.push(...(await streamRound(pool, STREAMS, STREAM_CHUNKS)));
-        else gw.push(...loop.add(await gateway.observe(() => streamRound(pool, STREAMS, STREAM_CHUNKS))));
-      }
-    }
-    const g = sorted(gw);
-    const d = sorted(direct);
+    for (const route of routes) await streamRound(route.pool, STREAMS, 5);
+    const results = await rotate(routes, STREAM_ROUNDS, (pool) => streamRound(pool, STREAMS, STREAM_CHUNKS));
+    const g = results.get('gateway')?.sorted ?? [];
+    const p = results.get('passthrough')?.sorted ?? [];
+    const d = results.get('direct')?.sorted ?? [];
     const ms = (micros: number): number => round3(micros / 1000);
     return {
       streams: STREAMS,
       streamChunks: STREAM_CHUNKS,
       streamChunkGatewayP50Ms: ms(percentile(g, 0.5)),
       streamChunkGatewayP99Ms: ms(percentile(g, 0.99)),
+      streamChunkPassthroughP50Ms: ms(percentile(p, 0.5)),
+      streamChunkPassthroughP99Ms: ms(percentile(p, 0.99)),
       streamChunkDirectP50Ms: ms(percentile(d, 0.5)),
       streamChunkDirectP99Ms: ms(percentile(d, 0.99)),
       streamChunkP99AddedMs: ms(percentile(g, 0.99) - percentile(d, 0.99)),
-      ...loop.figures('streamGateway'),
+      streamChunkPassthroughP99AddedMs: ms(percentile(p, 0.99) - percentile(d, 0.99)),
+      ...results.get('gateway')?.loop.figures('streamGateway'),
+      ...results.get('passthrough')?.loop.figures('streamPassthrough'),
     };
   } finally {
-    await gatewayPool.close();
-    await directPool.close();
+    for (const route of routes) await route.pool.close();
   }
 }
 
