@@ -4,7 +4,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import {
-  errorAnswerSchema,
   healthAnswerSchema,
   llmListAnswerSchema,
   llmViewSchema,
@@ -22,6 +21,7 @@ import {
 } from '../schema/views.js';
 import type { DeclaredAnswer } from '../schema/declared.js';
 import { ClientError, HttpError, InvalidServerUrl, MalformedAnswer, ReconcilerUnreachable } from './errors.js';
+import { causeOf, errorFieldsOf, isOk, readBody, sendRequest, type ExchangeLimits } from './http-exchange.js';
 import { parseAnswer } from './parse-answer.js';
 import { WatchStreamParser, type WatchEvent } from './watch-stream.js';
 
@@ -153,11 +153,7 @@ export class ReconcilerClient implements ReconcilerApi {
     return parseAnswer(schema, value, `${method} ${this.base}${path}`);
   }
 
-  /**
-   * One request through node:http(s). Not the global fetch: on Node 20 loading undici costs more
-   * start-up time than the whole of `mcpctl get` is allowed (bench/cli.ts).
-   */
-  private async send(method: string, path: string, body: string | undefined, limits: { timeoutMs?: number; signal?: AbortSignal }): Promise<IncomingMessage> {
+  private send(method: string, path: string, body: string | undefined, limits: ExchangeLimits): Promise<IncomingMessage> {
     let url: URL;
     try {
       url = new URL(`${this.base}${path}`);
@@ -165,74 +161,16 @@ export class ReconcilerClient implements ReconcilerApi {
       throw new InvalidServerUrl(this.base);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidServerUrl(this.base);
-    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
     const headers = this.headers();
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(url, { method, headers, ...(limits.signal === undefined ? {} : { signal: limits.signal }) }, resolve);
-      req.on('error', reject);
-      if (limits.timeoutMs !== undefined) {
-        // The whole exchange, not only the connect: a reconciler that accepts and never answers is unreachable too.
-        const timer = setTimeout(() => req.destroy(new TimeoutError()), limits.timeoutMs);
-        timer.unref();
-        req.on('close', () => clearTimeout(timer));
-      }
-      req.end(body);
-    });
+    return sendRequest(url, method, headers, body, limits);
   }
 
   private errorOf(response: IncomingMessage, text: string): HttpError {
-    const status = response.statusCode ?? 0;
-    let code = `HTTP${status}`;
-    let message = response.statusMessage ?? '';
-    // Not our error shape (a proxy's page, no body): keep the status line.
-    const body = errorAnswerSchema.safeParse(parseJsonOrNull(text));
-    if (body.success) {
-      if (body.data.error.code) code = body.data.error.code;
-      if (body.data.error.message) message = body.data.error.message;
-    }
+    const { status, code, message } = errorFieldsOf(response, text);
     return new HttpError(status, code, `${this.base} answered ${status} ${code}: ${message}`);
   }
-}
-
-class TimeoutError extends Error {
-  constructor() {
-    super('timed out');
-    this.name = 'TimeoutError';
-  }
-}
-
-function isOk(response: IncomingMessage): boolean {
-  const status = response.statusCode ?? 0;
-  return status >= 200 && status < 300;
-}
-
-function parseJsonOrNull(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-async function readBody(response: IncomingMessage): Promise<string> {
-  response.setEncoding('utf8');
-  let text = '';
-  for await (const chunk of response) text += chunk as string;
-  return text;
-}
-
-/** A short reason for a failed connection: the system error code (ECONNREFUSED) when there is one. */
-function causeOf(error: unknown): string {
-  if (error instanceof Error) {
-    const withCode = error as Error & { code?: string; cause?: { code?: string; message?: string } };
-    if (error.name === 'TimeoutError') return 'timed out';
-    if (typeof withCode.code === 'string' && withCode.code !== '') return withCode.code;
-    if (withCode.cause?.code) return withCode.cause.code;
-    return withCode.cause?.message ?? error.message;
-  }
-  return String(error);
 }

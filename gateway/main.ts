@@ -1,15 +1,12 @@
 // `mcpctl gateway`: validates the options, follows the reconciler, serves the OpenAI-compatible
 // endpoint, logs one line when ready, and shuts down cleanly on SIGTERM/SIGINT (in-flight
 // requests finish; the listener closes first, so a load balancer moves on).
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { Agent } from 'undici';
 import { ReconcilerClient } from '../client/reconciler-client.js';
 import { loadAuthFile, type AuthConfig } from '../service/auth.js';
 import { parseDuration } from '../service/durations.js';
 import { formatUrl, isLoopbackHost, parseListenAddress, type ListenAddress } from '../service/listen-address.js';
+import { listenOn, waitForStopSignal } from '../service/serve.js';
 import { parseSize } from '../service/sizes.js';
-import { buildGateway } from './app.js';
 import { ReconcilerFollower } from './reconciler-follower.js';
 import { STRATEGIES, type Strategy } from './routing.js';
 import type { ProxySettings } from './proxy.js';
@@ -63,6 +60,8 @@ export async function runGatewayCommand(options: GatewayOptions): Promise<void> 
     throw new GatewayStartError(`--server: expected the reconciler's http(s) URL, found ${JSON.stringify(options.server)}`);
   }
 
+  // Loaded once the options are known good: a bad flag answers at once, without fastify and undici.
+  const [{ Agent }, { buildGateway }] = await Promise.all([import('undici'), import('./app.js')]);
   let log: (level: 'info' | 'warn', line: string) => void = (_level, line) => process.stderr.write(`${line}\n`);
   const follower = new ReconcilerFollower({ reconciler: new ReconcilerClient({ server: options.server, token: options.token }), log: (level, line) => log(level, line) });
   // One keep-alive connection pool per member origin (undici's Agent keeps a Pool per origin).
@@ -80,13 +79,13 @@ export async function runGatewayCommand(options: GatewayOptions): Promise<void> 
   log = (level, line) => app.log[level](line);
   follower.start();
   await app.ready();
-  const address = await listen(app.server, settings.listen).catch((error: NodeJS.ErrnoException) => {
+  const address = await listenOn(app.server, settings.listen).catch((error: NodeJS.ErrnoException) => {
     throw new GatewayStartError(`cannot listen on ${options.listen}: ${error.code ?? error.message}`);
   });
   app.log.info(`mcpctl gateway serving ${formatUrl(settings.listen.host, address.port)}/v1 (reconciler: ${options.server}, strategy: ${settings.proxy.strategy})`);
   if (auth === null) app.log.warn('no --auth: serving on loopback only, without tokens');
 
-  await waitForSignal();
+  await waitForStopSignal();
   app.log.info('shutting down');
   await app.close();
   await follower.close();
@@ -110,27 +109,4 @@ function readSettings(options: GatewayOptions): Settings {
   } catch (error) {
     throw new GatewayStartError((error as Error).message);
   }
-}
-
-function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    server.once('error', onError);
-    server.listen({ host: address.host, port: address.port }, () => {
-      server.off('error', onError);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
 }

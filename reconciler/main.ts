@@ -4,7 +4,6 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { loadAuthFile, type AuthConfig } from '../service/auth.js';
 import type { DesiredSource } from './desired-state-api.js';
@@ -16,6 +15,7 @@ import type { LeaseStore } from './lease-store.js';
 import { GitSource } from './git-source.js';
 import type { UnmanagedMode } from './leases.js';
 import { formatUrl, isLoopbackHost, parseListenAddress, type ListenAddress } from '../service/listen-address.js';
+import { listenOn, waitForStopSignal } from '../service/serve.js';
 import { createServices } from './services.js';
 import { StaticProber } from './static-prober.js';
 import { WorktreeSource } from './worktree-source.js';
@@ -126,7 +126,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   const stopProbeTrigger = desired.onChange(() => void prober.probeAll());
 
   await app.ready();
-  const address = await listen(app.server, settings.listen).catch((error: NodeJS.ErrnoException) => {
+  const address = await listenOn(app.server, settings.listen).catch((error: NodeJS.ErrnoException) => {
     throw new ReconcilerStartError(`cannot listen on ${options.listen}: ${error.code ?? error.message}`);
   });
   const url = formatUrl(settings.listen.host, address.port);
@@ -135,7 +135,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   app.log.info(`mcpctl reconciler serving ${url} (source: ${source.description}, ${revisionText})`);
   if (auth === null) app.log.warn('no --auth: serving on loopback only, without tokens');
 
-  await waitForSignal();
+  await waitForStopSignal();
   app.log.info('shutting down');
   stopProbeTrigger();
   await app.close();
@@ -211,27 +211,4 @@ async function readEtcdTls(options: ReconcilerOptions): Promise<EtcdTls | undefi
 function parseUnmanaged(value: string): UnmanagedMode {
   if (value === 'admit' || value === 'reject') return value;
   throw new Error(`--unmanaged: expected admit or reject, found ${JSON.stringify(value)}`);
-}
-
-function listen(server: import('node:http').Server, address: ListenAddress): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    server.once('error', onError);
-    server.listen({ host: address.host, port: address.port }, () => {
-      server.off('error', onError);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
 }
