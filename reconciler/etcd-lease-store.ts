@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { Etcd3, type IKeyValue, type IRequestOp, type ICompare, type Lease, type Watcher, type IWatchResponse } from 'etcd3';
 import type { Gpu, Load } from '../schema/agent-protocol.js';
-import { LeaseWatchGap, StoreUnavailable, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type VersionedRecord } from './lease-store.js';
+import { ALWAYS_AVAILABLE, LeaseWatchGap, StoreUnavailable, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type VersionedRecord } from './lease-store.js';
 
 // An etcd call that failed or did not answer in time; declared with the store interface.
 export { StoreUnavailable };
@@ -147,7 +147,8 @@ export class EtcdLeaseStore implements LeaseStore {
 
   availability(): StoreAvailability {
     const unavailable = this.unavailable;
-    return unavailable === null ? { available: true } : { available: false, reason: unavailable.message, sinceMs: this.unavailableSinceMs };
+    // Asked on every agent request: no new object while etcd answers.
+    return unavailable === null ? ALWAYS_AVAILABLE : { available: false, reason: unavailable.message, sinceMs: this.unavailableSinceMs };
   }
 
   /** etcd's revision as of the last list or watched change under the prefix. */

@@ -92,7 +92,7 @@ export type StoreKind = 'file' | 'memory' | 'etcd';
 /** Whether the store takes writes now; when not, why and since when (ms since the epoch). */
 export type StoreAvailability = { available: true } | { available: false; reason: string; sinceMs: number };
 
-export const ALWAYS_AVAILABLE: StoreAvailability = { available: true };
+export const ALWAYS_AVAILABLE: StoreAvailability = Object.freeze({ available: true });
 
 /** Raised by watch when the revision asked for is not the store's: list again. */
 export class LeaseWatchGap extends Error {
