@@ -5,6 +5,7 @@ import { ZodError } from 'zod';
 import type { AuthConfig } from '../service/auth.js';
 import { RequestLogsAtDebug } from '../service/request-logs.js';
 import { authPlugin } from './auth-plugin.js';
+import { StoreUnavailable } from './lease-store.js';
 import { ApiError, describeZodError, ERROR_CODES, errorBodyOf, type ErrorCode } from './errors.js';
 import { agentRoutes } from './routes/agents.js';
 import { declaredRoutes } from './routes/declared.js';
@@ -20,6 +21,8 @@ import { servicesPlugin } from './services-plugin.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 export const API_PREFIX = '/api/v1';
+/** Seconds an agent is asked to wait after 503 StoreUnavailable: the store is probed every second. */
+export const STORE_RETRY_AFTER_SECONDS = 1;
 
 export interface AppDeps {
   services: ReconcilerServices;
@@ -62,7 +65,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler((error: FastifyError | ApiError | ZodError | Error, request, reply) => {
     const { code, message } = classifyError(error);
     const status = ERROR_CODES[code].status;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (code === 'StoreUnavailable') {
+      // One per agent beat while etcd is away: the store logs the outage once, when it starts.
+      request.log.debug({ code, message }, 'request refused');
+      reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+    } else if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ code, message }, 'request refused');
     return reply.code(status).send(errorBodyOf(code, message));
   });
@@ -98,6 +105,9 @@ function isBlank(text: string): boolean {
 function classifyError(error: FastifyError | ApiError | ZodError | Error): { code: ErrorCode; message: string } {
   if (error instanceof ApiError) return { code: error.code, message: error.message };
   if (error instanceof ZodError) return { code: 'InvalidRequest', message: describeZodError(error) };
+  if (error instanceof StoreUnavailable) {
+    return { code: 'StoreUnavailable', message: `${error.message}: this reconciler serves reads only until it answers; retry in a moment, or at another reconciler` };
+  }
   const fastifyCode = 'code' in error ? error.code : undefined;
   switch (fastifyCode) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   Internal: { status: 500, description: 'An unexpected failure inside the reconciler (a bug); the log has the details.' },
   SyncFailed: { status: 502, description: 'POST /sync could not read the desired-state source at all.' },
   NotReady: { status: 503, description: 'GET /readyz before a good revision has been loaded.' },
+  StoreUnavailable: { status: 503, description: 'The lease store (etcd) does not answer: register, heartbeat and deregister are refused, with Retry-After, until it does; reads serve the last view. The agent retries, here or at its next reconciler.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -18,15 +18,10 @@
 import { randomBytes } from 'node:crypto';
 import { Etcd3, type IKeyValue, type IRequestOp, type ICompare, type Lease, type Watcher, type IWatchResponse } from 'etcd3';
 import type { Gpu, Load } from '../schema/agent-protocol.js';
-import { LeaseWatchGap, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type VersionedRecord } from './lease-store.js';
+import { ALWAYS_AVAILABLE, LeaseWatchGap, StoreUnavailable, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type VersionedRecord } from './lease-store.js';
 
-/** An etcd call that failed or did not answer in time. Routes answer it with 503. */
-export class StoreUnavailable extends Error {
-  constructor(what: string, cause: unknown) {
-    super(`etcd is unavailable (${what}: ${cause instanceof Error ? cause.message : String(cause)})`);
-    this.name = 'StoreUnavailable';
-  }
-}
+// An etcd call that failed or did not answer in time; declared with the store interface.
+export { StoreUnavailable };
 
 export interface EtcdTls {
   ca: Buffer;
@@ -56,8 +51,10 @@ export interface EtcdLeaseStoreOptions {
   reviveAfterMs?: number;
   /** Names this reconciler's beats keys; random per process by default. */
   reconcilerId?: string;
-  /** Reports a failed background write (beats, putLater) or a broken watch. */
+  /** Reports a failed background write (beats, putLater) or a broken watch, and etcd going away (once). */
   onError?: (error: Error) => void;
+  /** Reports etcd answering again after it went away. */
+  onRecovered?: (line: string) => void;
 }
 
 /** [lastHeartbeatAt, gpus, loads by name] of one agent, as a beats key holds it. */
@@ -87,6 +84,8 @@ const TXN_BYTES = 1024 * 1024;
 const RETRY_MS = 1000;
 
 export class EtcdLeaseStore implements LeaseStore {
+  readonly kind = 'etcd';
+  readonly endpoints: readonly string[];
   readonly reconcilerId: string;
   private readonly client: Etcd3;
   private readonly prefix: string;
@@ -120,9 +119,11 @@ export class EtcdLeaseStore implements LeaseStore {
   private closed = false;
   /** Set while etcd does not answer (the last call failed); a probe clears it once it does. */
   private unavailable: StoreUnavailable | null = null;
+  private unavailableSinceMs = 0;
   private probeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: EtcdLeaseStoreOptions) {
+    this.endpoints = [...options.endpoints];
     this.prefix = options.prefix ?? '/mcpctl/';
     this.callTimeoutMs = options.callTimeoutMs ?? 2000;
     this.beatBatchMs = options.beatBatchMs ?? 1000;
@@ -144,6 +145,12 @@ export class EtcdLeaseStore implements LeaseStore {
     });
   }
 
+  availability(): StoreAvailability {
+    const unavailable = this.unavailable;
+    // Asked on every agent request: no new object while etcd answers.
+    return unavailable === null ? ALWAYS_AVAILABLE : { available: false, reason: unavailable.message, sinceMs: this.unavailableSinceMs };
+  }
+
   /** etcd's revision as of the last list or watched change under the prefix. */
   get currentRevision(): number {
     return this.revision;
@@ -163,8 +170,14 @@ export class EtcdLeaseStore implements LeaseStore {
     return () => this.watchers.delete(watcher);
   }
 
+  /**
+   * Settles within the call bound (one deadline for the txn and the wait for its watch event),
+   * and at once while etcd is known not to answer: no caller waits on a store that is away.
+   */
   async compareAndSet(agentId: string, expectedRevision: number, next: LeaseRecord | null): Promise<CasResult> {
     if (this.closed) throw new StoreUnavailable('compare-and-set', new Error('the store is closed'));
+    if (this.unavailable !== null) throw this.unavailable;
+    const deadlineMs = Date.now() + this.callTimeoutMs;
     const current = this.mirror.get(agentId);
     // The cache the caller read is fed from the mirror, so a mirror that moved on is a refusal
     // etcd would give too; only a write the mirror agrees with goes to etcd to be decided.
@@ -172,10 +185,10 @@ export class EtcdLeaseStore implements LeaseStore {
     // A batched put not yet sent was made from the same revision: this write supersedes it.
     if (this.pending.get(agentId)?.expected === expectedRevision) this.pending.delete(agentId);
     const txn = this.casTxn(agentId, expectedRevision, next);
-    const response = await this.call('compare-and-set', (options) => this.client.kv.txn(txn.request, options));
+    const response = await this.call('compare-and-set', (options) => this.client.kv.txn(txn.request, options), deadlineMs);
     const headerRevision = Number(response.header.revision);
     if (response.succeeded) {
-      await this.waitUntil(() => this.revision >= headerRevision);
+      await this.waitUntil(() => this.revision >= headerRevision, deadlineMs);
       return { ok: true, modRevision: next === null ? 0 : headerRevision };
     }
     // Refused: answer once the watch has delivered the winner, so the caller's retry sees it.
@@ -183,12 +196,12 @@ export class EtcdLeaseStore implements LeaseStore {
     const recordKv = recordRange?.[0];
     const recordRevision = recordKv === undefined ? 0 : Number(recordKv.mod_revision);
     if (recordRevision !== expectedRevision) {
-      await this.waitUntil(() => (this.mirror.get(agentId)?.modRevision ?? 0) === recordRevision || this.revision >= headerRevision);
+      await this.waitUntil(() => (this.mirror.get(agentId)?.modRevision ?? 0) === recordRevision || this.revision >= headerRevision, deadlineMs);
     } else {
       let claimRevision = 0;
       for (const kvs of claimRanges) for (const kv of kvs) claimRevision = Math.max(claimRevision, Number(kv.mod_revision));
-      await this.waitUntil(() => this.revision >= claimRevision);
-      await this.releaseOrphanClaims(claimRanges.flat());
+      await this.waitUntil(() => this.revision >= claimRevision, deadlineMs);
+      await this.releaseOrphanClaims(claimRanges.flat(), deadlineMs);
     }
     const now = this.mirror.get(agentId);
     if (now !== undefined && now.modRevision === recordRevision) return { ok: false, current: now };
@@ -309,7 +322,7 @@ export class EtcdLeaseStore implements LeaseStore {
    * write this store cannot have made, but they would refuse the name to everyone for good.
    * Each is deleted only if neither it nor its holder's record moved since.
    */
-  private async releaseOrphanClaims(claims: readonly IKeyValue[]): Promise<void> {
+  private async releaseOrphanClaims(claims: readonly IKeyValue[], deadlineMs: number): Promise<void> {
     for (const claim of claims) {
       const name = claim.key.toString().slice(this.prefix.length + 'names/'.length);
       const holder = claim.value.toString();
@@ -323,7 +336,7 @@ export class EtcdLeaseStore implements LeaseStore {
         success: [{ request_delete_range: { key: claim.key } }],
         failure: [],
       };
-      await this.call('orphan claim', (options) => this.client.kv.txn(request, options));
+      await this.call('orphan claim', (options) => this.client.kv.txn(request, options), deadlineMs);
       this.options.onError?.(new Error(`released the claim on ${name} of agent ${holder}, whose record does not list it`));
     }
   }
@@ -675,14 +688,14 @@ export class EtcdLeaseStore implements LeaseStore {
     }
   }
 
-  /** Resolves when `ready` holds (checked on every watched change), or after the call bound. */
-  private waitUntil(ready: () => boolean): Promise<void> {
+  /** Resolves when `ready` holds (checked on every watched change), or at the deadline. */
+  private waitUntil(ready: () => boolean, deadlineMs: number): Promise<void> {
     if (this.etcdWatcher === null || ready()) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         resolve();
-      }, this.callTimeoutMs);
+      }, Math.max(0, deadlineMs - Date.now()));
       timer.unref();
       const waiter: RevisionWaiter = {
         ready,
@@ -720,11 +733,11 @@ export class EtcdLeaseStore implements LeaseStore {
     this.putTimer = null;
   }
 
-  /** One etcd call with a deadline; whatever goes wrong is StoreUnavailable. */
-  private async call<T>(what: string, run: (options: { deadline: number }) => Promise<T>): Promise<T> {
+  /** One etcd call with a deadline (the call bound from now by default); whatever goes wrong is StoreUnavailable. */
+  private async call<T>(what: string, run: (options: { deadline: number }) => Promise<T>, deadlineMs = Date.now() + this.callTimeoutMs): Promise<T> {
     if (this.closed) throw new StoreUnavailable(what, new Error('the store is closed'));
     try {
-      const result = await bounded(run({ deadline: Date.now() + this.callTimeoutMs }), this.callTimeoutMs);
+      const result = await bounded(run({ deadline: deadlineMs }), Math.max(0, deadlineMs - Date.now()));
       this.markAvailable();
       return result;
     } catch (error) {
@@ -735,6 +748,10 @@ export class EtcdLeaseStore implements LeaseStore {
   }
 
   private markAvailable(): void {
+    if (this.unavailable !== null) {
+      const seconds = Math.round((Date.now() - this.unavailableSinceMs) / 1000);
+      this.options.onRecovered?.(`etcd answers again after ${seconds}s; registrations and heartbeats are taken again`);
+    }
     this.unavailable = null;
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
     this.probeTimer = null;
@@ -742,11 +759,22 @@ export class EtcdLeaseStore implements LeaseStore {
 
   /** Until a call succeeds again: touches are refused, and etcd is probed every RETRY_MS. */
   private markUnavailable(error: StoreUnavailable): void {
+    if (this.unavailable === null) {
+      this.unavailableSinceMs = Date.now();
+      // Before the first list nothing is served yet: the start fails with its own line.
+      if (this.revision > 0) this.options.onError?.(new Error(`${error.message}; until it answers, registrations and heartbeats answer 503 StoreUnavailable and reads serve the last view`));
+    }
     this.unavailable = error;
     if (this.probeTimer !== null || this.closed) return;
+    let probing = false;
     this.probeTimer = setInterval(() => {
+      // One probe at a time: a probe may take the whole call bound.
+      if (probing) return;
+      probing = true;
       const start = Buffer.from(this.prefix);
-      this.call('probe', (options) => this.client.kv.range({ key: start, range_end: prefixEnd(start), limit: 1, keys_only: true }, options)).catch(() => {});
+      this.call('probe', (options) => this.client.kv.range({ key: start, range_end: prefixEnd(start), limit: 1, keys_only: true }, options))
+        .catch(() => {})
+        .finally(() => (probing = false));
     }, RETRY_MS);
     this.probeTimer.unref();
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { gpuSchema, healthSchema, type Gpu } from '../schema/agent-protocol.js';
 import { llmTypeSchema } from '../schema/resources.js';
-import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher, LoadUpdate } from './lease-store.js';
+import { ALWAYS_AVAILABLE, type CasResult, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability } from './lease-store.js';
 import { LocalLeaseTable } from './local-lease-table.js';
 
 export const LEASE_FILE = 'leases.json';
@@ -53,6 +53,8 @@ interface Waiter {
 }
 
 export class FileLeaseStore implements LeaseStore {
+  readonly kind = 'file';
+  readonly endpoints: readonly string[] = [];
   private readonly table = new LocalLeaseTable();
   private readonly file: string;
   private readonly batchMs: number;
@@ -65,6 +67,11 @@ export class FileLeaseStore implements LeaseStore {
   constructor(private readonly options: FileLeaseStoreOptions) {
     this.file = join(options.dir, LEASE_FILE);
     this.batchMs = options.batchMs ?? 2000;
+  }
+
+  /** A failed write rejects its caller (or is reported and retried); the store itself stays usable. */
+  availability(): StoreAvailability {
+    return ALWAYS_AVAILABLE;
   }
 
   /** The first call reads the file (what the last run left); later ones answer from memory. */

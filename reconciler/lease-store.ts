@@ -75,6 +75,25 @@ export type LeaseWatcher = (event: LeaseEvent) => void;
 /** The outcome of compareAndSet: the new modRevision, or the key as it stands (null: absent). */
 export type CasResult = { ok: true; modRevision: number } | { ok: false; current: VersionedRecord | null };
 
+/**
+ * A shared store that did not answer (etcd down or out of reach, or no answer within its bound).
+ * The routes answer it with 503 StoreUnavailable; what the cache holds keeps being served.
+ */
+export class StoreUnavailable extends Error {
+  /** `what` failed for `cause`; without a cause, `what` is the whole message (a reason known before). */
+  constructor(what: string, cause?: unknown) {
+    super(cause === undefined ? what : `etcd is unavailable (${what}: ${cause instanceof Error ? cause.message : String(cause)})`);
+    this.name = 'StoreUnavailable';
+  }
+}
+
+export type StoreKind = 'file' | 'memory' | 'etcd';
+
+/** Whether the store takes writes now; when not, why and since when (ms since the epoch). */
+export type StoreAvailability = { available: true } | { available: false; reason: string; sinceMs: number };
+
+export const ALWAYS_AVAILABLE: StoreAvailability = Object.freeze({ available: true });
+
 /** Raised by watch when the revision asked for is not the store's: list again. */
 export class LeaseWatchGap extends Error {
   constructor(asked: number, current: number) {
@@ -89,6 +108,11 @@ export class LeaseWatchGap extends Error {
  * in place (its event says what they were), since a copy per beat costs the collector dearly.
  */
 export interface LeaseStore {
+  /** What kind of store this is; `endpoints` are etcd's (empty for a local store). */
+  readonly kind: StoreKind;
+  readonly endpoints: readonly string[];
+  /** A local store always is; a shared one is not while its last call failed (until a probe answers). */
+  availability(): StoreAvailability;
   /** Every stored lease at one revision (on the first call: as left by the last run). */
   list(): Promise<LeaseList>;
   /**

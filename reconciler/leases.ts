@@ -10,7 +10,7 @@ import type { LiveLlm } from '../schema/effective.js';
 import type { DeclaredIndex, DeclaredSnapshot } from './declared-index.js';
 import * as rules from './lease-rules.js';
 import { changedNames, fateOf, isLeaseStale, isSameGpuInventory, nextFateAt, type HeldLease, type Rejection, type RuleContext, type Takeover, type UnmanagedMode } from './lease-rules.js';
-import { LeaseWatchGap, type LeaseEvent, type LeaseRecord, type LeaseStore, type StoredLlm } from './lease-store.js';
+import { LeaseWatchGap, StoreUnavailable, type LeaseEvent, type LeaseRecord, type LeaseStore, type StoredLlm } from './lease-store.js';
 
 export type { Rejection, UnmanagedMode };
 
@@ -123,6 +123,7 @@ export class Leases {
   }
 
   async register(registration: Registration): Promise<RegistrationAnswer> {
+    this.assertWritable();
     for (let attempt = 1; ; attempt++) {
       const ctx = this.context();
       const previous = this.agents.get(registration.agentId);
@@ -143,6 +144,7 @@ export class Leases {
    * listener call.
    */
   async heartbeat(agentId: string, beat: Heartbeat): Promise<RegistrationAnswer | null> {
+    this.assertWritable();
     for (let attempt = 1; ; attempt++) {
       const held = this.agents.get(agentId);
       if (held === undefined || held.record.leaseId !== beat.leaseId) return null;
@@ -170,6 +172,7 @@ export class Leases {
 
   /** Drops the agent's lease and every name it holds; null when there is no such lease. */
   async deregister(agentId: string, leaseId?: string): Promise<string[] | null> {
+    this.assertWritable();
     for (let attempt = 1; ; attempt++) {
       const held = this.agents.get(agentId);
       if (held === undefined || (leaseId !== undefined && held.record.leaseId !== leaseId)) return null;
@@ -188,8 +191,14 @@ export class Leases {
     if (now < this.nextSweepAt) return;
     let next = Number.POSITIVE_INFINITY;
     const changed: string[] = [];
+    // While the store is away a collection would only fail; the next sweep after it returns does it.
+    const canCollect = this.options.store.availability().available;
     for (const lease of [...this.agents.values()]) {
       const fate = fateOf(lease, now, this.options.ttlMs, this.options.gcMs);
+      if (fate === 'collect' && !canCollect) {
+        next = now;
+        continue;
+      }
       if (fate === 'collect') {
         this.options.store.compareAndSet(lease.record.agentId, lease.modRevision, null).catch((error: unknown) => this.options.onError?.(error as Error));
         continue;
@@ -274,6 +283,17 @@ export class Leases {
       if (this.options.store.putLater(lease.modRevision, outcome.record).ok) dropped.push(...outcome.dropped);
     }
     return dropped;
+  }
+
+  /**
+   * Every agent write answers at once while the store is known to be away (every beat, even one
+   * that changes nothing, must reach the other reconcilers): the route answers 503 and the agent
+   * retries, here or at another reconciler. A plain beat would otherwise be accepted locally and
+   * batched, and one that changes an entry would wait for a store that is not there.
+   */
+  private assertWritable(): void {
+    const availability = this.options.store.availability();
+    if (!availability.available) throw new StoreUnavailable(availability.reason);
   }
 
   /** Takes the names of `takeovers` from their holders, each by compare-and-set; what the store refuses is dropped from `record` and rejected. */

@@ -96,7 +96,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   const desired = new DesiredState({ source, pollMs: settings.pollMs, log: (line, level) => log(level, line) });
   let store: LeaseStore | undefined;
   if (settings.etcd !== null) {
-    store = new EtcdLeaseStore({ ...settings.etcd, reviveAfterMs: settings.ttlMs, ...(tls === undefined ? {} : { tls }), onError: (error) => log('error', `etcd store: ${error.message}`) });
+    store = new EtcdLeaseStore({ ...settings.etcd, reviveAfterMs: settings.ttlMs, ...(tls === undefined ? {} : { tls }), onError: (error) => log('error', `etcd store: ${error.message}`), onRecovered: (line) => log('info', `etcd store: ${line}`) });
   } else if (options.stateDir !== undefined) {
     store = new FileLeaseStore({ dir: options.stateDir, onError: (error) => log('error', `cannot write the lease file: ${error.message}`) });
   }

@@ -1,11 +1,17 @@
 // A LeaseStore that lives in memory: the default without --state-dir, and a stand-in for
 // "the same store after a restart" in tests (hand one instance to two reconcilers).
 import type { Gpu } from '../schema/agent-protocol.js';
-import type { CasResult, LeaseList, LeaseRecord, LeaseStore, LeaseWatcher, LoadUpdate } from './lease-store.js';
+import { ALWAYS_AVAILABLE, type CasResult, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability } from './lease-store.js';
 import { LocalLeaseTable } from './local-lease-table.js';
 
 export class MemoryLeaseStore implements LeaseStore {
+  readonly kind = 'memory';
+  readonly endpoints: readonly string[] = [];
   private readonly table = new LocalLeaseTable();
+
+  availability(): StoreAvailability {
+    return ALWAYS_AVAILABLE;
+  }
 
   list(): Promise<LeaseList> {
     return Promise.resolve(this.table.list());

@@ -8,6 +8,8 @@ import type { LeaseStore } from './lease-store.js';
 import { Leases, type UnmanagedMode } from './leases.js';
 import { MemoryLeaseStore } from './memory-lease-store.js';
 import { ReconcilerMetrics } from './metrics.js';
+import { storeStatusOf, type LeaderSource } from './store-status.js';
+import type { StoreStatus } from '../schema/views.js';
 
 export interface ServicesOptions {
   desired: DesiredStateView;
@@ -21,6 +23,8 @@ export interface ServicesOptions {
   sweepIntervalMs?: number;
   processMetrics?: boolean;
   onError?: (error: Error) => void;
+  /** Which reconciler reads Git for the fleet (the etcd election); null by default. */
+  leader?: LeaderSource;
 }
 
 export interface ReconcilerServices {
@@ -31,6 +35,8 @@ export interface ReconcilerServices {
   state: EffectiveState;
   metrics: ReconcilerMetrics;
   now: () => number;
+  /** The `store` part of /api/v1/status: kind, endpoints, leader, and why it is unavailable. */
+  storeStatus(): StoreStatus;
   /** Lists and watches the lease store, then starts the effective state and the sweep timer. */
   start(): Promise<void>;
   /** Stops the sweep timer and the watch, and writes what the store has batched. */
@@ -69,6 +75,7 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
     state,
     metrics,
     now,
+    storeStatus: () => storeStatusOf(store, options.leader ?? noLeader),
     async start() {
       await leases.restore();
       // A new revision can take names away from agents (source: static, --unmanaged reject);
@@ -85,4 +92,8 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
       await store.close();
     },
   };
+}
+
+function noLeader(): null {
+  return null;
 }

@@ -1,10 +1,10 @@
 // The /api/v1/status body (and the data of the /watch STATUS event): the desired side's
-// status with the effective state's counts.
-import type { StatusAnswer } from '../schema/views.js';
+// status with the effective state's counts and the lease store's status.
+import type { StatusAnswer, StoreStatus } from '../schema/views.js';
 import type { DesiredStatus } from './desired-state-api.js';
 import type { Counts } from './effective-state.js';
 
-export function buildStatusAnswer(status: DesiredStatus, counts: Counts): StatusAnswer {
+export function buildStatusAnswer(status: DesiredStatus, counts: Counts, store: StoreStatus): StatusAnswer {
   return {
     revision: status.revision,
     lastGoodRevision: status.lastGoodRevision,
@@ -14,5 +14,6 @@ export function buildStatusAnswer(status: DesiredStatus, counts: Counts): Status
     errors: status.errors,
     counts,
     history: status.history,
+    store,
   };
 }

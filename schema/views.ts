@@ -144,6 +144,20 @@ export type ReconcileAttempt = z.infer<typeof reconcileAttemptSchema>;
  */
 export const heartbeatEventSchema = z.object({ agents: z.record(z.string(), z.string()), loads: z.record(z.string(), loadViewSchema.nullable()).optional() });
 
+export const STORE_KINDS = ['file', 'memory', 'etcd'] as const;
+
+/** Which lease store serves the fleet (DESIGN §9), where, and which reconciler reads Git. */
+export const storeStatusSchema = z.object({
+  kind: z.enum(STORE_KINDS),
+  /** etcd's endpoints (`HOST:PORT`); empty for a local store. */
+  endpoints: z.array(z.string()),
+  /** The reconciler that reads Git for the fleet (its id or URL); null when none is known. */
+  leader: z.string().nullable(),
+  /** Present while the store does not answer: register and heartbeat then answer 503 StoreUnavailable. */
+  unavailable: z.object({ since: z.string(), reason: z.string() }).optional(),
+});
+export type StoreStatus = z.infer<typeof storeStatusSchema>;
+
 export const statusAnswerSchema = z.object({
   revision: z.string().nullable(),
   lastGoodRevision: z.string().nullable(),
@@ -160,6 +174,8 @@ export const statusAnswerSchema = z.object({
     byKind: z.record(z.enum(MEMBER_KINDS), z.number()),
   }),
   history: z.array(reconcileAttemptSchema),
+  /** Absent from an older reconciler. */
+  store: storeStatusSchema.optional(),
 });
 export type StatusAnswer = z.infer<typeof statusAnswerSchema>;
 

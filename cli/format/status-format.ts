@@ -2,7 +2,7 @@
 // newer revision out, then the details and the reconcile history (DESIGN §7).
 import { formatAge } from '../../schema/age.js';
 import { shortRevision } from '../../schema/revision.js';
-import { PHASES, type ReconcileAttempt, type SourceError, type StatusAnswer } from '../../schema/views.js';
+import { PHASES, type ReconcileAttempt, type SourceError, type StatusAnswer, type StoreStatus } from '../../schema/views.js';
 import { paint, type Tone } from './color.js';
 import { formatTable } from './table.js';
 
@@ -38,6 +38,8 @@ export function formatStatus(status: StatusAnswer, options: StatusFormatOptions)
   const rejected = assessStatus(status) === 'rejected';
   const details: [string, string][] = [
     ['Source', status.source],
+    // An older reconciler does not say which store it has.
+    ...(status.store === undefined ? [] : [['Store', formatStore(status.store, options)] as [string, string]]),
     ['Newest revision', status.revision === null ? '(none)' : `${shortRevision(status.revision)}${rejected ? ` ${paint('(rejected)', 'red', options.color)}` : ''}`],
     ['Served (last good)', status.lastGoodRevision === null ? '(none)' : shortRevision(status.lastGoodRevision)],
     ['Last sync', status.lastSyncAt === null ? 'never' : `${status.lastSyncAt} (${formatAge(options.nowMs - Date.parse(status.lastSyncAt))} ago)`],
@@ -52,6 +54,15 @@ export function formatStatus(status: StatusAnswer, options: StatusFormatOptions)
 
 /** The sentence a reader needs first, with the errors that explain it right under it. */
 function formatHeadline(status: StatusAnswer, options: StatusFormatOptions): string[] {
+  const unavailable = status.store?.unavailable;
+  const store =
+    unavailable === undefined
+      ? []
+      : [paint(`The lease store (${status.store?.kind ?? 'etcd'}) has not answered for ${formatAge(options.nowMs - Date.parse(unavailable.since))}: registrations and heartbeats are refused (503), reads serve the last view.`, 'yellow', options.color)];
+  return [...formatRevisionHeadline(status, options), ...store];
+}
+
+function formatRevisionHeadline(status: StatusAnswer, options: StatusFormatOptions): string[] {
   const served = status.lastGoodRevision === null ? null : shortRevision(status.lastGoodRevision);
   const errors = status.errors.map((e) => `  ${formatSourceError(e)}`);
   switch (assessStatus(status)) {
@@ -106,6 +117,16 @@ function formatErrorsCell(errors: SourceError[]): string {
 /** `file:line:col: message`, or the message alone for a failure that is not in a file (a fetch). */
 export function formatSourceError(error: SourceError): string {
   return error.file === '' ? error.message : `${error.file}:${error.line}:${error.col}: ${error.message}`;
+}
+
+/** `etcd HOST:PORT,… (leader: ID)`, `file` or `memory (…)`, and why it does not answer when it does not. */
+function formatStore(store: StoreStatus, options: StatusFormatOptions): string {
+  let text: string;
+  if (store.kind === 'etcd') text = `etcd ${store.endpoints.join(',')} (${store.leader === null ? 'no leader known' : `leader: ${store.leader}`})`;
+  else if (store.kind === 'memory') text = 'memory (leases are lost when the reconciler restarts)';
+  else text = store.leader === null ? 'file' : `file (leader: ${store.leader})`;
+  if (store.unavailable === undefined) return text;
+  return `${text}, ${paint(`unavailable since ${store.unavailable.since}`, 'red', options.color)}: ${store.unavailable.reason}`;
 }
 
 function formatFleet(counts: StatusAnswer['counts']): string {

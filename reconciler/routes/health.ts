@@ -2,9 +2,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { VERSION } from '../../schema/version.js';
 import { errorBodyOf } from '../errors.js';
+import { describeStoreReadiness } from '../store-status.js';
 
 export const healthRoutes: FastifyPluginAsync = async (app) => {
-  const { desired, metrics } = app.services;
+  const { desired, metrics, store } = app.services;
 
   app.get('/healthz', async () => ({ status: 'ok', version: VERSION }));
 
@@ -15,7 +16,10 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
       const why = errors > 0 ? `the newest revision was rejected with ${errors} error(s); see /api/v1/status` : 'the first revision has not been read yet';
       return reply.code(503).send(errorBodyOf('NotReady', `no good revision loaded: ${why}`));
     }
-    return { status: 'ready', revision: served.revision };
+    // Still 200 while the lease store is away: every read works on the last view, and a load
+    // balancer that dropped each reconciler of a fleet whose etcd is down would refuse those
+    // reads too. The writes say so themselves (503 StoreUnavailable, and agents move on).
+    return { status: 'ready', revision: served.revision, store: describeStoreReadiness(store) };
   });
 
   app.get('/metrics', async (_request, reply) => {

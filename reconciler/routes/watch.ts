@@ -51,7 +51,7 @@ export const watchRoutes: FastifyPluginAsync<{ keepAliveMs: number; heartbeatEve
       raw.write(chunk);
     };
     const onEvent = (event: WatchEvent): void => {
-      if (event.type === 'STATUS') send(formatEvent('STATUS', buildStatusAnswer(desired.status(), state.counts())));
+      if (event.type === 'STATUS') send(formatEvent('STATUS', buildStatusAnswer(desired.status(), state.counts(), app.services.storeStatus())));
       else send(formatEvent(event.type, event.view));
     };
 

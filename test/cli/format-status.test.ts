@@ -26,6 +26,8 @@ const COUNTS: StatusAnswer['counts'] = {
 };
 
 const SOURCE = 'git https://git.lab.example/platform/llms.git#main:llms';
+const FILE_STORE: StatusAnswer['store'] = { kind: 'file', endpoints: [], leader: null };
+const ETCD_STORE: StatusAnswer['store'] = { kind: 'etcd', endpoints: ['10.0.0.11:2379', '10.0.0.12:2379', '10.0.0.13:2379'], leader: 'http://10.0.0.21:7420' };
 
 const TWO_ERRORS: SourceError[] = [
   { file: 'llms/gpu9.yaml', line: 8, col: 3, message: 'spec.colour: unknown field "colour" (expected one of type, model, url, poolName, source, enabled, apiKeyRef)' },
@@ -41,6 +43,7 @@ function allGood(): StatusAnswer {
     errors: [],
     counts: COUNTS,
     history: [attempt(GOOD, 4, 'unchanged', 31), attempt(GOOD, 185, 'applied', 142), attempt(OLDER, 7260, 'applied', 1830)],
+    store: FILE_STORE,
   };
 }
 
@@ -53,9 +56,11 @@ function rejectedNewest(): StatusAnswer {
     errors: TWO_ERRORS,
     counts: COUNTS,
     history: [attempt(BAD, 12, 'unchanged', 28, TWO_ERRORS), attempt(BAD, 40, 'rejected', 96, TWO_ERRORS), attempt(GOOD, 185, 'applied', 142), attempt(OLDER, 7260, 'applied', 1830)],
+    store: FILE_STORE,
   };
 }
 
+/** As an older reconciler answers: no `store`. */
 function emptyHistory(): StatusAnswer {
   return {
     revision: null,
@@ -95,6 +100,23 @@ describe('formatStatus', () => {
     const text = formatStatus(emptyHistory(), { color: false, nowMs: NOW_MS });
     await expect(text).toMatchFileSnapshot('../golden/status/empty-history.txt');
     expect(text).not.toContain('REVISION');
+    // An older reconciler says nothing of its store: no line for it.
+    expect(text).not.toContain('Store:');
+  });
+
+  it('an etcd store: its endpoints and the reconciler that reads Git', async () => {
+    const text = formatStatus({ ...allGood(), store: ETCD_STORE }, { color: false, nowMs: NOW_MS });
+    await expect(text).toMatchFileSnapshot('../golden/status/etcd-store.txt');
+    expect(text.split('\n')).toContain('Store:               etcd 10.0.0.11:2379,10.0.0.12:2379,10.0.0.13:2379 (leader: http://10.0.0.21:7420)');
+  });
+
+  it('an etcd store that does not answer: said under the headline, and since when and why on its line; the exit code stays the revision verdict', async () => {
+    const unavailable = { since: at(12), reason: 'etcd is unavailable (compare-and-set: no answer within 2000 ms)' };
+    const status: StatusAnswer = { ...allGood(), store: { ...ETCD_STORE, leader: null, unavailable } };
+    const text = formatStatus(status, { color: false, nowMs: NOW_MS });
+    await expect(text).toMatchFileSnapshot('../golden/status/etcd-unavailable.txt');
+    expect(text.split('\n')[1]).toBe('The lease store (etcd) has not answered for 12s: registrations and heartbeats are refused (503), reads serve the last view.');
+    expect(exitCodeOfStatus(status)).toBe(0);
   });
 
   it('no revision has ever loaded: serving nothing, with the errors of the one that was rejected', async () => {

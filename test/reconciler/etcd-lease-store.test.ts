@@ -335,9 +335,13 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
       if (!first.ok) throw new Error('refused');
       await own.kill();
       await expect(a.compareAndSet('gpu1', first.modRevision, record('gpu1', ['w2']))).rejects.toBeInstanceOf(StoreUnavailable);
+      expect(a.availability()).toEqual({ available: false, reason: expect.stringMatching(/^etcd is unavailable \(compare-and-set: /), sinceMs: expect.any(Number) });
+      // Known to be away: the next write is refused at once, not after another call bound.
+      await expect(a.compareAndSet('gpu1', first.modRevision, record('gpu1', ['w2']))).rejects.toBeInstanceOf(StoreUnavailable);
       // Beats are refused too while etcd does not answer (the agent is told to retry).
       expect(() => a.touch('gpu1', 2_000)).toThrow(StoreUnavailable);
       await own.run();
+      await waitFor('the store available again', () => a.availability().available, 30_000);
       await waitFor('beats accepted again', () => {
         try {
           return a.touch('gpu1', 3_000);

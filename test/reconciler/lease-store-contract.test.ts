@@ -90,6 +90,14 @@ async function written(store: LeaseStore, agentId: string, expected: number, nex
 describe.each(STORES)('%s', (name, kind) => {
   const it_ = name.startsWith('EtcdLeaseStore') && !etcdTool.available ? it.skip : it;
 
+  it_('takes writes once listed, and says what kind of store it is', async () => {
+    const store = await kind.make();
+    await store.list();
+    expect(store.availability()).toEqual({ available: true });
+    expect(store.kind).toBe(name.startsWith('EtcdLeaseStore') ? 'etcd' : name === 'FileLeaseStore' ? 'file' : 'memory');
+    expect(store.endpoints.length > 0).toBe(store.kind === 'etcd');
+  });
+
   it_('lists nothing at first, then what was written, at a revision not before the write', async () => {
     const store = await kind.make();
     const first = await store.list();

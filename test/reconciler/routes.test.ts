@@ -171,7 +171,7 @@ describe('GET /api/v1/pools', () => {
 });
 
 describe('GET /api/v1/status', () => {
-  it('answers the source, revisions, errors, counts and history', async () => {
+  it('answers the source, revisions, errors, counts, history and the lease store', async () => {
     const h = await startFleet();
     const { status, body } = await getJson(h.app, '/api/v1/status');
     expect(status).toBe(200);
@@ -190,6 +190,7 @@ describe('GET /api/v1/status', () => {
         byKind: { managed: 1, static: 1, virtual: 1, declared: 2 },
       },
       history: [{ revision: 'rev-1', at: '2025-01-01T00:00:00.000Z', durationMs: 3, result: 'applied', errors: [] }],
+      store: { kind: 'memory', endpoints: [], leader: null },
     });
   });
 
@@ -272,7 +273,7 @@ describe('health, readiness, metrics', () => {
       body: { error: { code: 'NotReady', message: 'no good revision loaded: the first revision has not been read yet' } },
     });
     h.desired.serve(FLEET_FILES, 'rev-1');
-    expect(await getJson(h.app, '/readyz')).toEqual({ status: 200, body: { status: 'ready', revision: 'rev-1' } });
+    expect(await getJson(h.app, '/readyz')).toEqual({ status: 200, body: { status: 'ready', revision: 'rev-1', store: 'available' } });
   });
 
   it('/metrics serves Prometheus text with phase, pool and lease figures', async () => {
