@@ -13,6 +13,8 @@ export interface DesiredStateOptions {
   log?: (line: string, level: 'info' | 'warn') => void;
   /** Called after every attempt (poll, watch, sync), once current() and status() show its outcome. */
   onAttempt?: (attempt: ReconcileAttempt) => void;
+  /** The revision the reconciler serves, for the log lines, when that is not this reader's own (a fleet's leader). */
+  servedRevision?: () => string | null;
 }
 
 export interface ParseCacheStats {
@@ -38,6 +40,7 @@ export class DesiredState implements DesiredStateView {
   private readonly now: () => number;
   private readonly log: (line: string, level?: 'info' | 'warn') => void;
   private readonly onAttempt: (attempt: ReconcileAttempt) => void;
+  private readonly servedRevision: () => string | null;
   private readonly cache = new ParseCache();
   private readonly listeners = new Set<() => void>();
 
@@ -61,6 +64,7 @@ export class DesiredState implements DesiredStateView {
     this.now = options.now ?? Date.now;
     this.log = (line, level = 'info') => options.log?.(line, level);
     this.onAttempt = options.onAttempt ?? (() => {});
+    this.servedRevision = options.servedRevision ?? (() => this.served?.revision ?? null);
   }
 
   /** The first sync, then the poll timer and the source's watcher. */
@@ -160,7 +164,7 @@ export class DesiredState implements DesiredStateView {
       // An unreachable remote, a missing branch: keep serving what we have and say why in /status.
       this.errors = [{ file: '', line: 0, col: 0, message: messageOf(error) }];
       attempt = this.record(null, startedMs, 'rejected', this.errors);
-      this.log(`cannot read ${this.source.description}: ${messageOf(error)}; still serving ${this.served?.revision ?? 'nothing'}`, 'warn');
+      this.log(`cannot read ${this.source.description}: ${messageOf(error)}; still serving ${this.servedRevision() ?? 'nothing'}`, 'warn');
     }
     this.lastSyncAt = attempt.at;
     if (this.snapshot() !== before) this.notify();
@@ -189,7 +193,7 @@ export class DesiredState implements DesiredStateView {
     const attempt = this.record(candidate.revision, startedMs, 'rejected', this.errors);
     const first = this.errors[0];
     const where = first === undefined ? '' : `: ${first.file}:${first.line}:${first.col}: ${first.message}`;
-    this.log(`rejected ${candidate.revision} (${this.errors.length} errors${where}); still serving ${this.served?.revision ?? 'nothing'}`, 'warn');
+    this.log(`rejected ${candidate.revision} (${this.errors.length} errors${where}); still serving ${this.servedRevision() ?? 'nothing'}`, 'warn');
     return attempt;
   }
 
