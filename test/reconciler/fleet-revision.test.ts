@@ -171,6 +171,31 @@ describe.skipIf(!etcdTool.available)(`FleetRevision on one etcd${etcdTool.skipNo
     }
   });
 
+  it('etcd killed and started again: both keep serving, a sync fails meanwhile, and after it the fleet follows Git again', async () => {
+    const own = await TestEtcd.start();
+    try {
+      const { remote, clone } = await createRemoteWithClone();
+      const first = await clone.commit({ 'llms/a.yaml': llmYaml('a') });
+      const prefix = '/restarted/';
+      const leader = await fleetOn(prefix, remote, 'one', { endpoint: own.endpoint });
+      await leader.start();
+      const follower = await fleetOn(prefix, remote, 'two', { endpoint: own.endpoint });
+      await follower.start();
+      await own.kill();
+      await expect(follower.sync()).rejects.toThrow(/etcd is unavailable/);
+      expect([leader.current()?.revision, follower.current()?.revision]).toEqual([first, first]);
+      await own.run();
+      const next = await clone.commit({ 'llms/e.yaml': llmYaml('e') });
+      const attempt = await waitFor('a sync after the restart', () => follower.sync().catch(() => undefined), 30_000);
+      expect(attempt.revision).toBe(next);
+      expect(follower.current()?.revision).toBe(next);
+      await waitFor('the leader to serve it too', () => leader.current()?.revision === next);
+    } finally {
+      await Promise.all(fleets.splice(0).map((f) => f.stop().catch(() => {})));
+      await own.stop();
+    }
+  });
+
   it('the leader compacts etcd history now and then', async () => {
     const own = await TestEtcd.start();
     const raw = new Etcd3({ hosts: `http://${own.endpoint}` });
