@@ -12,6 +12,7 @@ import { DesiredState } from './desired-state.js';
 import { parseDuration } from '../service/durations.js';
 import { EtcdLeaseStore, type EtcdTls } from './etcd-lease-store.js';
 import { FleetRevision } from './fleet-revision.js';
+import type { ReconcileAttempt } from '../schema/views.js';
 import { FileLeaseStore } from './file-lease-store.js';
 import type { LeaseStore } from './lease-store.js';
 import { GitSource } from './git-source.js';
@@ -137,11 +138,12 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
     const from = settings.etcd === null ? '--state-dir' : `--store ${options.store ?? ''}`;
     throw new ReconcilerStartError(`cannot restore leases from ${from}: ${(error as Error).message}`);
   }
-  let first;
+  let first: ReconcileAttempt;
   try {
     first = await desired.start();
   } catch (error) {
     if (fleet === null) throw error;
+    await fleet.stop().catch(() => {});
     await services.stop().catch(() => {});
     throw new ReconcilerStartError(`cannot read the fleet's revision from --store ${options.store ?? ''}: ${(error as Error).message}`);
   }
