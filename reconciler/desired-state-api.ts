@@ -25,6 +25,11 @@ export interface DesiredSource {
   watch(onChange: () => void): Promise<() => Promise<void>>;
 }
 
+/** A source that can also read one given revision: Git, where followers load the commit the leader accepted. */
+export interface RevisionSource extends DesiredSource {
+  readRevision(revision: string): Promise<RevisionCandidate>;
+}
+
 /** The revision currently served: always a good one (applied whole). */
 export interface ServedRevision {
   revision: string;

@@ -11,6 +11,10 @@ export interface DesiredStateOptions {
   now?: () => number;
   /** Where lines go; `warn` for problems with the source (the served revision is kept). */
   log?: (line: string, level: 'info' | 'warn') => void;
+  /** Called after every attempt (poll, watch, sync), once current() and status() show its outcome. */
+  onAttempt?: (attempt: ReconcileAttempt) => void;
+  /** The revision the reconciler serves, for the log lines, when that is not this reader's own (a fleet's leader). */
+  servedRevision?: () => string | null;
 }
 
 export interface ParseCacheStats {
@@ -35,6 +39,8 @@ export class DesiredState implements DesiredStateView {
   private readonly pollMs: number;
   private readonly now: () => number;
   private readonly log: (line: string, level?: 'info' | 'warn') => void;
+  private readonly onAttempt: (attempt: ReconcileAttempt) => void;
+  private readonly servedRevision: () => string | null;
   private readonly cache = new ParseCache();
   private readonly listeners = new Set<() => void>();
 
@@ -57,6 +63,8 @@ export class DesiredState implements DesiredStateView {
     this.pollMs = Math.min(Math.max(options.pollMs, 1), MAX_TIMER_MS);
     this.now = options.now ?? Date.now;
     this.log = (line, level = 'info') => options.log?.(line, level);
+    this.onAttempt = options.onAttempt ?? (() => {});
+    this.servedRevision = options.servedRevision ?? (() => this.served?.revision ?? null);
   }
 
   /** The first sync, then the poll timer and the source's watcher. */
@@ -156,10 +164,15 @@ export class DesiredState implements DesiredStateView {
       // An unreachable remote, a missing branch: keep serving what we have and say why in /status.
       this.errors = [{ file: '', line: 0, col: 0, message: messageOf(error) }];
       attempt = this.record(null, startedMs, 'rejected', this.errors);
-      this.log(`cannot read ${this.source.description}: ${messageOf(error)}; still serving ${this.served?.revision ?? 'nothing'}`, 'warn');
+      this.log(`cannot read ${this.source.description}: ${messageOf(error)}; still serving ${this.servedRevision() ?? 'nothing'}`, 'warn');
     }
     this.lastSyncAt = attempt.at;
     if (this.snapshot() !== before) this.notify();
+    try {
+      this.onAttempt(attempt);
+    } catch (error) {
+      this.log(`an attempt listener failed: ${messageOf(error)}`, 'warn');
+    }
     return attempt;
   }
 
@@ -180,7 +193,7 @@ export class DesiredState implements DesiredStateView {
     const attempt = this.record(candidate.revision, startedMs, 'rejected', this.errors);
     const first = this.errors[0];
     const where = first === undefined ? '' : `: ${first.file}:${first.line}:${first.col}: ${first.message}`;
-    this.log(`rejected ${candidate.revision} (${this.errors.length} errors${where}); still serving ${this.served?.revision ?? 'nothing'}`, 'warn');
+    this.log(`rejected ${candidate.revision} (${this.errors.length} errors${where}); still serving ${this.servedRevision() ?? 'nothing'}`, 'warn');
     return attempt;
   }
 
@@ -192,15 +205,7 @@ export class DesiredState implements DesiredStateView {
       result,
       errors: errors.map((e) => ({ ...e })),
     };
-    // A quiet poll is one row kept fresh, not ten rows pushing the last apply out of view: the same
-    // revision unchanged again, rejected again for the same errors, or the source unreadable again.
-    const newest = this.history[0];
-    const again = newest !== undefined && newest.revision === revision && newest.result === result && JSON.stringify(newest.errors) === JSON.stringify(attempt.errors);
-    if (result !== 'applied' && again) {
-      this.history[0] = attempt;
-    } else {
-      this.history = [attempt, ...this.history].slice(0, HISTORY_LENGTH);
-    }
+    this.history = appendAttempt(this.history, attempt);
     return attempt;
   }
 
@@ -236,6 +241,18 @@ export class DesiredState implements DesiredStateView {
     }, this.pollMs);
     this.pollTimer.unref();
   }
+}
+
+/**
+ * The history with `attempt` as its newest row. A quiet poll is one row kept fresh, not ten rows
+ * pushing the last apply out of view: the same revision unchanged again, rejected again for the
+ * same errors, or the source unreadable again replaces the newest row.
+ */
+export function appendAttempt(history: readonly ReconcileAttempt[], attempt: ReconcileAttempt): ReconcileAttempt[] {
+  const newest = history[0];
+  const again = newest !== undefined && newest.revision === attempt.revision && newest.result === attempt.result && JSON.stringify(newest.errors) === JSON.stringify(attempt.errors);
+  if (attempt.result !== 'applied' && again) return [attempt, ...history.slice(1)];
+  return [attempt, ...history].slice(0, HISTORY_LENGTH);
 }
 
 function toSourceError(d: Diagnostic): SourceError {

@@ -9,7 +9,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { firstGitLine, readBlobs } from '../gitio/cat-file.js';
 import type { SourceFile } from '../schema/codec.js';
 import { debounce } from './debounce.js';
-import type { DesiredSource, RevisionCandidate } from './desired-state-api.js';
+import type { RevisionCandidate, RevisionSource } from './desired-state-api.js';
 import { isResourcePath, isUnderSourcePath, normalizeSourcePath, relativeToSourcePath } from './resource-files.js';
 
 export interface GitSourceOptions {
@@ -31,7 +31,7 @@ interface TreeEntry {
   oid: string;
 }
 
-export class GitSource implements DesiredSource {
+export class GitSource implements RevisionSource {
   readonly description: string;
   private readonly branch: string;
   private readonly sourcePath: string;
@@ -46,6 +46,7 @@ export class GitSource implements DesiredSource {
   private blobTexts = new Map<string, string>();
   /** The branch's root commits, read once: a branch keeps its roots unless its history is rewritten. */
   private rootCommits: string[] | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: GitSourceOptions) {
     this.branch = options.branch;
@@ -58,28 +59,31 @@ export class GitSource implements DesiredSource {
     this.description = `git ${options.source}#${options.branch}:${this.sourcePath === '' ? '.' : this.sourcePath}`;
   }
 
-  async read(): Promise<RevisionCandidate> {
-    if (!isValidBranchName(this.branch)) throw new Error(`invalid branch name ${JSON.stringify(this.branch)}`);
-    const git = await this.openMirror();
-    await this.fetch(git);
-    const trackingRef = `refs/remotes/origin/${this.branch}`;
-    const commit = (await git.raw(['rev-parse', '--verify', `${trackingRef}^{commit}`])).trim();
-    if (this.last !== null && this.last.revision === commit) return this.last;
-
-    const entries = await this.listResourceBlobs(git, commit);
-    const missing = [...new Set(entries.map((e) => e.oid).filter((oid) => !this.blobTexts.has(oid)))];
-    const fresh = await readBlobs(this.mirrorDir, missing, { env: this.env });
-    const texts = new Map<string, string>();
-    const files: SourceFile[] = entries.map((entry) => {
-      const text = this.blobTexts.get(entry.oid) ?? fresh.get(entry.oid);
-      if (text === undefined) throw new Error(`blob ${entry.oid} (${entry.path}) is missing from the mirror of ${this.remote}`);
-      texts.set(entry.oid, text);
-      return { path: entry.path, text, hash: entry.oid };
+  read(): Promise<RevisionCandidate> {
+    return this.exclusive(async () => {
+      const git = await this.openMirror();
+      await this.fetch(git);
+      const commit = (await git.raw(['rev-parse', '--verify', `${this.trackingRef()}^{commit}`])).trim();
+      return this.readAt(git, commit);
     });
-    this.blobTexts = texts;
-    this.rootCommits ??= await readRootCommits(git, commit);
-    this.last = { revision: commit, files, rootCommits: this.rootCommits };
-    return this.last;
+  }
+
+  /**
+   * The resource files of one commit of the followed branch (a revision another reconciler
+   * accepted): read from the mirror, fetching the branch first when the mirror lacks it.
+   */
+  readRevision(revision: string): Promise<RevisionCandidate> {
+    return this.exclusive(async () => {
+      if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(revision)) throw new Error(`${JSON.stringify(revision)} is not a commit id`);
+      const git = await this.openMirror();
+      if (!(await hasCommit(git, revision))) {
+        await this.fetch(git);
+        // Not on the branch any more (a force push): ask for the commit itself.
+        if (!(await hasCommit(git, revision))) await git.raw(['fetch', '--no-tags', '--verbose', '--', this.remote, revision]).catch(() => {});
+        if (!(await hasCommit(git, revision))) throw new Error(`commit ${revision} is not in ${this.remote}`);
+      }
+      return this.readAt(git, revision);
+    });
   }
 
   async watch(onChange: () => void): Promise<() => Promise<void>> {
@@ -133,6 +137,37 @@ export class GitSource implements DesiredSource {
     }
   }
 
+  /** Reads one commit's resource files; blobs the previous read already holds are not read again. */
+  private async readAt(git: SimpleGit, commit: string): Promise<RevisionCandidate> {
+    if (this.last !== null && this.last.revision === commit) return this.last;
+    const entries = await this.listResourceBlobs(git, commit);
+    const missing = [...new Set(entries.map((e) => e.oid).filter((oid) => !this.blobTexts.has(oid)))];
+    const fresh = await readBlobs(this.mirrorDir, missing, { env: this.env });
+    const texts = new Map<string, string>();
+    const files: SourceFile[] = entries.map((entry) => {
+      const text = this.blobTexts.get(entry.oid) ?? fresh.get(entry.oid);
+      if (text === undefined) throw new Error(`blob ${entry.oid} (${entry.path}) is missing from the mirror of ${this.remote}`);
+      texts.set(entry.oid, text);
+      return { path: entry.path, text, hash: entry.oid };
+    });
+    this.blobTexts = texts;
+    this.rootCommits ??= await readRootCommits(git, commit);
+    this.last = { revision: commit, files, rootCommits: this.rootCommits };
+    return this.last;
+  }
+
+  /** One Git operation on the mirror at a time: two fetches at once would fight over its ref locks. */
+  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+    if (!isValidBranchName(this.branch)) return Promise.reject(new Error(`invalid branch name ${JSON.stringify(this.branch)}`));
+    const result = this.queue.then(run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private trackingRef(): string {
+    return `refs/remotes/origin/${this.branch}`;
+  }
+
   private async listResourceBlobs(git: SimpleGit, commit: string): Promise<TreeEntry[]> {
     const pathspec = this.sourcePath === '' ? [] : ['--', this.sourcePath];
     const listing = await git.raw(['ls-tree', '-r', '-z', '--full-tree', commit, ...pathspec]);
@@ -149,6 +184,13 @@ export class GitSource implements DesiredSource {
     }
     return entries;
   }
+}
+
+async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
+  return git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The commit's root commits; none when the mirror is shallow (a shallow source), whose cut-off commits only look like roots. */

@@ -10,6 +10,8 @@ import type { DesiredSource } from './desired-state-api.js';
 import { DesiredState } from './desired-state.js';
 import { parseDuration } from '../service/durations.js';
 import { EtcdLeaseStore, type EtcdTls } from './etcd-lease-store.js';
+import { FleetRevision } from './fleet-revision.js';
+import type { ReconcileAttempt } from '../schema/views.js';
 import { FileLeaseStore } from './file-lease-store.js';
 import type { LeaseStore } from './lease-store.js';
 import { GitSource } from './git-source.js';
@@ -85,21 +87,37 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
   // The Git mirror lives in the state dir when there is one, else in a temp folder removed on exit.
   let tempCacheDir: string | null = null;
   let source: DesiredSource;
+  let gitSource: GitSource | null = null;
   if (options.worktree !== undefined) {
     source = new WorktreeSource({ dir: options.worktree, path: options.path });
   } else {
     const cacheDir = options.stateDir !== undefined ? join(options.stateDir, 'git-cache') : (tempCacheDir = await mkdtemp(join(tmpdir(), 'mcpctl-git-')));
-    source = new GitSource({ source: options.source ?? '', branch: options.branch, path: options.path, cacheDir });
+    source = gitSource = new GitSource({ source: options.source ?? '', branch: options.branch, path: options.path, cacheDir });
   }
 
   let log: (level: 'info' | 'warn' | 'error', line: string) => void = (_level, line) => process.stderr.write(`${line}\n`);
-  const desired = new DesiredState({ source, pollMs: settings.pollMs, log: (line, level) => log(level, line) });
   let store: LeaseStore | undefined;
+  // With etcd and Git, one revision for the fleet: the leader reads Git, every reconciler serves
+  // what it accepted. A --worktree is a development loop: each reconciler reads its own files.
+  let fleet: FleetRevision | null = null;
   if (settings.etcd !== null) {
-    store = new EtcdLeaseStore({ ...settings.etcd, reviveAfterMs: settings.ttlMs, ...(tls === undefined ? {} : { tls }), onError: (error) => log('error', `etcd store: ${error.message}`), onRecovered: (line) => log('info', `etcd store: ${line}`) });
+    const etcdStore = new EtcdLeaseStore({ ...settings.etcd, reviveAfterMs: settings.ttlMs, ...(tls === undefined ? {} : { tls }), onError: (error) => log('error', `etcd store: ${error.message}`), onRecovered: (line) => log('info', `etcd store: ${line}`) });
+    store = etcdStore;
+    if (gitSource !== null) {
+      fleet = new FleetRevision({
+        ...settings.etcd,
+        ...(tls === undefined ? {} : { tls }),
+        source: gitSource,
+        pollMs: settings.pollMs,
+        leaderTtlSeconds: Math.max(1, Math.floor(settings.ttlMs / 1000)),
+        reconcilerId: etcdStore.reconcilerId,
+        log: (line, level) => log(level, line),
+      });
+    }
   } else if (options.stateDir !== undefined) {
     store = new FileLeaseStore({ dir: options.stateDir, onError: (error) => log('error', `cannot write the lease file: ${error.message}`) });
   }
+  const desired = fleet ?? new DesiredState({ source, pollMs: settings.pollMs, log: (line, level) => log(level, line) });
   const services = createServices({
     desired,
     ...(store === undefined ? {} : { store }),
@@ -108,6 +126,11 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
     gcMs: settings.gcMs,
     unmanaged: settings.unmanaged,
     processMetrics: true,
+    // The reconciler that reads Git for the fleet: its URL once it listens, else its id.
+    leader: () => {
+      const leader = fleet?.leader() ?? null;
+      return leader === null ? null : (leader.url ?? leader.id);
+    },
     onError: (error) => log('error', error.message),
   });
   const app = await buildApp({ services, auth, logger: { level: 'info', stream: process.stderr } });
@@ -120,7 +143,15 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
     const from = settings.etcd === null ? '--state-dir' : `--store ${options.store ?? ''}`;
     throw new ReconcilerStartError(`cannot restore leases from ${from}: ${(error as Error).message}`);
   }
-  const first = await desired.start();
+  let first: ReconcileAttempt;
+  try {
+    first = await desired.start();
+  } catch (error) {
+    if (fleet === null) throw error;
+    await fleet.stop().catch(() => {});
+    await services.stop().catch(() => {});
+    throw new ReconcilerStartError(`cannot read the fleet's revision from --store ${options.store ?? ''}: ${(error as Error).message}`);
+  }
   const prober = new StaticProber({ declared: services.declared, report: (name, probe) => services.state.setProbe(name, probe), intervalMs: settings.pollMs });
   prober.start();
   const stopProbeTrigger = desired.onChange(() => void prober.probeAll());
@@ -130,6 +161,7 @@ export async function runReconcilerCommand(options: ReconcilerOptions): Promise<
     throw new ReconcilerStartError(`cannot listen on ${options.listen}: ${error.code ?? error.message}`);
   });
   const url = formatUrl(settings.listen.host, address.port);
+  await fleet?.advertise(url);
   const served = desired.current();
   const revisionText = served === null ? `no good revision yet (${first.errors.length} error(s), see /api/v1/status)` : `revision ${served.revision}`;
   app.log.info(`mcpctl reconciler serving ${url} (source: ${source.description}, ${revisionText})`);

@@ -1,6 +1,7 @@
 // POST /sync: read the source now; answers with the revision served afterwards.
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../errors.js';
+import { StoreUnavailable } from '../lease-store.js';
 
 export const syncRoutes: FastifyPluginAsync = async (app) => {
   const { desired, state, metrics } = app.services;
@@ -9,6 +10,8 @@ export const syncRoutes: FastifyPluginAsync = async (app) => {
     try {
       attempt = await desired.sync();
     } catch (error) {
+      // With etcd the sync goes through the store to the leader: etcd away is a 503 to retry, not a bad source.
+      if (error instanceof StoreUnavailable) throw error;
       throw new ApiError('SyncFailed', `could not read the source: ${(error as Error).message}`);
     }
     state.refresh();

@@ -192,3 +192,28 @@ describe('GitSource.watch', () => {
     await stop();
   });
 });
+
+describe('GitSource.readRevision', () => {
+  it('reads a commit the mirror has not fetched yet, and an older one, without moving to the tip', async () => {
+    const { remote, clone } = await createRemoteWithClone();
+    const first = await clone.commit({ 'llms/a.yaml': llmYaml('a') });
+    const source = await sourceFor(remote);
+    expect((await source.read()).revision).toBe(first);
+    const second = await clone.commit({ 'llms/b.yaml': llmYaml('b') });
+    await clone.commit({ 'llms/c.yaml': llmYaml('c') });
+
+    const fetched = await source.readRevision(second);
+    expect(fetched.revision).toBe(second);
+    expect(fetched.files.map((f) => f.path)).toEqual(['llms/a.yaml', 'llms/b.yaml']);
+    const older = await source.readRevision(first);
+    expect(older.files.map((f) => f.path)).toEqual(['llms/a.yaml']);
+  });
+
+  it('refuses what is not a commit id, and names a commit the remote does not have', async () => {
+    const { remote, clone } = await createRemoteWithClone();
+    await clone.commit({ 'llms/a.yaml': llmYaml('a') });
+    const source = await sourceFor(remote);
+    await expect(source.readRevision('main')).rejects.toThrow('"main" is not a commit id');
+    await expect(source.readRevision('0'.repeat(40))).rejects.toThrow(`commit ${'0'.repeat(40)} is not in ${remote}`);
+  });
+});
