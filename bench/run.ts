@@ -24,6 +24,7 @@ const OPTIONAL_BENCHES: BenchModule[] = [
   { key: 'heartbeat', file: 'heartbeat.js', exportName: 'runHeartbeatBench' },
   { key: 'cli', file: 'cli.js', exportName: 'runCliBench' },
   { key: 'plan', file: 'plan.js', exportName: 'runPlanBench' },
+  { key: 'ha', file: 'ha.js', exportName: 'runHaBench' },
 ];
 
 /** Targets known here, by `module.figure`; a module's own `targets` take precedence. */
