@@ -149,6 +149,8 @@ async function measure(etcd: LocalEtcd, file: ReconcilerChild, haA: ReconcilerCh
     heartbeatsPerSecondFile: Math.round(median(fileRates)),
     heartbeatsPerSecondEtcd: Math.round(median(haRates)),
     ingestRatio: round3(median(ratios)),
+    // The spread of the rounds' ratios: how noisy the machine was during this run.
+    ingestRatioRange: `${round3(Math.min(...ratios))}–${round3(Math.max(...ratios))}`,
     ...(cpuRatios.length === 0 ? {} : { ingestRatioPerCpuSecond: round3(median(cpuRatios)) }),
     cpuMsPerThousandBeatsFileGenerator: round1((cpu.fileGenerator * 1e6) / cpu.fileBeats),
     cpuMsPerThousandBeatsFileReconciler: round1((cpu.fileReconciler * 1e6) / cpu.fileBeats),
