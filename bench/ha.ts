@@ -5,7 +5,8 @@
 // a refused connection or a 503, as agents do. Figures: heartbeat ingest of both and their ratio;
 // etcd's revision growth per second under the fleet's real pace and flat out; after kill -9 of one
 // reconciler, the registrations lost and the members stale on the survivor. Prints nothing: the
-// bench runner prints the figures. MCPCTL_BENCH_HA_AGENTS shrinks the fleet for a quick run.
+// bench runner prints the figures. MCPCTL_BENCH_HA_AGENTS shrinks the fleet for a quick run,
+// MCPCTL_BENCH_HA_ROUNDS sets the number of alternating rounds (5).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -78,7 +79,10 @@ async function measure(etcd: LocalEtcd, file: ReconcilerChild, haA: ReconcilerCh
   // Two fleets of the same shape: one on the file store, one whose agent i starts on reconciler
   // i % 2 and lists the other as its second server.
   const fileFleet = createFleet('file', [file.url], () => [0]);
-  const haFleet = createFleet('ha', [haA.url, haB.url], (i) => (i % 2 === 0 ? [0, 1] : [1, 0]));
+  // MCPCTL_BENCH_HA_ONE_SERVER=1 starts every agent on A (B only watches): the etcd store's own
+  // cost per beat, apart from the cost of splitting the fleet over two processes.
+  const allOnA = process.env.MCPCTL_BENCH_HA_ONE_SERVER === '1';
+  const haFleet = createFleet('ha', [haA.url, haB.url], (i) => (allOnA || i % 2 === 0 ? [0, 1] : [1, 0]));
   const fileRegisterMs = await registerFleet(fileFleet);
   const haRegisterMs = await registerFleet(haFleet);
 
@@ -93,14 +97,15 @@ async function measure(etcd: LocalEtcd, file: ReconcilerChild, haA: ReconcilerCh
   const cpuRatios: number[] = [];
   const revisionRates: number[] = [];
   // Where the CPU goes, in ms per 1,000 beats: the load generator (this process), the reconcilers, etcd.
-  const cpu = { fileGenerator: 0, fileReconciler: 0, fileBeats: 0, haGenerator: 0, haReconcilers: 0, etcd: 0, haBeats: 0 };
+  const cpu = { fileGenerator: 0, fileReconciler: 0, fileBeats: 0, haGenerator: 0, haA: 0, haB: 0, etcd: 0, haBeats: 0 };
   for (let round = 0; round < ROUNDS; round++) {
     const fileCpu = readCpuSeconds([file.child]);
     const fileGenerator = process.cpuUsage();
     const f = await hammer(fileFleet, ROUND_MS);
     const fileGeneratorUsed = process.cpuUsage(fileGenerator);
     const fileCpuUsed = readCpuSeconds([file.child]) - fileCpu;
-    const haCpu = readCpuSeconds([haA.child, haB.child]);
+    const haACpu = readCpuSeconds([haA.child]);
+    const haBCpu = readCpuSeconds([haB.child]);
     const etcdCpu = readCpuSeconds([etcd.child]);
     const revisionBefore = await readEtcdRevision(etcd.clientUrl);
     const haGenerator = process.cpuUsage();
@@ -109,14 +114,17 @@ async function measure(etcd: LocalEtcd, file: ReconcilerChild, haA: ReconcilerCh
     // Read a beats batch later, so that the round's last beats are written and counted.
     await sleep(1_100);
     const revisionAfter = await readEtcdRevision(etcd.clientUrl);
-    const haReconcilersUsed = readCpuSeconds([haA.child, haB.child]) - haCpu;
+    const haAUsed = readCpuSeconds([haA.child]) - haACpu;
+    const haBUsed = readCpuSeconds([haB.child]) - haBCpu;
+    const haReconcilersUsed = haAUsed + haBUsed;
     const etcdUsed = readCpuSeconds([etcd.child]) - etcdCpu;
     const haCpuUsed = haReconcilersUsed + etcdUsed;
     cpu.fileGenerator += (fileGeneratorUsed.user + fileGeneratorUsed.system) / 1e6;
     cpu.fileReconciler += fileCpuUsed;
     cpu.fileBeats += f.beats;
     cpu.haGenerator += (haGeneratorUsed.user + haGeneratorUsed.system) / 1e6;
-    cpu.haReconcilers += haReconcilersUsed;
+    cpu.haA += haAUsed;
+    cpu.haB += haBUsed;
     cpu.etcd += etcdUsed;
     cpu.haBeats += h.beats;
     fileRates.push(f.beatsPerSecond);
@@ -155,7 +163,9 @@ async function measure(etcd: LocalEtcd, file: ReconcilerChild, haA: ReconcilerCh
     cpuMsPerThousandBeatsFileGenerator: round1((cpu.fileGenerator * 1e6) / cpu.fileBeats),
     cpuMsPerThousandBeatsFileReconciler: round1((cpu.fileReconciler * 1e6) / cpu.fileBeats),
     cpuMsPerThousandBeatsEtcdGenerator: round1((cpu.haGenerator * 1e6) / cpu.haBeats),
-    cpuMsPerThousandBeatsEtcdReconcilers: round1((cpu.haReconcilers * 1e6) / cpu.haBeats),
+    cpuMsPerThousandBeatsEtcdReconcilers: round1(((cpu.haA + cpu.haB) * 1e6) / cpu.haBeats),
+    cpuMsPerThousandBeatsEtcdReconcilerA: round1((cpu.haA * 1e6) / cpu.haBeats),
+    cpuMsPerThousandBeatsEtcdReconcilerB: round1((cpu.haB * 1e6) / cpu.haBeats),
     cpuMsPerThousandBeatsEtcdServer: round1((cpu.etcd * 1e6) / cpu.haBeats),
     pacedHeartbeatsPerSecond: Math.round(paced.beats / pacedSeconds),
     etcdRevisionsPerSecondPaced: round1((pacedRevisionAfter - pacedRevisionBefore) / pacedSeconds),
