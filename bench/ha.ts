@@ -201,7 +201,8 @@ function createFleet(label: string, urls: string[], orderOf: (agent: number) => 
   const registrations = Array.from({ length: AGENTS }, (_, i) => registrationOf(label, i));
   return {
     label,
-    servers: urls.map((url) => ({ url: new URL(url), agent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }) })),
+    // The same number of connections in all as the one-server fleet: CONCURRENCY, shared out.
+    servers: urls.map((url) => ({ url: new URL(url), agent: new Agent({ keepAlive: true, maxSockets: Math.ceil(CONCURRENCY / urls.length) }) })),
     registrations,
     order: registrations.map((_, i) => orderOf(i)),
     current: registrations.map(() => 0),
