@@ -25,6 +25,7 @@ const OPTIONAL_BENCHES: BenchModule[] = [
   { key: 'cli', file: 'cli.js', exportName: 'runCliBench' },
   { key: 'plan', file: 'plan.js', exportName: 'runPlanBench' },
   { key: 'gateway', file: 'gateway.js', exportName: 'runGatewayBench' },
+  { key: 'ha', file: 'ha.js', exportName: 'runHaBench' },
 ];
 
 /** Targets known here, by `module.figure`; a module's own `targets` take precedence. */

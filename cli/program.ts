@@ -268,9 +268,11 @@ function addClientCommands(program: Command): void {
     .option('--listen <host:port>', 'reconciler address', '127.0.0.1:7420')
     .option('--gateway-listen <host:port>', 'gateway address (OpenAI-compatible, at /v1)', '127.0.0.1:7430')
     .option('--examples <dir>', 'resource files to start the demo repository with', fileURLToPath(new URL('../../examples/llms', import.meta.url)))
-    .action(async (o: { listen: string; gatewayListen: string; examples: string }) => {
+    .option('--ha', 'two reconcilers sharing a local etcd (needs the etcd binary), the agents listing both', false)
+    .option('--second-listen <host:port>', 'with --ha: the second reconciler\'s address', '127.0.0.1:7421')
+    .action(async (o: { listen: string; gatewayListen: string; examples: string; ha: boolean; secondListen: string }) => {
       const { run } = await import('./commands/demo.js');
-      await run({ listen: o.listen, gatewayListen: o.gatewayListen, examples: o.examples }, await contextOf(program));
+      await run({ listen: o.listen, gatewayListen: o.gatewayListen, examples: o.examples, ha: o.ha, secondListen: o.secondListen }, await contextOf(program));
     });
 
   program

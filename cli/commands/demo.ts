@@ -3,6 +3,8 @@
 // gateway that sends OpenAI requests to the pools. Beside the shared pool they show the
 // backward-compatible half of the pool model: a worker that joins the legacy solo `llama3-70b` by its
 // name, and a provider published without poolName (as an older agent would) that stays a solo Llm.
+// With --ha (`npm run demo:ha`): a local etcd in the demo folder and two reconcilers sharing it
+// (DESIGN §9), the agents listing both (`servers:`), so that killing one shows the fleet move on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleGit } from 'simple-git';
 import { parseListenAddress, type ListenAddress } from '../../service/listen-address.js';
+import { ETCD_INSTALL_HINT, isEtcdInstalled, startLocalEtcd, type LocalEtcd } from '../../service/local-etcd.js';
 import { ReconcilerClient } from '../../client/reconciler-client.js';
 import type { LlmProviderFileEntry } from '../../schema/agent-config.js';
 import type { CommandContext } from '../context.js';
@@ -23,6 +26,10 @@ export interface DemoOptions {
   /** The gateway's address. */
   gatewayListen: string;
   examples: string;
+  /** Two reconcilers on a local etcd instead of one on the file store. */
+  ha?: boolean;
+  /** With ha: the second reconciler's address. */
+  secondListen?: string;
 }
 
 /** A provider of a demo agent; its stand-in model server supplies the URL. */
@@ -67,15 +74,19 @@ class Stopped extends Error {}
 
 export async function run(options: DemoOptions, ctx: CommandContext): Promise<void> {
   const { startStandinServer } = await import('../../agent/standin-server.js');
+  const secondListen = options.ha === true ? (options.secondListen ?? DEFAULT_SECOND_LISTEN) : undefined;
+  if (options.ha === true && !isEtcdInstalled()) throw new CliError(`mcpctl demo --ha needs etcd; ${ETCD_INSTALL_HINT}`);
   // A taken port is the common failure (another demo still running): say so before anything starts.
   await checkPortFree(options.listen, RECONCILER_PORT);
+  if (secondListen !== undefined) await checkPortFree(secondListen, SECOND_RECONCILER_PORT);
   await checkPortFree(options.gatewayListen, GATEWAY_PORT);
   await removeStaleDemoFolders(os.tmpdir(), ctx);
   // Listen for Ctrl-C first: a signal during the setup must still stop what was started.
   const interrupt = listenForStopSignals();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
   const repoDir = path.join(dir, 'repo');
-  let reconcilerChild: ChildProcess | undefined;
+  const reconcilerChildren: ChildProcess[] = [];
+  let etcd: LocalEtcd | undefined;
   let gatewayChild: ChildProcess | undefined;
   const agentChildren: ChildProcess[] = [];
   const standins: { close(): Promise<void> }[] = [];
@@ -83,19 +94,41 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
   try {
     await fs.writeFile(path.join(dir, PID_FILE), `${process.pid}\n`);
     await createDemoRepo(options.examples, repoDir);
+    const reconcilerArgs = ['reconciler', '--source', repoDir, '--poll', '10s', '--heartbeat-interval', '2s', '--ttl', '6s'];
+    // With etcd, --state-dir holds only the Git cache: one per reconciler, in the demo folder.
+    let store = (_label: string): string[] => ['--state-dir', path.join(dir, 'state')];
+    if (secondListen !== undefined) {
+      // In the demo folder, and stopped by the demo (or, if the demo dies hard, after its children).
+      const started = await untilStopped(startLocalEtcd(dir, { detached: true, stopWithParent: true }).catch((error: unknown) => Promise.reject(new CliError(`cannot start etcd: ${(error as Error).message}`))));
+      etcd = started;
+      ctx.err(`[etcd] serving ${started.clientUrl} (data in ${path.join(dir, 'etcd')})\n`);
+      store = (label) => ['--store', `etcd://${started.endpoint}`, '--store-prefix', '/mcpctl/', '--state-dir', path.join(dir, `state-${label}`)];
+    }
     // The reconciler writes into the folder until it stops: if the demo dies first, it removes it.
-    const reconciler = startChild(['reconciler', '--source', repoDir, '--listen', options.listen, '--poll', '10s', '--heartbeat-interval', '2s', '--ttl', '6s', '--state-dir', path.join(dir, 'state')], 'reconciler', ctx, dir);
-    reconcilerChild = reconciler.child;
+    const reconciler = startChild([...reconcilerArgs, '--listen', options.listen, ...store('a')], secondListen === undefined ? 'reconciler' : 'reconciler A', ctx, dir);
+    reconcilerChildren.push(reconciler.child);
     const reconcilerExit = waitForExit(reconciler.child).then((code) => Promise.reject(new CliError(`the reconciler exited with code ${code ?? 'null'}; see its log above`)));
     reconcilerExit.catch(() => undefined);
+    // The second reconciler of --ha, started beside the first: the same repository, the same etcd.
+    const second = secondListen === undefined ? undefined : startChild([...reconcilerArgs, '--listen', secondListen, ...store('b')], 'reconciler B', ctx, dir);
+    if (second !== undefined) reconcilerChildren.push(second.child);
     const url = await untilStopped(readyOrPortTaken(reconciler, options.listen, RECONCILER_PORT));
+    const urls = [url];
+    let reconcilersGone: Promise<unknown> = reconcilerExit;
+    if (second !== undefined && secondListen !== undefined) {
+      urls.push(await untilStopped(Promise.race([readyOrPortTaken(second, secondListen, SECOND_RECONCILER_PORT), reconcilerExit])));
+      // From here the demo goes on while either runs: killing one is what --ha is for.
+      const bothExited = Promise.all(reconcilerChildren.map(waitForExit)).then(() => Promise.reject(new CliError('both reconcilers exited; see their logs above')));
+      bothExited.catch(() => undefined);
+      reconcilersGone = bothExited;
+    }
     // The gateway follows the reconciler from the start: it routes once the agents' Llms are active.
     const gateway = startChild(['--server', url, 'gateway', '--listen', options.gatewayListen], 'gateway', ctx, undefined);
     gatewayChild = gateway.child;
     const gatewayExit = waitForExit(gateway.child).then((code) => Promise.reject(new CliError(`the gateway exited with code ${code ?? 'null'}; see its log above`)));
     gatewayExit.catch(() => undefined);
     const agentExits: Promise<never>[] = [];
-    for (const agent of AGENTS) {
+    for (const [index, agent] of AGENTS.entries()) {
       // One stand-in per provider: each answers /models with the model id its provider declares.
       const providers: LlmProviderFileEntry[] = [];
       for (const provider of agent.providers) {
@@ -104,14 +137,16 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
         providers.push({ ...provider, url: standin.url });
       }
       const config = path.join(dir, `agent-${agent.id}.yaml`);
-      await fs.writeFile(config, formatAgentConfig(url, agent.id, providers));
+      // With --ha each agent starts on a different reconciler and lists the other as its next.
+      const servers = index % 2 === 0 ? urls : [...urls].reverse();
+      await fs.writeFile(config, formatAgentConfig(servers, agent.id, providers));
       const child = startChild(['agent', '--config', config], `agent ${agent.id}`, ctx, undefined).child;
       agentChildren.push(child);
       const exit = waitForExit(child).then((code) => Promise.reject(new CliError(`an agent exited with code ${code ?? 'null'}; see its log above`)));
       exit.catch(() => undefined);
       agentExits.push(exit);
     }
-    const anyExit = [reconcilerExit, gatewayExit, ...agentExits];
+    const anyExit = [secondListen === undefined ? reconcilerExit : reconcilersGone, gatewayExit, ...agentExits];
     // Its own exit is its readiness's to report (a taken port is one line): only the others' count here.
     const gatewayBase = await untilStopped(Promise.race([readyOrPortTaken(gateway, options.gatewayListen, GATEWAY_PORT), reconcilerExit, ...agentExits]));
     // The guide's first command is `mcpctl get llm`, its curl line asks the pool: print it once
@@ -122,8 +157,9 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
     if (!active) ctx.err(`mcpctl demo: not every published Llm is active after ${AGENTS_READY_MS / 1000}s; see their logs above\n`);
     const routed = await untilStopped(Promise.race([waitForModel(gatewayBase, POOL, deadline), ...anyExit]));
     if (active && !routed) ctx.err(`mcpctl demo: the gateway does not list ${POOL} at ${gatewayBase}/models after ${AGENTS_READY_MS / 1000}s; see its log above\n`);
-    ctx.out(formatGuide(url, gatewayBase, repoDir, dir));
-    await untilStopped(Promise.race([reconcilerExit, gatewayExit]));
+    const haGuide = etcd === undefined ? undefined : formatHaGuide(urls, reconcilerChildren.map((c) => c.pid ?? 0), etcd.clientUrl);
+    ctx.out(formatGuide(url, gatewayBase, repoDir, dir, haGuide));
+    await untilStopped(Promise.race([reconcilersGone, gatewayExit]));
   } catch (error) {
     if (!(error instanceof Stopped)) throw error;
   } finally {
@@ -131,7 +167,8 @@ export async function run(options: DemoOptions, ctx: CommandContext): Promise<vo
     // so that they deregister from a reconciler that is still there; then the reconciler.
     if (gatewayChild) await terminate(gatewayChild);
     for (const child of agentChildren.reverse()) await terminate(child);
-    if (reconcilerChild) await terminate(reconcilerChild);
+    for (const child of reconcilerChildren) await terminate(child);
+    await etcd?.stop();
     for (const s of standins) await s.close();
     await fs.rm(dir, { recursive: true, force: true });
     interrupt.dispose();
@@ -148,8 +185,26 @@ function readyOrPortTaken(child: StartedChild, listen: string, port: PortFlag): 
   });
 }
 
+/** What --ha adds to the guide: both reconcilers, and the kill that shows the agents move on. */
+export function formatHaGuide(urls: readonly string[], pids: readonly number[], etcdUrl: string): string {
+  const [first = '', second = ''] = urls;
+  const lines = [
+    'Two reconcilers share one fleet on a local etcd (--ha):',
+    `  etcd:          ${etcdUrl}   (data in the demo folder; try: etcdctl --endpoints ${etcdUrl} get --prefix --keys-only /mcpctl/)`,
+    `  reconciler A:  ${first}   (pid ${pids[0] ?? 0}; the gateway follows it)`,
+    `  reconciler B:  ${second}   (pid ${pids[1] ?? 0})`,
+    '  agents:        gpu1 lists servers: [A, B], gpu2 lists [B, A]',
+    '',
+    'Kill one and watch the agents move to the other, with every Llm still active:',
+    `  kill -9 ${pids[1] ?? 0}`,
+    `  mcpctl --server ${first} get llm`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
 /** What to try next, with the real URLs and paths; `npm start` on the default ports needs no flags. */
-export function formatGuide(url: string, gatewayBase: string, repoDir: string, demoDir: string): string {
+export function formatGuide(url: string, gatewayBase: string, repoDir: string, demoDir: string, haGuide?: string): string {
   const clone = path.join(demoDir, 'work');
   const lines = [
     '',
@@ -183,6 +238,7 @@ export function formatGuide(url: string, gatewayBase: string, repoDir: string, d
     '  git push && mcpctl sync --wait          # "merge": the reconciler serves it',
     '  mcpctl get pools',
     '',
+    ...(haGuide === undefined ? [] : [haGuide]),
     'Press Ctrl-C to stop everything (the demo folder and its repository are removed).',
     '',
   ];
@@ -222,8 +278,9 @@ async function createDemoRepo(examples: string, repoDir: string): Promise<void> 
 }
 
 /** The config file of one demo agent. */
-function formatAgentConfig(server: string, agentId: string, providers: LlmProviderFileEntry[]): string {
-  const lines = [`server: ${server}`, `agentId: ${agentId}`, 'providers:'];
+function formatAgentConfig(servers: readonly string[], agentId: string, providers: LlmProviderFileEntry[]): string {
+  const serverLines = servers.length === 1 ? [`server: ${servers[0] ?? ''}`] : ['servers:', ...servers.map((s) => `  - ${s}`)];
+  const lines = [...serverLines, `agentId: ${agentId}`, 'providers:'];
   for (const p of providers) {
     lines.push(`  - name: ${p.name}`);
     if (p.poolName !== undefined) lines.push(`    poolName: ${p.poolName}`);
@@ -262,6 +319,9 @@ interface PortFlag {
 }
 const RECONCILER_PORT: PortFlag = { flag: '--listen', holders: 'another demo or reconciler?' };
 const GATEWAY_PORT: PortFlag = { flag: '--gateway-listen', holders: 'another demo or gateway?' };
+const SECOND_RECONCILER_PORT: PortFlag = { flag: '--second-listen', holders: 'another demo or reconciler?' };
+/** The second reconciler of --ha, beside the first's default 7420. */
+export const DEFAULT_SECOND_LISTEN = '127.0.0.1:7421';
 
 /** Throws the one-line error for a taken port; any other failure is left to the child to report. */
 async function checkPortFree(listen: string, port: PortFlag): Promise<void> {
