@@ -184,8 +184,19 @@ describe.sequential(`reconcilers on etcd when a part dies${etcdTool.skipNote}`, 
 
     const beatAt = async (): Promise<number> => Date.parse((await view(b.url, 'vllm-gpu1-qwen3')).status.agent?.lastHeartbeatAt ?? '');
     await waitFor('B to see the agent active', async () => (await view(b.url, 'vllm-gpu1-qwen3')).status.phase === 'active', 30_000);
-    const held = await readRecord(etcd.endpoint, `${prefix}leases/gpu1`);
-    expect(held).not.toBeNull();
+    // Settled first: on a loaded machine a slow first answer makes the agent register once more,
+    // which is right, but is not what this test is about.
+    let held = await readRecord(etcd.endpoint, `${prefix}leases/gpu1`);
+    let stableSince = Date.now();
+    await waitFor('the lease record to settle', async () => {
+      const now = await readRecord(etcd.endpoint, `${prefix}leases/gpu1`);
+      if (JSON.stringify(now) !== JSON.stringify(held)) {
+        held = now;
+        stableSince = Date.now();
+      }
+      return held !== null && Date.now() - stableSince > 2_000;
+    }, 30_000);
+    const loggedBefore = agent.output().length;
 
     a.proc.kill('SIGKILL');
     await a.proc.exited;
@@ -201,7 +212,7 @@ describe.sequential(`reconcilers on etcd when a part dies${etcdTool.skipNote}`, 
     expect([...phases]).toEqual(['active']);
     // The same lease: not registered again, its record not rewritten.
     expect(await readRecord(etcd.endpoint, `${prefix}leases/gpu1`)).toEqual(held);
-    expect(agent.output()).not.toContain('LeaseNotFound');
+    expect(agent.output().slice(loggedBefore)).not.toContain('LeaseNotFound');
   }, 120_000);
 
   it_('a dead agent is collected once, by one reconciler: one delete of its record and of its claim', async () => {
