@@ -6,10 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { StatusAnswer } from '../../schema/views.js';
+import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
+import type { LlmView, StatusAnswer } from '../../schema/views.js';
 import { etcdTool, TestEtcd } from '../support/etcd.js';
 import { waitFor } from '../support/wait-for.js';
 import { createRemoteWithClone, llmYaml, removeTempDirs } from './desired-fixtures.js';
+import { entry, registration } from './support/harness.js';
 
 const BIN = join(import.meta.dirname, '../../dist/cli/bin.js');
 const TTL_SECONDS = 3;
@@ -67,6 +69,45 @@ async function sync(url: string): Promise<{ status: number; body: { revision: st
   return { status: response.status, body: (await response.json()) as { revision: string | null; result: string } };
 }
 
+async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
+  return { status: response.status, body: await response.json() };
+}
+
+async function phaseOn(url: string, name: string): Promise<string | null> {
+  const response = await fetch(`${url}/api/v1/llms/${name}`);
+  return response.status === 200 ? ((await response.json()) as LlmView).status.phase : null;
+}
+
+/**
+ * An agent's beats as `servers: [first, second]` sends them: every `intervalMs` to the first
+ * reconciler, and to the second once the first does not answer. Stops when `stop` is called.
+ */
+function beatAcross(servers: [string, string], agentId: string, leaseId: string, intervalMs: number): { stop(): Promise<void>; failures(): number } {
+  let stopped = false;
+  let current = 0;
+  let failures = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      const server = servers[current] as string;
+      const answer = await postJson(`${server}/api/v1/agents/${agentId}/heartbeat`, { leaseId, llms: [], gpus: [] }).catch(() => null);
+      if (answer === null || answer.status === 503) {
+        current = 1 - current;
+        continue;
+      }
+      if (answer.status !== 200) failures++;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+    failures: () => failures,
+  };
+}
+
 /** The leader key: who leads and the URL it announced. */
 async function leaderOf(prefix: string): Promise<{ id: string; url: string | null; lease: string } | null> {
   const response = await raw.get(`${prefix}leader`).exec();
@@ -115,7 +156,7 @@ describe.skipIf(!etcdTool.available)(`two mcpctl reconciler processes on one etc
     }
   });
 
-  it('kill -9 of the leader: the other reconciler leads (its key lived on a lease of at most --ttl) and keeps following Git', async () => {
+  it('kill -9 of the leader during heartbeats: the other reconciler leads (its key lived on a lease of at most --ttl), no member goes stale, and it keeps following Git', async () => {
     const { remote, clone } = await createRemoteWithClone();
     const first = await clone.commit({ 'llms/a.yaml': llmYaml('a') });
     const { leader, follower, prefix } = await twoReconcilers(remote);
@@ -124,6 +165,21 @@ describe.skipIf(!etcdTool.available)(`two mcpctl reconciler processes on one etc
     expect(Number(lease.grantedTTL)).toBeLessThanOrEqual(TTL_SECONDS);
     await waitFor(`${follower.url} to serve ${first}`, async () => (await servedRevision(follower.url)) === first);
 
+    // An agent registered through the leader beats through it, and through the follower once it is gone.
+    const registered = await postJson(`${leader.url}/api/v1/agents/register`, registration('gpu1', [entry('gpu1-worker')]));
+    expect(registered.status).toBe(200);
+    const { leaseId } = registered.body as RegistrationAnswer;
+    const beats = beatAcross([leader.url, follower.url], 'gpu1', leaseId, 300);
+    await waitFor('the follower to see the worker active', async () => (await phaseOn(follower.url, 'gpu1-worker')) === 'active');
+    const phases = new Set<string | null>();
+    const watching = { stop: false };
+    const watched = (async () => {
+      while (!watching.stop) {
+        phases.add(await phaseOn(follower.url, 'gpu1-worker'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+
     leader.child.kill('SIGKILL');
     const after = await waitFor('the follower to lead', async () => {
       const now = await leaderOf(prefix);
@@ -131,10 +187,39 @@ describe.skipIf(!etcdTool.available)(`two mcpctl reconciler processes on one etc
     }, 30_000);
     expect(after.id).not.toBe(before?.id);
     expect(await servedRevision(follower.url)).toBe(first);
+    // Beats went on through the follower for longer than one TTL: the worker never went stale.
+    await new Promise((resolve) => setTimeout(resolve, (TTL_SECONDS + 1) * 1000));
+    watching.stop = true;
+    await watched;
+    await beats.stop();
+    expect([...phases]).toEqual(['active']);
+    expect(beats.failures()).toBe(0);
 
     const next = await clone.commit({ 'llms/c.yaml': llmYaml('c') });
     const synced = await sync(follower.url);
     expect(synced.body.revision).toBe(next);
     expect(await status(follower.url)).toMatchObject({ revision: next, lastGoodRevision: next, errors: [] });
+  });
+
+  it('a watch on one reconciler sees a registration made through the other', async () => {
+    const { remote, clone } = await createRemoteWithClone();
+    await clone.commit({ 'llms/a.yaml': llmYaml('a') });
+    const { leader, follower } = await twoReconcilers(remote);
+    const stop = new AbortController();
+    const response = await fetch(`${follower.url}/api/v1/watch`, { signal: stop.signal });
+    let text = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) text += decoder.decode(chunk, { stream: true });
+      } catch {
+        // Aborted at the end of the test.
+      }
+    })();
+    const registered = await postJson(`${leader.url}/api/v1/agents/register`, registration('gpu7', [entry('gpu7-worker')]));
+    expect(registered.status).toBe(200);
+    await waitFor('an ADDED event for gpu7-worker on the other reconciler', () => /event: ADDED\ndata: .*"name":"gpu7-worker"/.test(text), 10_000);
+    stop.abort();
+    await reading;
   });
 });
