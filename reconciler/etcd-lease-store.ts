@@ -18,16 +18,13 @@
 import { randomBytes } from 'node:crypto';
 import { Etcd3, type IKeyValue, type IRequestOp, type ICompare, type Lease, type Watcher, type IWatchResponse } from 'etcd3';
 import type { Gpu, Load } from '../schema/agent-protocol.js';
+import { connectEtcd, type EtcdTls } from './etcd-client.js';
 import { ALWAYS_AVAILABLE, LeaseWatchGap, StoreUnavailable, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type VersionedRecord } from './lease-store.js';
 
 // An etcd call that failed or did not answer in time; declared with the store interface.
 export { StoreUnavailable };
 
-export interface EtcdTls {
-  ca: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
+export type { EtcdTls } from './etcd-client.js';
 
 export interface EtcdLeaseStoreOptions {
   /** `HOST:PORT` each; https is used when `tls` is given. */
@@ -129,20 +126,7 @@ export class EtcdLeaseStore implements LeaseStore {
     this.beatBatchMs = options.beatBatchMs ?? 1000;
     this.putBatchMs = options.putBatchMs ?? 20;
     this.reconcilerId = options.reconcilerId ?? randomBytes(8).toString('hex');
-    const scheme = options.tls === undefined ? 'http' : 'https';
-    this.client = new Etcd3({
-      hosts: options.endpoints.map((endpoint) => `${scheme}://${endpoint}`),
-      dialTimeout: this.callTimeoutMs,
-      ...(options.tls === undefined
-        ? {}
-        : {
-            credentials: {
-              rootCertificate: options.tls.ca,
-              ...(options.tls.key === undefined ? {} : { privateKey: options.tls.key }),
-              ...(options.tls.cert === undefined ? {} : { certChain: options.tls.cert }),
-            },
-          }),
-    });
+    this.client = connectEtcd({ endpoints: options.endpoints, ...(options.tls === undefined ? {} : { tls: options.tls }), callTimeoutMs: this.callTimeoutMs });
   }
 
   availability(): StoreAvailability {

@@ -80,9 +80,13 @@ export type CasResult = { ok: true; modRevision: number } | { ok: false; current
  * The routes answer it with 503 StoreUnavailable; what the cache holds keeps being served.
  */
 export class StoreUnavailable extends Error {
-  /** `what` failed for `cause`; without a cause, `what` is the whole message (a reason known before). */
+  /**
+   * `what` failed for `cause`; without a cause, `what` is the whole message (a reason known before).
+   * One line: a TLS failure's cause spans lines (OpenSSL's error string ends in a newline).
+   */
   constructor(what: string, cause?: unknown) {
-    super(cause === undefined ? what : `etcd is unavailable (${what}: ${cause instanceof Error ? cause.message : String(cause)})`);
+    const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/\s*\n\s*/g, ' ');
+    super(cause === undefined ? what : `etcd is unavailable (${what}: ${reason})`);
     this.name = 'StoreUnavailable';
   }
 }

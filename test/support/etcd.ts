@@ -1,7 +1,9 @@
 // A real etcd for tests: one member on free loopback ports in a temp data dir, started and
 // stopped by the test. It can be killed with SIGKILL and started again on the same data dir.
+// With `tls` it serves clients on https and asks each for a certificate signed by the CA.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,17 @@ import { checkTool, TOOLS } from './tools.js';
 import { waitFor } from './wait-for.js';
 
 export const etcdTool = checkTool(TOOLS.etcd);
+
+/** PEM files for an etcd that serves clients on https and requires a client certificate. */
+export interface TestEtcdTls {
+  /** The CA that signed the server and client certificates. */
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  /** A client certificate, used here only to ask etcd whether it is healthy. */
+  clientCert: string;
+  clientKey: string;
+}
 
 export class TestEtcd {
   private child: ChildProcess | null = null;
@@ -18,6 +31,7 @@ export class TestEtcd {
     readonly dataDir: string,
     readonly clientPort: number,
     private readonly peerPort: number,
+    private readonly tls: TestEtcdTls | null,
   ) {}
 
   /** `127.0.0.1:PORT`, as --store etcd:// takes it. */
@@ -25,17 +39,20 @@ export class TestEtcd {
     return `127.0.0.1:${this.clientPort}`;
   }
 
-  static async start(): Promise<TestEtcd> {
+  static async start(options: { tls?: TestEtcdTls } = {}): Promise<TestEtcd> {
     const dataDir = await mkdtemp(join(tmpdir(), 'mcpctl-etcd-'));
-    const etcd = new TestEtcd(dataDir, await freePort(), await freePort());
+    const etcd = new TestEtcd(dataDir, await freePort(), await freePort(), options.tls ?? null);
     await etcd.run();
     return etcd;
   }
 
   /** Starts etcd on the data dir (again, after kill or stop) and waits until it answers. */
   async run(): Promise<void> {
-    const client = `http://127.0.0.1:${this.clientPort}`;
+    const tls = this.tls;
+    const client = `${tls === null ? 'http' : 'https'}://127.0.0.1:${this.clientPort}`;
     const peer = `http://127.0.0.1:${this.peerPort}`;
+    const tlsArgs = tls === null ? [] : ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'];
+    const health = tls === null ? () => fetchHealth(client) : await httpsHealth(client, tls);
     this.output = '';
     const child = spawn(
       TOOLS.etcd.bin,
@@ -48,6 +65,7 @@ export class TestEtcd {
         '--initial-advertise-peer-urls', peer,
         '--initial-cluster', `test=${peer}`,
         '--log-level', 'warn',
+        ...tlsArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -59,9 +77,7 @@ export class TestEtcd {
     child.stderr?.on('data', keep);
     await waitFor(`etcd on ${client} to answer`, async () => {
       if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${this.output}`);
-      const response = await fetch(`${client}/health`);
-      const body = (await response.json()) as { health?: string };
-      return body.health === 'true';
+      return (await health()) === 'true';
     }, 30_000);
   }
 
@@ -83,6 +99,33 @@ export class TestEtcd {
     child.kill(signal);
     await exited;
   }
+}
+
+/** The `health` field of etcd's /health. */
+async function fetchHealth(client: string): Promise<string | undefined> {
+  const response = await fetch(`${client}/health`);
+  return ((await response.json()) as { health?: string }).health;
+}
+
+/** fetchHealth over https with the client certificate (fetch takes none). */
+async function httpsHealth(client: string, tls: TestEtcdTls): Promise<() => Promise<string | undefined>> {
+  const [ca, cert, key] = await Promise.all([readFile(tls.ca), readFile(tls.clientCert), readFile(tls.clientKey)]);
+  return () =>
+    new Promise((resolve, reject) => {
+      const req = request(`${client}/health`, { ca, cert, key, timeout: 2_000 }, (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          try {
+            resolve((JSON.parse(text) as { health?: string }).health);
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer within 2 s'))).on('error', reject);
+      req.end();
+    });
 }
 
 function freePort(): Promise<number> {

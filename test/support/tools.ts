@@ -19,6 +19,7 @@ export const TOOLS = {
   fish: { bin: 'fish', versionArg: '--version', aptPackage: 'fish' },
   promtool: { bin: 'promtool', versionArg: '--version', aptPackage: 'prometheus' },
   etcd: { bin: 'etcd', versionArg: '--version', aptPackage: 'etcd-server' },
+  openssl: { bin: 'openssl', versionArg: 'version', aptPackage: 'openssl' },
 } as const satisfies Record<string, Tool>;
 
 export interface ToolCheck {
