@@ -1,5 +1,7 @@
 // An etcd3 client for the fleet's election and revision record, and the bound every call gets
 // (DESIGN §9: never hang a client on an etcd that does not answer).
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { Etcd3 } from 'etcd3';
 import { StoreUnavailable } from './lease-store.js';
 
@@ -21,7 +23,7 @@ export interface EtcdConnection {
 export function connectEtcd(connection: EtcdConnection): Etcd3 {
   const scheme = connection.tls === undefined ? 'http' : 'https';
   const { tls } = connection;
-  if (tls !== undefined) dropIpServerNameWarning();
+  if (tls !== undefined) stopIpServerNames();
   return new Etcd3({
     hosts: connection.endpoints.map((endpoint) => `${scheme}://${endpoint}`),
     dialTimeout: connection.callTimeoutMs,
@@ -37,21 +39,31 @@ export function connectEtcd(connection: EtcdConnection): Etcd3 {
   });
 }
 
-let ipServerNameWarningDropped = false;
+let ipServerNamesStopped = false;
 
 /**
- * grpc-js gives TLS the endpoint's host as ServerName, an IP address too (etcd://127.0.0.1:2379),
- * and Node then prints a deprecation warning (DEP0123) on the reconciler's stderr. Node sends no
- * SNI for an address and still checks the certificate against it, so that one warning is dropped.
+ * grpc-js (1.14, the newest) gives TLS the endpoint's host as ServerName, an IP address too
+ * (etcd://127.0.0.1:2379). Node 20 warns about it (DEP0123) and Node 26 refuses it
+ * (ERR_INVALID_ARG_VALUE), so TLS to etcd by address would not connect at all there. An address is
+ * no server name: it is dropped before the connection, and Node checks the certificate against
+ * the host, the address itself, as it does for any connection without a ServerName. Patched on
+ * the `tls` module object that grpc-js calls through, once per process, only when TLS is used.
  */
-function dropIpServerNameWarning(): void {
-  if (ipServerNameWarningDropped) return;
-  ipServerNameWarningDropped = true;
-  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-  process.emitWarning = ((...args: unknown[]): void => {
-    const code = typeof args[1] === 'object' && args[1] !== null ? (args[1] as { code?: unknown }).code : args[2];
-    if (code !== 'DEP0123') emitWarning(...args);
-  }) as typeof process.emitWarning;
+function stopIpServerNames(): void {
+  if (ipServerNamesStopped) return;
+  ipServerNamesStopped = true;
+  const connect = tls.connect;
+  tls.connect = function connectWithoutIpServerName(this: unknown, ...args: unknown[]): tls.TLSSocket {
+    const options = args[0];
+    if (typeof options === 'object' && options !== null && 'servername' in options) {
+      const servername = (options as { servername?: unknown }).servername;
+      if (typeof servername === 'string' && isIP(servername) !== 0) {
+        const { servername: _dropped, ...rest } = options as Record<string, unknown>;
+        args[0] = rest;
+      }
+    }
+    return (connect as (...a: unknown[]) => tls.TLSSocket).apply(this, args);
+  } as typeof tls.connect;
 }
 
 /** One etcd call with a deadline; whatever goes wrong is StoreUnavailable. */
