@@ -333,6 +333,9 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
       const events = await watched(b);
       const first = await a.compareAndSet('gpu1', 0, record('gpu1', ['w1']));
       if (!first.ok) throw new Error('refused');
+      // Seen by the other store before etcd goes: a watch broken earlier re-lists, and a re-list
+      // shows the key as it is then (level-triggered), not every revision it went through.
+      await waitFor('the first write on the other store', () => events.some((e) => e.modRevision === first.modRevision), 30_000);
       await own.kill();
       await expect(a.compareAndSet('gpu1', first.modRevision, record('gpu1', ['w2']))).rejects.toBeInstanceOf(StoreUnavailable);
       expect(a.availability()).toEqual({ available: false, reason: expect.stringMatching(/^etcd is unavailable \(compare-and-set: /), sinceMs: expect.any(Number) });
