@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { Etcd3, type IKeyValue, type IRequestOp, type ICompare, type Lease, type Watcher, type IWatchResponse } from 'etcd3';
 import type { Gpu, Load } from '../schema/agent-protocol.js';
 import { connectEtcd, type EtcdTls } from './etcd-client.js';
-import { ALWAYS_AVAILABLE, LeaseWatchGap, StoreUnavailable, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type VersionedRecord } from './lease-store.js';
+import { ALWAYS_AVAILABLE, LeaseWatchGap, StoreUnavailable, touchRecord, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type VersionedRecord } from './lease-store.js';
 
 // An etcd call that failed or did not answer in time; declared with the store interface.
 export { StoreUnavailable };
@@ -217,18 +217,7 @@ export class EtcdLeaseStore implements LeaseStore {
     const current = this.mirror.get(agentId);
     if (current === undefined) return false;
     const { record } = current;
-    const previousHeartbeatAt = record.lastHeartbeatAt;
-    const previousGpus = record.gpus;
-    record.lastHeartbeatAt = lastHeartbeatAt;
-    if (gpus !== undefined) record.gpus = gpus;
-    if (loads !== undefined) {
-      for (const update of loads) {
-        const entry = record.llms.find((e) => e.name === update.name);
-        if (entry === undefined) continue;
-        if (update.load === undefined) delete entry.load;
-        else entry.load = update.load;
-      }
-    }
+    const { previousHeartbeatAt, previousGpus } = touchRecord(record, lastHeartbeatAt, gpus, loads);
     const reviveAfterMs = this.options.reviveAfterMs;
     if (reviveAfterMs !== undefined && lastHeartbeatAt - previousHeartbeatAt > reviveAfterMs) {
       this.pending.set(agentId, { expected: current.modRevision, record });

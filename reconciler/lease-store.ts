@@ -149,3 +149,25 @@ export interface LeaseStore {
   /** Flushes and releases timers. */
   close(): Promise<void>;
 }
+
+/**
+ * Sets a beat's time and telemetry on a stored record in place: the one change of a record the
+ * LeaseStore contract allows, done by every store the same way. Answers what the time and GPUs
+ * were, for the touch event. In place, not a fresh record: a copy per beat would outlive the young
+ * generation (it lives until the agent's next beat) and make every beat old-space garbage.
+ */
+export function touchRecord(record: LeaseRecord, lastHeartbeatAt: number, gpus: Gpu[] | undefined, loads: readonly LoadUpdate[] | undefined): { previousHeartbeatAt: number; previousGpus: Gpu[] } {
+  const previous = { previousHeartbeatAt: record.lastHeartbeatAt, previousGpus: record.gpus };
+  record.lastHeartbeatAt = lastHeartbeatAt;
+  if (gpus !== undefined) record.gpus = gpus;
+  // Telemetry too, on the entries the cache shares: a view built after this reads the new load.
+  if (loads !== undefined) {
+    for (const update of loads) {
+      const entry = record.llms.find((e) => e.name === update.name);
+      if (entry === undefined) continue;
+      if (update.load === undefined) delete entry.load;
+      else entry.load = update.load;
+    }
+  }
+  return previous;
+}

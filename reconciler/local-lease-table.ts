@@ -2,7 +2,7 @@
 // revision counter, the compare-and-set decision and the watchers. Both local stores keep their
 // records here and differ only in what they write to disk.
 import type { Gpu } from '../schema/agent-protocol.js';
-import { LeaseWatchGap, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseWatcher, type LoadUpdate, type VersionedRecord } from './lease-store.js';
+import { LeaseWatchGap, touchRecord, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseWatcher, type LoadUpdate, type VersionedRecord } from './lease-store.js';
 
 export class LocalLeaseTable {
   private readonly records = new Map<string, VersionedRecord>();
@@ -53,21 +53,7 @@ export class LocalLeaseTable {
     if (current === undefined) return false;
     const modRevision = ++this.revision;
     const { record } = current;
-    const previousHeartbeatAt = record.lastHeartbeatAt;
-    const previousGpus = record.gpus;
-    // In place, not a fresh record: a copy per beat would outlive the young generation (it lives
-    // until the agent's next beat) and make every beat old-space garbage for the collector.
-    record.lastHeartbeatAt = lastHeartbeatAt;
-    if (gpus !== undefined) record.gpus = gpus;
-    // Telemetry too, on the entries the cache shares: a view built after this reads the new load.
-    if (loads !== undefined) {
-      for (const update of loads) {
-        const entry = record.llms.find((e) => e.name === update.name);
-        if (entry === undefined) continue;
-        if (update.load === undefined) delete entry.load;
-        else entry.load = update.load;
-      }
-    }
+    const { previousHeartbeatAt, previousGpus } = touchRecord(record, lastHeartbeatAt, gpus, loads);
     current.modRevision = modRevision;
     this.emit({ type: 'touch', record, modRevision, previousHeartbeatAt, previousGpus });
     return true;
