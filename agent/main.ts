@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { VERSION } from '../schema/version.js';
+import { waitForStopSignal } from '../service/serve.js';
 import { startAgent, type AgentDeps, type RunningAgent } from './agent.js';
 import { loadAgentConfig, serversOf, type AgentConfigDeps, type AgentSettings } from './config.js';
 import { watchAgentConfig } from './config-watcher.js';
@@ -101,15 +102,7 @@ export async function runAgentCommand(options: AgentOptions): Promise<void> {
   const { service } = started;
   const { settings } = service;
   log(`agent ${settings.agentId} started (mcpctl ${VERSION}, config ${options.config}, ${describeServers(serversOf(settings))}, ${settings.providers.length} provider(s))`);
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    const onSignal = (name: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      done(name);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  const signal = await waitForStopSignal();
   log(`${signal} received; stopping`);
   await service.stop();
 }

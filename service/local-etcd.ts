@@ -2,8 +2,8 @@
 // etcd-server) in a data folder of the caller's: what `mcpctl demo --ha` and `npm run bench -- ha`
 // run their reconcilers on. Not for production: a real fleet runs a three-member cluster.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { findFreePort } from './serve.js';
 
 /** One line a user can paste when the binary is missing. */
 export const ETCD_INSTALL_HINT = 'etcd is not installed: apt-get install etcd-server (Debian/Ubuntu), brew install etcd (macOS), or https://etcd.io/docs/latest/install/';
@@ -121,16 +121,4 @@ export async function readEtcdRevision(clientUrl: string): Promise<number> {
   const revision = Number(body.header?.revision);
   if (!Number.isFinite(revision)) throw new Error('etcd status: no header revision in the answer');
   return revision;
-}
-
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

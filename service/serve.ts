@@ -1,7 +1,8 @@
 // What every long-running service does around its HTTP server: listen on a parsed address (the
-// real port when it asked for 0) and wait for SIGTERM or SIGINT to shut down.
+// real port when it asked for 0) and wait for SIGTERM or SIGINT to shut down; and a free loopback
+// port for what must be told its port up front (etcd's URLs).
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import type { ListenAddress } from './listen-address.js';
 
 /** Listens on `address`; rejects with the listen error (EADDRINUSE, EACCES) instead of emitting it. */
@@ -26,5 +27,17 @@ export function waitForStopSignal(): Promise<NodeJS.Signals> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+  });
+}
+
+/** A loopback port nobody listens on right now (bound on port 0, then closed). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
   });
 }

@@ -2,7 +2,6 @@
 // each serving a real OpenAI-compatible stand-in. Run `npx tsc -p tsconfig.json` first.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -11,6 +10,7 @@ import type { LlmView, MembersAnswer } from '../../schema/views.js';
 import { killAllMcpctl, REPO_ROOT, startMcpctl, waitForServingUrl, type McpctlProcess } from './mcpctl-process.js';
 import { replayServer } from '../support/server-fixture.js';
 import { waitFor as waitForWithin } from '../support/wait-for.js';
+import { findFreePort } from '../../service/serve.js';
 
 // The reconciler is built by another part of the project; without it there is nothing to run against.
 const reconcilerBuilt = existsSync(join(REPO_ROOT, 'dist/reconciler/app.js'));
@@ -133,15 +133,6 @@ async function phaseOf(server: string, name: string): Promise<string | undefined
 
 function phases(answer: MembersAnswer): Record<string, string> {
   return Object.fromEntries(answer.members.map((m) => [m.metadata.name, m.status.phase]));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('mcpctl agent with a bad config', () => {
@@ -318,7 +309,7 @@ describe.skipIf(!reconcilerBuilt).concurrent('mcpctl agent against a real reconc
     const scenario = openScenario(context);
     const worktree = await makeWorktree('restart', {});
     const stateDir = join(dir, 'state');
-    const port = await freePort();
+    const port = await findFreePort();
     const listen = `127.0.0.1:${port}`;
     let reconciler = await scenario.startReconciler(worktree, ['--state-dir', stateDir], listen);
     const server = await scenario.standin('Qwen/Qwen3-8B');

@@ -6,13 +6,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { MembersAnswer, PoolSummary } from '../../schema/views.js';
 import { buildTestEnv, describeRunning, getJson, isAlive, killAll, listChildPids, runGit, runMcpctl, startMcpctl, waitFor, type Child } from './support.js';
+import { findFreePort } from '../../service/serve.js';
 
 const POOL = 'user-vllm-qwen3-thinking';
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,17 +58,6 @@ async function fetchMembers(name: string): Promise<MembersAnswer> {
 
 function listPhases(answer: MembersAnswer): string[] {
   return answer.members.map((m) => `${m.metadata.name} ${m.status.kind}/${m.status.phase}`);
-}
-
-/** A port nobody listens on right now. */
-function findFreePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a pasted block of shell lines as a user would, stdout and stderr together. */

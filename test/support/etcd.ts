@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTool, TOOLS } from './tools.js';
 import { waitFor } from './wait-for.js';
+import { findFreePort } from '../../service/serve.js';
 
 export const etcdTool = checkTool(TOOLS.etcd);
 
@@ -41,7 +42,7 @@ export class TestEtcd {
 
   static async start(options: { tls?: TestEtcdTls } = {}): Promise<TestEtcd> {
     const dataDir = await mkdtemp(join(tmpdir(), 'mcpctl-etcd-'));
-    const etcd = new TestEtcd(dataDir, await freePort(), await freePort(), options.tls ?? null);
+    const etcd = new TestEtcd(dataDir, await findFreePort(), await findFreePort(), options.tls ?? null);
     await etcd.run();
     return etcd;
   }
@@ -126,18 +127,6 @@ async function httpsHealth(client: string, tls: TestEtcdTls): Promise<() => Prom
       req.on('timeout', () => req.destroy(new Error('no answer within 2 s'))).on('error', reject);
       req.end();
     });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

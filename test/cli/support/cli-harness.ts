@@ -4,11 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { RegisteredLlm, RegistrationAnswer } from '../../../schema/agent-protocol.js';
+import { findFreePort } from '../../../service/serve.js';
 import { waitFor } from '../../support/wait-for.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -309,15 +309,7 @@ export async function getJson<T>(url: string): Promise<T> {
 
 /** A loopback port with nothing listening on it (bound, then closed). */
 export function closedPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
+  return findFreePort();
 }
 
 /** Polls `probe` until it returns a value (never a fixed sleep). */
