@@ -95,6 +95,9 @@ describe.skipIf(!etcdTool.available)(`FleetRevision on one etcd${etcdTool.skipNo
     const bad = await clone.commit({ 'llms/broken.yaml': 'kind: [' });
     const attempt = await follower.sync();
     expect(attempt).toMatchObject({ revision: bad, result: 'rejected' });
+    // The follower's sync returns once its watch shows the record; the leader takes in its own
+    // write when etcd answers the write, which may come a moment later.
+    await waitFor('the leader to show the rejected commit', () => leader.status().revision === bad);
     for (const fleet of [leader, follower]) {
       const status = fleet.status();
       expect(fleet.current()?.revision).toBe(good);
