@@ -10,7 +10,7 @@ import type { LlmView, MembersAnswer } from '../../schema/views.js';
 import { killAllMcpctl, REPO_ROOT, startMcpctl, waitForServingUrl, type McpctlProcess } from './mcpctl-process.js';
 import { replayServer } from '../support/server-fixture.js';
 import { waitFor as waitForWithin } from '../support/wait-for.js';
-import { findFreePort } from '../../service/serve.js';
+import { stablePort } from '../support/ports.js';
 
 // The reconciler is built by another part of the project; without it there is nothing to run against.
 const reconcilerBuilt = existsSync(join(REPO_ROOT, 'dist/reconciler/app.js'));
@@ -309,7 +309,7 @@ describe.skipIf(!reconcilerBuilt).concurrent('mcpctl agent against a real reconc
     const scenario = openScenario(context);
     const worktree = await makeWorktree('restart', {});
     const stateDir = join(dir, 'state');
-    const port = await findFreePort();
+    const port = await stablePort();
     const listen = `127.0.0.1:${port}`;
     let reconciler = await scenario.startReconciler(worktree, ['--state-dir', stateDir], listen);
     const server = await scenario.standin('Qwen/Qwen3-8B');

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DesiredForAgent, RegistrationAnswer } from '../../schema/agent-protocol.js';
+import { stablePort } from '../support/ports.js';
 
 export interface RecordedCall {
   method: string;
@@ -48,7 +49,8 @@ export async function startFakeReconciler(options: { table?: FakeLeaseTable } = 
   const table = options.table ?? createFakeLeaseTable();
   const { leases, names } = table;
   let server: Server | undefined;
-  let port = 0;
+  // Below the kernel's ephemeral range: while it is down, no other test's server can take its port.
+  let port = await stablePort();
 
   const fake: FakeReconciler = {
     url: '',

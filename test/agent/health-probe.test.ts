@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { stablePort } from '../support/ports.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkServedModels, createHealthProber, planProbe, probeProvider, withOllamaTag, type ProbeResult } from '../../agent/health-probe.js';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
@@ -37,13 +38,7 @@ async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ ori
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+const closedPort = stablePort;
 
 describe('probeProvider', () => {
   it('is ok when /models serves the configured model', async () => {

@@ -8,6 +8,7 @@ import { HttpError, InvalidServerUrl, MalformedAnswer, ReconcilerUnreachable } f
 import { ReconcilerClient } from '../../client/reconciler-client.js';
 import type { WatchEvent } from '../../client/watch-stream.js';
 import { closeHarnesses, entry, FLEET_FILES, GPU, registration, startHarness } from '../reconciler/support/harness.js';
+import { stablePort } from '../support/ports.js';
 import { waitFor } from '../support/wait-for.js';
 import { buildTuiFleet } from '../tui/support/tui-fleet.js';
 
@@ -136,10 +137,7 @@ describe('answers that are not what the route promises', () => {
 
 describe('no reconciler at all', () => {
   test('a closed port is ReconcilerUnreachable with the socket error', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await stablePort();
     const error = await fetchError(() => new ReconcilerClient({ server: `http://127.0.0.1:${port}` }).listLlms());
     expect(error).toBeInstanceOf(ReconcilerUnreachable);
     expect((error as Error).message).toBe(`cannot reach the reconciler at http://127.0.0.1:${port}: ECONNREFUSED`);

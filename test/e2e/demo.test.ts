@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { MembersAnswer, PoolSummary } from '../../schema/views.js';
 import { buildTestEnv, describeRunning, getJson, isAlive, killAll, listChildPids, runGit, runMcpctl, startMcpctl, waitFor, type Child } from './support.js';
-import { findFreePort } from '../../service/serve.js';
+import { stablePort } from '../support/ports.js';
 
 const POOL = 'user-vllm-qwen3-thinking';
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -329,7 +329,7 @@ describe('mcpctl demo', () => {
 
   it('a gateway port taken after the check (here by the demo\'s own reconciler) is the same one-line error, and leaves nothing behind', async () => {
     onTestFailed(() => console.log(describeRunning()));
-    const listen = `127.0.0.1:${await findFreePort()}`;
+    const listen = `127.0.0.1:${await stablePort()}`;
     const before = (await readdir(tmp)).filter((e) => e.startsWith('mcpctl-demo-'));
     // Both checks pass (the port is free); the reconciler takes it before the gateway can.
     const third = await runMcpctl(['demo', '--listen', listen, '--gateway-listen', listen], { cwd: tmp, env: buildTestEnv({ TMPDIR: tmp }) });

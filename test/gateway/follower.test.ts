@@ -9,6 +9,7 @@ import { ReconcilerFollower } from '../../gateway/reconciler-follower.js';
 import { MemoryLeaseStore } from '../../reconciler/memory-lease-store.js';
 import type { RegisteredLlm, RegistrationAnswer } from '../../schema/agent-protocol.js';
 import { closeHarnesses, entry, registration, startHarness, type Harness } from '../reconciler/support/harness.js';
+import { stablePort } from '../support/ports.js';
 import { waitFor } from '../support/wait-for.js';
 import { closeGateways, get, modelIds, post, startGateway, stateOf, type RunningGateway } from './support/gateway.js';
 import { closeUpstreams, refusingUrl, startUpstream } from './support/upstreams.js';
@@ -22,9 +23,10 @@ afterEach(async () => {
 });
 
 /** A reconciler that declares nothing and admits what agents publish, over `store`, on `port` (0: any). */
-async function reconciler(store: MemoryLeaseStore, port = 0): Promise<{ harness: Harness; url: string }> {
+/** A reconciler on `port`, or on a port no other test's server can take while it is down (it comes back on it). */
+async function reconciler(store: MemoryLeaseStore, port?: number): Promise<{ harness: Harness; url: string }> {
   const harness = await startHarness({ files: {}, store });
-  await harness.app.listen({ host: '127.0.0.1', port });
+  await harness.app.listen({ host: '127.0.0.1', port: port ?? (await stablePort()) });
   const address = harness.app.server.address();
   if (address === null || typeof address === 'string') throw new Error('not listening');
   return { harness, url: `http://127.0.0.1:${address.port}` };

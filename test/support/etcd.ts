@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTool, TOOLS } from './tools.js';
 import { waitFor } from './wait-for.js';
-import { findFreePort } from '../../service/serve.js';
+import { stablePort } from './ports.js';
 
 export const etcdTool = checkTool(TOOLS.etcd);
 
@@ -42,7 +42,7 @@ export class TestEtcd {
 
   static async start(options: { tls?: TestEtcdTls } = {}): Promise<TestEtcd> {
     const dataDir = await mkdtemp(join(tmpdir(), 'mcpctl-etcd-'));
-    const etcd = new TestEtcd(dataDir, await findFreePort(), await findFreePort(), options.tls ?? null);
+    const etcd = new TestEtcd(dataDir, await stablePort(), await stablePort(), options.tls ?? null);
     await etcd.run();
     return etcd;
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { RegisteredLlm, RegistrationAnswer } from '../../../schema/agent-protocol.js';
-import { findFreePort } from '../../../service/serve.js';
+import { stablePort } from '../../support/ports.js';
 import { waitFor } from '../../support/wait-for.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -307,9 +307,9 @@ export async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** A loopback port with nothing listening on it (bound, then closed). */
+/** A loopback port with nothing listening on it, outside the range other tests' servers get. */
 export function closedPort(): Promise<number> {
-  return findFreePort();
+  return stablePort();
 }
 
 /** Polls `probe` until it returns a value (never a fixed sleep). */

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { stablePort } from '../../support/ports.js';
 
 export type Behaviour =
   /** Answers `body` as JSON (an OpenAI chat completion naming the member unless given); `cutAfterBytes`: then destroys the socket. */
@@ -147,13 +148,9 @@ export function sseText(chunks: string[]): string {
   return [...chunks, '[DONE]'].map((data) => `data: ${data}\n\n`).join('');
 }
 
-/** A loopback base URL with nothing listening on it (bound, then closed): connections are refused. */
+/** A loopback base URL with nothing listening on it, outside the range other tests' servers get: connections are refused. */
 export async function refusingUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/v1`;
+  return `http://127.0.0.1:${await stablePort()}/v1`;
 }
 
 /**
