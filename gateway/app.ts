@@ -1,8 +1,11 @@
 // The gateway's HTTP service: one OpenAI-compatible endpoint for every pool. buildGateway returns
-// a fastify instance that is not listening; `mcpctl gateway` only calls listen. Requests are
-// parsed here (JSON, `model`, token and its globs), then handed raw to the proxy, which streams.
-import type { IncomingHttpHeaders } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+// a fastify instance that is not listening; `mcpctl gateway` only calls listen. The forwarded
+// routes (POST /v1/chat/completions, /v1/completions, /v1/embeddings) are answered on the raw
+// node:http request, before fastify: their body is read here (with --max-body), parsed (JSON,
+// `model`, token and its globs), then handed to the proxy, which streams. fastify serves the
+// rest (models, state, health, metrics, 404s).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { matchesNameGlob, type Role } from '../schema/auth.js';
 import { authenticate, type AuthConfig, type Principal } from '../service/auth.js';
@@ -47,7 +50,23 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const metrics = new GatewayMetrics({ states, poolOf: (name) => deps.routes().poolOf(name), now, processMetrics: deps.processMetrics ?? false });
   // No forceCloseConnections: close() must let the answers in flight finish (it reaps idle
   // keep-alive connections only), as `mcpctl gateway` promises on SIGTERM.
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.maxBodyBytes, logController: new RequestLogsAtDebug(), return503OnClosing: true });
+  // The forwarded routes skip fastify's request, reply and hooks: per request they are the largest
+  // share of what the gateway adds to a bare proxy (bench/gateway).
+  let forwardRoute: (req: IncomingMessage, res: ServerResponse) => boolean = () => false;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.maxBodyBytes,
+    logController: new RequestLogsAtDebug(),
+    return503OnClosing: true,
+    serverFactory: (handler) => createServer((req, res) => {
+      if (!forwardRoute(req, res)) handler(req, res);
+    }),
+  });
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   const proxy = new PoolProxy({
     dispatcher: deps.dispatcher,
     states,
@@ -75,7 +94,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     return reply.code(404).send(error.body());
   });
 
-  const authorize = (request: FastifyRequest, roles: readonly Role[]): Principal | null => {
+  const authorize = (request: { headers: IncomingMessage['headers'] }, roles: readonly Role[]): Principal | null => {
     if (deps.auth === null) return null;
     const principal = authenticate(deps.auth, request.headers.authorization);
     if (principal === null) {
@@ -135,35 +154,84 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     return { members };
   });
 
-  for (const [route, upstreamPath] of Object.entries(FORWARDED)) {
-    app.post(route, async (request, reply) => {
-      const principal = authorize(request, ['use:llms']);
-      const body = parseBody(request.body);
+  /** One forwarded request, its body read: answered in every case, never rejects. */
+  const forward = async (req: IncomingMessage, res: ServerResponse, upstreamPath: string, bytes: Buffer, startedAtMs: number): Promise<void> => {
+    try {
+      const principal = authorize(req, ['use:llms']);
+      const body = parseBody(bytes);
       const model = body['model'];
       if (typeof model !== 'string' || model === '') throw new GatewayError('missing_model', 'the request body needs "model": a pool key or an Llm name (see GET /v1/models)', 'model');
       if (!mayCall(principal, model)) throw new GatewayError('permission_denied', `token ${JSON.stringify(principal?.name ?? '')} may not call ${JSON.stringify(model)}: allowed names are ${(principal?.names ?? []).join(', ')}`, 'model');
       const target = deps.routes().lookup(model);
       if (target === null) throw new GatewayError('model_not_found', `the model ${JSON.stringify(model)} is no pool key and no Llm name this gateway knows (see GET /v1/models)`, 'model');
-      // From here on the proxy owns the raw response: it streams the upstream's bytes as they come.
-      reply.hijack();
-      await forwardSafely(proxy, { target, body, path: upstreamPath, headers: request.headers as IncomingHttpHeaders, startedAtMs: now() }, reply, request);
-    });
-  }
+      // From here on the proxy owns the response: it streams the upstream's bytes as they come.
+      await proxy.forward({ target, body, path: upstreamPath, headers: req.headers, startedAtMs }, res);
+    } catch (error) {
+      const gatewayError = classifyError(error as Error, deps.maxBodyBytes);
+      // A bug, not a member's failure: never a stack to the client, never a hung one.
+      if (gatewayError.status >= 500) app.log.error({ err: error }, 'forwarding failed');
+      writeError(res, gatewayError);
+    }
+  };
+
+  forwardRoute = (req, res) => {
+    if (req.method !== 'POST') return false;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const upstreamPath = FORWARDED[(query === -1 ? url : url.slice(0, query)) as keyof typeof FORWARDED];
+    if (upstreamPath === undefined) return false;
+    const startedAtMs = now();
+    if (app.log.level === 'debug' || app.log.level === 'trace') app.log.debug({ method: req.method, url }, 'incoming request');
+    if (closing) {
+      // As fastify answers while it closes, in the shape OpenAI clients read: a load balancer or
+      // the client's retry moves on to another gateway.
+      res.setHeader('connection', 'close');
+      writeError(res, new GatewayError('gateway_closing', 'the gateway is shutting down: retry on another gateway'));
+      req.resume();
+      return true;
+    }
+    readBody(req, res, deps.maxBodyBytes, (bytes) => void forward(req, res, upstreamPath, bytes, startedAtMs));
+    return true;
+  };
   return { app, states, metrics };
 }
 
-async function forwardSafely(proxy: PoolProxy, request: Parameters<PoolProxy['forward']>[0], reply: FastifyReply, fastifyRequest: FastifyRequest): Promise<void> {
-  try {
-    await proxy.forward(request, reply.raw);
-  } catch (error) {
-    // A bug, not a member's failure: never a stack to the client, never a hung one.
-    fastifyRequest.log.error({ err: error }, 'forwarding failed');
-    writeError(reply.raw, new GatewayError('internal_error', 'internal error in the gateway (this is a bug; the log has the details)'));
+/**
+ * Collects the request body up to `limit` bytes, then calls `done`. A body over the limit (by its
+ * Content-Length, or as it comes) is answered 413 at once and the connection closed after it;
+ * a client that goes away mid-body gets nothing.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, done: (body: Buffer) => void): void {
+  const tooLarge = (): void => {
+    res.setHeader('connection', 'close');
+    writeError(res, new GatewayError('request_too_large', `the request body exceeds --max-body (${limit} bytes)`));
+    req.resume();
+  };
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    tooLarge();
+    return;
   }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    if (over) return;
+    size += chunk.length;
+    if (size > limit) {
+      over = true;
+      chunks.length = 0;
+      tooLarge();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (!over) done(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+  });
 }
 
-function parseBody(body: unknown): Record<string, unknown> {
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+function parseBody(bytes: Buffer): Record<string, unknown> {
   if (bytes.length === 0) throw new GatewayError('invalid_json', 'the request has no body: send a JSON object with "model"', null);
   let value: unknown;
   try {

@@ -11,6 +11,7 @@ export const GATEWAY_ERRORS = {
   not_found: { status: 404, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
   no_active_member: { status: 503, type: 'service_unavailable' },
+  gateway_closing: { status: 503, type: 'service_unavailable' },
   upstream_error: { status: 502, type: 'upstream_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, { status: number; type: string }>;

@@ -1,9 +1,12 @@
 // Bad input to a real gateway on 127.0.0.1:0: every refusal is OpenAI's error shape with the status
 // DESIGN §8 gives it, and none reaches a member.
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAuthFile, sha256Hex, type AuthConfig } from '../../service/auth.js';
+import { waitFor } from '../support/wait-for.js';
 import { closeGateways, expectOpenAiError, get, memberView, post, startGateway, type RunningGateway } from './support/gateway.js';
-import { closeUpstreams, startUpstream, type Upstream } from './support/upstreams.js';
+import { chunk, closeUpstreams, startUpstream, type Upstream } from './support/upstreams.js';
 
 let upstream: Upstream;
 let gateway: RunningGateway;
@@ -57,6 +60,36 @@ describe('bad input', () => {
     expect(upstream.requests.length).toBe(seen);
   });
 
+  it('a body over --max-body sent in chunks, with no Content-Length, is a 413 too', async () => {
+    const seen = upstream.requests.length;
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.push(part));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+      });
+      // The gateway answers and closes once the limit is passed; the rest may find the socket gone.
+      req.on('error', () => undefined);
+      req.on('close', () => reject(new Error('closed without an answer')));
+      req.write(`{"model":"p","messages":[{"role":"user","content":"`);
+      for (let i = 0; i < 4; i++) req.write('x'.repeat(MAX_BODY_BYTES / 2));
+      req.end('"}]}');
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'request_too_large', type: 'invalid_request_error' } });
+    expect(upstream.requests.length).toBe(seen);
+  });
+
+  it('a query string on a forwarded route does not change the route', async () => {
+    const answer = await post(`${gateway.url}/v1/chat/completions?trace=1`, { model: 'p', messages: [] });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['x-mcpctl-member']).toBe('a');
+  });
+
+  it('a GET on a forwarded route is a 404 in OpenAI error shape', async () => {
+    expectOpenAiError(await get(`${gateway.url}/v1/chat/completions`), 404, 'not_found', 'invalid_request_error');
+  });
+
   it('an unknown route is a 404 in OpenAI error shape', async () => {
     expectOpenAiError(await get(`${gateway.url}/v1/nothing`), 404, 'not_found', 'invalid_request_error');
   });
@@ -64,6 +97,36 @@ describe('bad input', () => {
   it('a body just under --max-body goes through', async () => {
     const answer = await chat({ model: 'p', messages: [{ role: 'user', content: 'x'.repeat(MAX_BODY_BYTES - 100) }] });
     expect(answer.status).toBe(200);
+  });
+});
+
+describe('shutting down', () => {
+  it('a request that comes on an open connection after close() began is a 503 gateway_closing; the one in flight finishes', async () => {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const member = await startUpstream('closing', { kind: 'sse', chunks: [chunk('one'), chunk('two')], intervalMs: 5, holdAfter: 1, release: released });
+    const closing = await startGateway({ views: [memberView('closing', { pool: 'c', url: member.url })] });
+    const socket = connect(Number(new URL(closing.url).port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (part: Buffer) => (received += part.toString('utf8')));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const requestText = (body: string): string => `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    socket.write(requestText(JSON.stringify({ model: 'c', stream: true, messages: [] })));
+    await waitFor('the first chunk', () => received.includes('one'));
+    const closed = closing.close();
+    await waitFor('the gateway to stop listening', () => !closing.app.server.listening);
+    // Pipelined on the busy keep-alive connection: the server reads it while the stream goes on.
+    socket.write(requestText(JSON.stringify({ model: 'c', messages: [] })));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await ended;
+    await closed;
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((a) => a.split('\r\n')[0])).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 503 Service Unavailable']);
+    expect(answers[0]).toContain('two');
+    expect(answers[1]).toMatch(/connection: close/i);
+    expect(JSON.parse(answers[1]?.split('\r\n\r\n')[1] ?? '')).toMatchObject({ error: { code: 'gateway_closing', type: 'service_unavailable' } });
+    expect(member.requests.length).toBe(1);
   });
 });
 
