@@ -1,7 +1,20 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { measureWidth, padVisible, paint, paintHealth, paintPhase, stripAnsi, toneOfPhase } from '../../cli/format/color.js';
 import { formatRow, formatTable, NO_RESOURCES } from '../../cli/format/table.js';
 import { PHASES } from '../../schema/views.js';
+
+describe('measureWidth', () => {
+  it('counts what a terminal shows: the plain-text shortcut and the full measure agree on any text', () => {
+    const piece = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('\u001b[32m', '\u001b[39m', '\u001b]8;;https://x\u0007', '🚀', '\ud800'));
+    fc.assert(
+      fc.property(fc.array(piece), (pieces) => {
+        const text = pieces.join('');
+        expect(measureWidth(text)).toBe([...stripAnsi(text)].length);
+      }),
+    );
+  });
+});
 
 describe('color palette', () => {
   it('leaves text untouched when colour is off', () => {
@@ -18,6 +31,7 @@ describe('color palette', () => {
     expect(measureWidth(paint('Degraded', 'red', true))).toBe(8);
     expect(measureWidth(`${paint('a', 'bold', true)}${paint('bc', 'dim', true)}`)).toBe(3);
     expect(measureWidth('← this row')).toBe(10);
+    expect(measureWidth('gpu 🚀 ok')).toBe(8);
     expect(padVisible(paint('ok', 'green', true), 5)).toBe(`${paint('ok', 'green', true)}   `);
   });
 
