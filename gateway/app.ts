@@ -53,16 +53,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // The forwarded routes skip fastify's request, reply and hooks: per request they are the largest
   // share of what the gateway adds to a bare proxy (bench/gateway).
   let forwardRoute: (req: IncomingMessage, res: ServerResponse) => boolean = () => false;
+  // Set when close() begins: a request that still comes on an open keep-alive connection gets a
+  // 503 in the shape OpenAI clients read (fastify's own would not be), and the connection closes,
+  // so that a load balancer or the client's retry moves on to another gateway.
+  let closing = false;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.maxBodyBytes,
     logController: new RequestLogsAtDebug(),
-    return503OnClosing: true,
-    serverFactory: (handler) => createServer((req, res) => {
-      if (!forwardRoute(req, res)) handler(req, res);
-    }),
+    serverFactory: (handler) =>
+      createServer((req, res) => {
+        if (closing) refuseWhileClosing(req, res);
+        else if (!forwardRoute(req, res)) handler(req, res);
+      }),
   });
-  let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
     done();
@@ -182,18 +186,16 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     if (upstreamPath === undefined) return false;
     const startedAtMs = now();
     if (app.log.level === 'debug' || app.log.level === 'trace') app.log.debug({ method: req.method, url }, 'incoming request');
-    if (closing) {
-      // As fastify answers while it closes, in the shape OpenAI clients read: a load balancer or
-      // the client's retry moves on to another gateway.
-      res.setHeader('connection', 'close');
-      writeError(res, new GatewayError('gateway_closing', 'the gateway is shutting down: retry on another gateway'));
-      req.resume();
-      return true;
-    }
     readBody(req, res, deps.maxBodyBytes, (bytes) => void forward(req, res, upstreamPath, bytes, startedAtMs));
     return true;
   };
   return { app, states, metrics };
+}
+
+function refuseWhileClosing(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  writeError(res, new GatewayError('gateway_closing', 'the gateway is shutting down: retry on another gateway'));
+  req.resume();
 }
 
 /**

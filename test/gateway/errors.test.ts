@@ -101,7 +101,10 @@ describe('bad input', () => {
 });
 
 describe('shutting down', () => {
-  it('a request that comes on an open connection after close() began is a 503 gateway_closing; the one in flight finishes', async () => {
+  it.each([
+    { route: 'POST /v1/chat/completions', second: (requestText: (body: string) => string) => requestText(JSON.stringify({ model: 'c', messages: [] })) },
+    { route: 'GET /v1/models', second: () => 'GET /v1/models HTTP/1.1\r\nhost: gateway\r\n\r\n' },
+  ])('$route on an open connection after close() began is a 503 gateway_closing; the request in flight finishes', async ({ second }) => {
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     const member = await startUpstream('closing', { kind: 'sse', chunks: [chunk('one'), chunk('two')], intervalMs: 5, holdAfter: 1, release: released });
@@ -116,7 +119,7 @@ describe('shutting down', () => {
     const closed = closing.close();
     await waitFor('the gateway to stop listening', () => !closing.app.server.listening);
     // Pipelined on the busy keep-alive connection: the server reads it while the stream goes on.
-    socket.write(requestText(JSON.stringify({ model: 'c', messages: [] })));
+    socket.write(second(requestText));
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
     await ended;
