@@ -185,7 +185,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     const upstreamPath = FORWARDED[(query === -1 ? url : url.slice(0, query)) as keyof typeof FORWARDED];
     if (upstreamPath === undefined) return false;
     const startedAtMs = now();
-    if (app.log.level === 'debug' || app.log.level === 'trace') app.log.debug({ method: req.method, url }, 'incoming request');
+    if (app.log.level === 'debug' || app.log.level === 'trace') {
+      // fastify's request logs, for the routes it does not see.
+      app.log.debug({ req: { method: req.method, url } }, 'incoming request');
+      res.once('close', () => app.log.debug({ res: { statusCode: res.statusCode }, responseTime: now() - startedAtMs }, res.writableFinished ? 'request completed' : 'request closed before its answer ended'));
+    }
     readBody(req, res, deps.maxBodyBytes, (bytes) => void forward(req, res, upstreamPath, bytes, startedAtMs));
     return true;
   };

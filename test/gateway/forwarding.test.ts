@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkTool, TOOLS } from '../support/tools.js';
+import { waitFor } from '../support/wait-for.js';
 import { call, closeGateways, get, memberView, metricsText, modelIds, post, startGateway } from './support/gateway.js';
 import { closeUpstreams, completion, startUpstream } from './support/upstreams.js';
 
@@ -109,5 +110,27 @@ describe.skipIf(!PROMTOOL.available)(`/metrics and promtool${PROMTOOL.skipNote}`
     }
     const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect({ status: run.status, output: `${run.stdout}${run.stderr}`.trim() }).toEqual({ status: 0, output: '' });
+  });
+});
+
+describe('request logs', () => {
+  it('at debug, a forwarded request logs its start and its end with the status, as fastify does for the other routes', async () => {
+    const upstream = await startUpstream('logged');
+    const lines: Record<string, unknown>[] = [];
+    const gateway = await startGateway({ views: [memberView('logged', { pool: 'p', url: upstream.url })], onLog: (line) => lines.push(line), logLevel: 'debug' });
+    expect((await post(`${gateway.url}/v1/chat/completions`, { model: 'p', messages: [] })).status).toBe(200);
+    await waitFor('the completion line', () => lines.some((l) => l['msg'] === 'request completed'));
+    expect(lines.find((l) => l['msg'] === 'incoming request')).toMatchObject({ level: 20, req: { method: 'POST', url: '/v1/chat/completions' } });
+    expect(lines.find((l) => l['msg'] === 'request completed')).toMatchObject({ level: 20, res: { statusCode: 200 } });
+  });
+
+  it('at info, nothing is logged per request', async () => {
+    const upstream = await startUpstream('quiet');
+    const lines: Record<string, unknown>[] = [];
+    const gateway = await startGateway({ views: [memberView('quiet', { pool: 'p', url: upstream.url })], onLog: (line) => lines.push(line) });
+    lines.length = 0; // "Server listening at …"
+    expect((await post(`${gateway.url}/v1/chat/completions`, { model: 'p', messages: [] })).status).toBe(200);
+    expect((await post(`${gateway.url}/v1/embeddings`, { model: 'p', input: 'x' })).status).toBe(200);
+    expect(lines).toEqual([]);
   });
 });

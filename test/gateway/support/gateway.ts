@@ -51,6 +51,9 @@ export interface GatewayOptions {
   random?: () => number;
   connectTimeoutMs?: number;
   processMetrics?: boolean;
+  /** Each log line, parsed (the gateway logs at `logLevel`); default: no logger. */
+  onLog?: (line: Record<string, unknown>) => void;
+  logLevel?: string;
 }
 
 export interface RunningGateway extends Gateway {
@@ -78,6 +81,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Runnin
     env: options.env ?? {},
     random: options.random ?? (() => 0),
     processMetrics: options.processMetrics ?? false,
+    ...(options.onLog === undefined ? {} : { logger: { level: options.logLevel ?? 'info', stream: { write: (line: string) => options.onLog?.(JSON.parse(line) as Record<string, unknown>) } } }),
   });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   const running: RunningGateway = {
