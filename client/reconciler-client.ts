@@ -28,8 +28,19 @@ import { WatchStreamParser, type WatchEvent } from './watch-stream.js';
 export interface ClientOptions {
   server: string;
   token?: string | undefined;
+  /** The longest a read may take; default 10 s. */
   timeoutMs?: number;
+  /** The longest POST /sync may take; default SYNC_TIMEOUT_MS. */
+  syncTimeoutMs?: number;
 }
+
+/**
+ * How long `POST /sync` may take: a sync reads Git (a fetch from the remote, maybe slow), and on a
+ * fleet over etcd a follower waits up to 60 s for the leader's answer. Longer than that, so that
+ * the reconciler's own error ("the leader did not answer within 60 s …") reaches the user rather
+ * than a timeout that would read as an unreachable reconciler.
+ */
+export const SYNC_TIMEOUT_MS = 75_000;
 
 /** What a reconciler answers, as its users see it; ReconcilerClient is the one over HTTP. */
 export interface ReconcilerApi {
@@ -87,7 +98,7 @@ export class ReconcilerClient implements ReconcilerApi {
   }
 
   sync(): Promise<SyncAnswer> {
-    return this.request('POST', '/api/v1/sync', syncAnswerSchema, {});
+    return this.request('POST', '/api/v1/sync', syncAnswerSchema, {}, this.options.syncTimeoutMs ?? SYNC_TIMEOUT_MS);
   }
 
   async declared(): Promise<DeclaredAnswer> {
@@ -132,8 +143,7 @@ export class ReconcilerClient implements ReconcilerApi {
     return headers;
   }
 
-  private async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
-    const timeoutMs = this.options.timeoutMs ?? 10_000;
+  private async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, timeoutMs = this.options.timeoutMs ?? 10_000): Promise<z.output<S>> {
     let text: string;
     let response: IncomingMessage;
     try {

@@ -135,6 +135,33 @@ describe('answers that are not what the route promises', () => {
   });
 });
 
+describe('slow answers', () => {
+  test('a read slower than timeoutMs is unreachable (timeout); a sync may take longer, as a sync reads Git or waits for the leader', async () => {
+    const delayMs = 400;
+    const slow = createServer((request, response) => {
+      request.resume();
+      setTimeout(() => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(request.url === '/api/v1/sync' ? JSON.stringify({ revision: 'r', result: 'unchanged', errors: [] }) : JSON.stringify({ status: 'ok' }));
+      }, delayMs);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const server = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+      const client = new ReconcilerClient({ server, timeoutMs: 100 });
+      const error = await fetchError(() => client.health());
+      expect(error).toBeInstanceOf(ReconcilerUnreachable);
+      expect(await client.sync()).toMatchObject({ revision: 'r', result: 'unchanged' });
+      // And it has a bound of its own.
+      const bounded = await fetchError(() => new ReconcilerClient({ server, timeoutMs: 100, syncTimeoutMs: 100 }).sync());
+      expect(bounded).toBeInstanceOf(ReconcilerUnreachable);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+});
+
 describe('no reconciler at all', () => {
   test('a closed port is ReconcilerUnreachable with the socket error', async () => {
     const port = await stablePort();
