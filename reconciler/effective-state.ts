@@ -79,6 +79,14 @@ export class EffectiveState {
     return this.listeners.size;
   }
 
+  /**
+   * Something /api/v1/status shows besides the revision changed (the lease store became
+   * unavailable or came back, another reconciler leads): a STATUS event for the watchers.
+   */
+  statusChanged(): void {
+    this.emit({ type: 'STATUS' });
+  }
+
   /** Feeds a static endpoint's probe result (undefined: not probed). */
   setProbe(name: string, probe: StaticProbe | undefined): void {
     const before = this.probes.get(name);

@@ -66,6 +66,18 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
     ttlMs: options.ttlMs,
   });
   let unsubscribe = (): void => {};
+  const storeStatus = (): StoreStatus => storeStatusOf(store, options.leader ?? noLeader);
+  // The store's part of the status (available or not, who leads) changes without a revision or a
+  // lease changing: checked with the sweep, and told to /watch clients as a STATUS event.
+  let storeKey = '';
+  let storeTimer: NodeJS.Timeout | null = null;
+  const checkStore = (): void => {
+    const key = JSON.stringify(storeStatus());
+    if (key === storeKey) return;
+    const first = storeKey === '';
+    storeKey = key;
+    if (!first) state.statusChanged();
+  };
   const metrics = new ReconcilerMetrics({ state, desired: options.desired, leases, processMetrics: options.processMetrics ?? false });
   return {
     desired: options.desired,
@@ -75,7 +87,7 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
     state,
     metrics,
     now,
-    storeStatus: () => storeStatusOf(store, options.leader ?? noLeader),
+    storeStatus,
     async start() {
       await leases.restore();
       // A new revision can take names away from agents (source: static, --unmanaged reject);
@@ -84,8 +96,13 @@ export function createServices(options: ServicesOptions): ReconcilerServices {
       unsubscribe = options.desired.onChange(() => leases.enforceRevision());
       state.start();
       leases.startSweeping(options.sweepIntervalMs ?? 1000);
+      checkStore();
+      storeTimer = setInterval(checkStore, options.sweepIntervalMs ?? 1000);
+      storeTimer.unref();
     },
     async stop() {
+      if (storeTimer !== null) clearInterval(storeTimer);
+      storeTimer = null;
       unsubscribe();
       leases.stop();
       state.stop();

@@ -1,10 +1,21 @@
 // GET /api/v1/watch over a real HTTP connection (DESIGN §3): the initial list as ADDED, then
 // real changes only; a no-op heartbeat wakes nobody; STATUS on a new revision; cleanup on close.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StoreAvailability } from '../../reconciler/lease-store.js';
+import { MemoryLeaseStore } from '../../reconciler/memory-lease-store.js';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView, StatusAnswer } from '../../schema/views.js';
 import { closeHarnesses, entry, FLEET_FILES, postJson, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
 import { nameOf, openSse, type SseStream } from './support/sse.js';
+
+/** A memory store whose availability the test sets, as an etcd store's would change. */
+class SwitchableStore extends MemoryLeaseStore {
+  down: StoreAvailability | null = null;
+
+  override availability(): StoreAvailability {
+    return this.down ?? super.availability();
+  }
+}
 
 const streams: SseStream[] = [];
 afterEach(async () => {
@@ -146,6 +157,24 @@ describe('GET /api/v1/watch', () => {
     // The Llm that left Git is DELETED before the STATUS that announces the revision.
     const changes = stream.events.slice(listed).map((e) => e.event === 'STATUS' ? ['STATUS'] : [e.event, nameOf(e)]);
     expect(changes).toEqual([['DELETED', 'qwen3'], ['STATUS']]);
+  });
+
+  it('sends STATUS when the lease store becomes unavailable and when it comes back, with no revision change', async () => {
+    const store = new SwitchableStore();
+    const h = await startHarness({ store });
+    const { stream } = await watch(h);
+    await stream.next((e) => nameOf(e) === 'vllm-gpu2-qwen3');
+    const listed = stream.events.length;
+    store.down = { available: false, reason: 'etcd unreachable: connect ECONNREFUSED', sinceMs: Date.parse('2026-12-07T10:00:00Z') };
+    const away = await stream.next((e) => e.event === 'STATUS', listed);
+    expect(away.data as StatusAnswer).toMatchObject({ revision: 'rev-1', store: { kind: 'memory', unavailable: { since: '2026-12-07T10:00:00.000Z', reason: 'etcd unreachable: connect ECONNREFUSED' } } });
+    const awayAt = stream.events.length;
+    store.down = null;
+    const back = await stream.next((e) => e.event === 'STATUS', awayAt);
+    expect((back.data as StatusAnswer).store).not.toHaveProperty('unavailable');
+    // One STATUS for each change, none for the seconds in between.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stream.events.slice(listed).map((e) => e.event)).toEqual(['STATUS', 'STATUS']);
   });
 
   it('sends STATUS when a new revision is rejected, with its errors', async () => {
