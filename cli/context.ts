@@ -3,12 +3,14 @@ import { GatewayClient, type GatewayApi } from '../client/gateway-client.js';
 import { ReconcilerClient, type ReconcilerApi } from '../client/reconciler-client.js';
 import { cliErrorOf } from './errors.js';
 
-/** The options every command takes (`--server`, `--token`, `--gateway`, `--repo`, `--path`, `--debug`), normalised. */
+/** The options every command takes (`--server`, `--token`, `--gateway`, `--gateway-token`, `--repo`, `--path`, `--debug`), normalised. */
 export interface GlobalOptions {
   server: string;
   token: string | undefined;
   /** Pool gateways to ask for requests in flight (--gateway, MCPCTL_GATEWAY), each once, in the order given; none when empty. */
   gateways: string[];
+  /** --gateway-token (MCPCTL_GATEWAY_TOKEN); undefined: the gateways get --token. */
+  gatewayToken?: string | undefined;
   repo: string | undefined;
   path: string;
   debug: boolean;
@@ -41,8 +43,9 @@ export function createProcessContext(global: GlobalOptions): CommandContext {
     color: shouldColor(process.stdout, process.env),
     now: () => Date.now(),
     client: () => withCliErrors(new ReconcilerClient({ server: global.server, token: global.token })),
-    // The one --token: a gateway with --auth takes the same token file format (use:llms or view:llms).
-    gateways: () => global.gateways.map((gateway) => withGatewayCliErrors(new GatewayClient({ gateway, token: global.token }))),
+    // A gateway with --auth takes the same token file format (use:llms or view:llms): --token serves
+    // both unless the gateways have a token of their own, which the reconciler then never sees.
+    gateways: () => global.gateways.map((gateway) => withGatewayCliErrors(new GatewayClient({ gateway, token: global.gatewayToken ?? global.token }))),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

@@ -14,10 +14,11 @@ export function buildProgram(): Command {
     .description('GitOps for pools of LLM endpoints')
     .version(VERSION, '--version', 'print the client version (mcpctl version also asks the server)')
     .addOption(new Option('--server <url>', 'reconciler URL').env('MCPCTL_SERVER').default('http://127.0.0.1:7420'))
-    .addOption(new Option('--token <token>', 'bearer token for the reconciler (and the gateways)').env('MCPCTL_TOKEN'))
+    .addOption(new Option('--token <token>', 'bearer token for the reconciler (and the gateways, unless --gateway-token)').env('MCPCTL_TOKEN'))
     .addOption(
       new Option('--gateway <url>', 'pool gateway to ask for requests in flight (repeatable, or comma-separated)').env('MCPCTL_GATEWAY').argParser(collectGateways),
     )
+    .addOption(new Option('--gateway-token <token>', 'bearer token for the gateways (default: --token)').env('MCPCTL_GATEWAY_TOKEN'))
     .addOption(new Option('--repo <dir>', 'Git repository holding the resources (default: the top level of the current directory)').env('MCPCTL_REPO'))
     .option('--path <dir>', 'folder of resource files inside the repository', 'llms')
     .option('--debug', 'print stack traces', false)
@@ -316,8 +317,8 @@ async function waitDurationOf(value: string, flag: string): Promise<number> {
 }
 
 export function globalOptionsOf(program: Command): GlobalOptions {
-  const o = program.opts<{ server: string; token?: string; gateway?: string[]; repo?: string; path: string; debug: boolean }>();
-  return { server: o.server, token: o.token, gateways: o.gateway ?? [], repo: o.repo, path: o.path, debug: o.debug };
+  const o = program.opts<{ server: string; token?: string; gateway?: string[]; gatewayToken?: string; repo?: string; path: string; debug: boolean }>();
+  return { server: o.server, token: o.token, gateways: o.gateway ?? [], gatewayToken: o.gatewayToken, repo: o.repo, path: o.path, debug: o.debug };
 }
 
 /** Runs the command line; resolves to the exit code. */

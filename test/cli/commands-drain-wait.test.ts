@@ -12,6 +12,7 @@ import { ReconcilerFollower } from '../../gateway/reconciler-follower.js';
 import { buildRouteTable, type RouteTable } from '../../gateway/route-table.js';
 import type { Readiness } from '../../gateway/reconciler-follower.js';
 import { ReconcilerClient } from '../../client/reconciler-client.js';
+import { parseAuthFile, sha256Hex, type AuthConfig } from '../../service/auth.js';
 import type { LlmView } from '../../schema/views.js';
 import {
   bareCloneOf,
@@ -101,7 +102,7 @@ async function startFollowingGateway(server: string): Promise<{ url: string; gat
   return startGatewayOver(() => follower.routes(), () => follower.readiness());
 }
 
-async function startGatewayOver(routes: () => RouteTable, readiness: () => Readiness): Promise<{ url: string; gateway: Gateway }> {
+async function startGatewayOver(routes: () => RouteTable, readiness: () => Readiness, auth: AuthConfig | null = null): Promise<{ url: string; gateway: Gateway }> {
   const dispatcher = new Agent();
   const gateway = await buildGateway({
     routes,
@@ -109,7 +110,7 @@ async function startGatewayOver(routes: () => RouteTable, readiness: () => Readi
     dispatcher,
     settings: { strategy: 'least-load', retries: 0, cooldownMs: 30_000, timeoutMs: 120_000 },
     maxBodyBytes: 1_000_000,
-    auth: null,
+    auth,
   });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   closers.push(() => dispatcher.close());
@@ -321,5 +322,31 @@ describe('get pools -o wide with a gateway', () => {
     expect(linesOf(twice.stdout)[1]).toMatch(/ 1 +vllm-gpu1-qwen3=1,vllm-gpu2-qwen3=0,/);
     fleet.upstream.releaseAll();
     expect(await answered).toBe(200);
+  });
+});
+
+describe('a gateway with --auth of its own', () => {
+  it('--gateway-token (or MCPCTL_GATEWAY_TOKEN) is what the gateways get; without it they get --token', async () => {
+    const parsed = parseAuthFile('gateway-auth.yaml', `tokens:\n  - { name: ops, sha256: ${sha256Hex('gw-secret')}, roles: [view:llms] }\n`);
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    const follower = new ReconcilerFollower({ reconciler: new ReconcilerClient({ server: fleet.server }), log: () => undefined });
+    follower.start();
+    closers.push(() => follower.close());
+    await waitFor('the gateway to load a first view', () => follower.readiness().loaded);
+    const guarded = await startGatewayOver(() => follower.routes(), () => follower.readiness(), parsed.config);
+    const wide = (extra: string[], env: Record<string, string> = {}) => runCli(['--server', fleet.server, '--gateway', guarded.url, ...extra, 'get', 'pool', 'qwen3', '-o', 'wide'], { env });
+    const [ownToken, fromEnv, onlyToken] = await Promise.all([
+      wide(['--token', 'reconciler-token', '--gateway-token', 'gw-secret']),
+      wide(['--token', 'reconciler-token'], { MCPCTL_GATEWAY_TOKEN: 'gw-secret' }),
+      wide(['--token', 'reconciler-token']),
+    ]);
+    for (const result of [ownToken, fromEnv]) {
+      expect(result.stderr).toBe('');
+      expect(linesOf(result.stdout)[0]).toMatch(/ IN-FLIGHT /);
+    }
+    // A gateway that refuses the token is a mistake to fix, not one to print around.
+    expect(onlyToken.code).toBe(1);
+    expect(onlyToken.stdout).toBe('');
+    expect(linesOf(onlyToken.stderr)).toEqual([`mcpctl: error: the gateway at ${guarded.url} answered 401 invalid_api_key: the bearer token matches no entry of the --auth file: send Authorization: Bearer <token>`]);
   });
 });
