@@ -1,7 +1,7 @@
 // The build's second step, after tsc: zod bundled into one file, dist/vendor/zod.js, and every
 // import of 'zod' under dist/ pointed at it. zod's ES build is about 130 modules (its 64 locales
 // included); Node 20 has no compile cache, and resolving, reading, compiling and linking them is
-// a third of a command's start (`mcpctl get llm`: ≈90 ms to load zod, ≈55 ms as one file, ≈45
+// a quarter of a command's start (`mcpctl get llm`: ≈90 ms to load zod, ≈55 ms as one file, ≈45
 // without the locales). The sources and the tests (vitest runs the TypeScript) import the zod
 // package as usual; only dist/ changes.
 //
