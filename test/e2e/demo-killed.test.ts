@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { stablePort } from '../support/ports.js';
 import { buildTestEnv, describeRunning, isAlive, killAll, listChildPids, startMcpctl, waitFor, type Child } from './support.js';
 
 let tmp: string;
@@ -56,7 +57,8 @@ beforeAll(async () => {
   await plantDemoFolder('mcpctl-demo-gone', await pidOfExitedProcess());
   await plantDemoFolder('mcpctl-demo-alive', process.pid);
   await plantDemoFolder('mcpctl-demo-nopid', null);
-  demo = await startDemo('127.0.0.1:0', '127.0.0.1:0');
+  // Ports no other test's server can take while the demo is dead: the next test starts on them again.
+  demo = await startDemo(`127.0.0.1:${await stablePort()}`, `127.0.0.1:${await stablePort()}`);
   port = Number(/reconciler:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(demo.stdout())?.[1]);
   gatewayPort = Number(/gateway:\s+http:\/\/127\.0\.0\.1:(\d+)\/v1/.exec(demo.stdout())?.[1]);
   repo = /repository:\s+(\S+)/.exec(demo.stdout())?.[1] ?? '';
