@@ -72,9 +72,11 @@ describe.skipIf(!etcdTool.available)(`mcpctl demo --ha${etcdTool.skipNote}`, () 
     expect(second).not.toBe(first);
     expect(demo.stdout()).toMatch(/etcd:\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(demo.stdout()).toContain(`  kill -9 ${secondPid}`);
-    // One agent registered through each reconciler; both see the whole fleet.
-    expect(demo.stderr()).toContain(`[agent gpu1] `);
-    expect(demo.stderr()).toMatch(new RegExp(`\\[agent gpu2\\] .*registered as gpu2 with ${second}`));
+    // One agent registered through each reconciler (the demo says it is running once both serve,
+    // not once the agents registered); both see the whole fleet.
+    await waitFor('both agents to register, gpu2 through reconciler B', () =>
+      [/\[agent gpu1\] .*registered as gpu1 with http:/, new RegExp(`\\[agent gpu2\\] .*registered as gpu2 with ${second}`)].every((line) => line.test(demo.stderr())),
+    15_000);
     await waitFor('both reconcilers to show every published Llm active', async () => {
       const [a, b] = await Promise.all([listActive(first), listActive(second)]);
       return PUBLISHED.every((name) => a.includes(name) && b.includes(name));
