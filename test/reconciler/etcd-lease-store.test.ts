@@ -8,30 +8,25 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EtcdLeaseStore, StoreUnavailable } from '../../reconciler/etcd-lease-store.js';
-import type { LeaseEvent, LeaseRecord } from '../../reconciler/lease-store.js';
+import type { LeaseEvent } from '../../reconciler/lease-store.js';
 import { ReconcilerStartError, runReconcilerCommand } from '../../reconciler/main.js';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView } from '../../schema/views.js';
-import { etcdTool, TcpRelay, TestEtcd } from '../support/etcd.js';
+import { etcdForFile, etcdTool, TcpRelay, TestEtcd } from '../support/etcd.js';
+import { leaseRecord } from './support/lease-record.js';
 import { waitFor } from '../support/wait-for.js';
 import { closeHarnesses, entry, FLEET_FILES, postJson, registration, startHarness, TTL_MS, type Harness } from './support/harness.js';
 
 const BIN = join(import.meta.dirname, '../../dist/cli/bin.js');
 
-let etcd: TestEtcd;
+const etcd = etcdForFile();
 let prefixes = 0;
 const stores: EtcdLeaseStore[] = [];
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
-beforeAll(async () => {
-  if (etcdTool.available) etcd = await TestEtcd.start();
-}, 60_000);
-afterAll(async () => {
-  if (etcdTool.available) await etcd.stop();
-});
 afterEach(async () => {
   await closeHarnesses();
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -45,22 +40,11 @@ function nextPrefix(): string {
 }
 
 function storeOn(prefix: string, options: { beatBatchMs?: number; endpoint?: string } = {}): EtcdLeaseStore {
-  const store = new EtcdLeaseStore({ endpoints: [options.endpoint ?? etcd.endpoint], prefix, beatBatchMs: options.beatBatchMs ?? 50 });
+  const store = new EtcdLeaseStore({ endpoints: [options.endpoint ?? etcd().endpoint], prefix, beatBatchMs: options.beatBatchMs ?? 50 });
   stores.push(store);
   return store;
 }
 
-function record(agentId: string, names: string[], lastHeartbeatAt = 1_000): LeaseRecord {
-  return {
-    agentId,
-    leaseId: `lease-${agentId}`,
-    host: `${agentId}.lan`,
-    version: '0.1.0',
-    gpus: [],
-    lastHeartbeatAt,
-    llms: names.map((name) => ({ name, type: 'vllm', model: 'm', url: `http://${name}:1/v1`, health: 'ok' })),
-  };
-}
 
 async function watched(store: EtcdLeaseStore): Promise<LeaseEvent[]> {
   const events: LeaseEvent[] = [];
@@ -82,10 +66,10 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     const [a, b] = [storeOn(prefix), storeOn(prefix)];
     await a.list();
     const events = await watched(b);
-    const put = await a.compareAndSet('gpu1', 0, record('gpu1', ['w1']));
+    const put = await a.compareAndSet('gpu1', 0, leaseRecord('gpu1', ['w1']));
     if (!put.ok) throw new Error('refused');
     await waitFor('the put on the other store', () => events.find((e) => e.type === 'put'));
-    expect(events).toEqual([{ type: 'put', record: record('gpu1', ['w1']), modRevision: put.modRevision }]);
+    expect(events).toEqual([{ type: 'put', record: leaseRecord('gpu1', ['w1']), modRevision: put.modRevision }]);
     expect(await b.compareAndSet('gpu1', put.modRevision, null)).toEqual({ ok: true, modRevision: 0 });
     await waitFor('the delete on the first store', async () => (await a.list()).records.length === 0);
   });
@@ -94,7 +78,7 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     const prefix = nextPrefix();
     const [a, b] = [storeOn(prefix), storeOn(prefix)];
     await a.list();
-    const put = await a.compareAndSet('gpu1', 0, record('gpu1', ['w1']));
+    const put = await a.compareAndSet('gpu1', 0, leaseRecord('gpu1', ['w1']));
     if (!put.ok) throw new Error('refused');
     const events = await watched(b);
     const gpus = [{ index: 0, name: 'H100', memoryTotalMiB: 1, memoryUsedMiB: 5, utilizationPct: 50 }];
@@ -113,7 +97,7 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     const prefix = nextPrefix();
     const a = storeOn(prefix, { beatBatchMs: 60_000 });
     await a.list();
-    for (const agentId of ['quiet', 'busy']) await a.compareAndSet(agentId, 0, record(agentId, [`${agentId}-llm`]));
+    for (const agentId of ['quiet', 'busy']) await a.compareAndSet(agentId, 0, leaseRecord(agentId, [`${agentId}-llm`]));
     a.touch('quiet', 2_000);
     await a.flush();
     // 100 writes with `busy` alone: `quiet` left the delta keys long ago, the snapshots keep it.
@@ -131,7 +115,7 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     await Promise.all([a.list(), b.list()]);
     for (let round = 0; round < 25; round++) {
       const name = `n${round}`;
-      const [x, y] = await Promise.all([a.compareAndSet(`x${round}`, 0, record(`x${round}`, [name])), b.compareAndSet(`y${round}`, 0, record(`y${round}`, [name]))]);
+      const [x, y] = await Promise.all([a.compareAndSet(`x${round}`, 0, leaseRecord(`x${round}`, [name])), b.compareAndSet(`y${round}`, 0, leaseRecord(`y${round}`, [name]))]);
       expect([x.ok, y.ok].filter(Boolean)).toHaveLength(1);
       // The loser is answered once its own store has seen the winner.
       const [loserStore, winner] = x.ok ? [b, `x${round}`] : [a, `y${round}`];
@@ -143,26 +127,26 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
   it('a name released by a batched put superseded by a compare-and-set is free for another agent', async () => {
     const store = storeOn(nextPrefix());
     await store.list();
-    const put = await store.compareAndSet('x', 0, record('x', ['a', 'b']));
+    const put = await store.compareAndSet('x', 0, leaseRecord('x', ['a', 'b']));
     if (!put.ok) throw new Error('refused');
     // The batched put (b dropped) is shown at once; the durable write made on top of it replaces it before it is sent.
-    expect(store.putLater(put.modRevision, record('x', ['a'])).ok).toBe(true);
-    expect((await store.compareAndSet('x', put.modRevision, record('x', ['a']))).ok).toBe(true);
-    expect((await store.compareAndSet('y', 0, record('y', ['b']))).ok).toBe(true);
+    expect(store.putLater(put.modRevision, leaseRecord('x', ['a'])).ok).toBe(true);
+    expect((await store.compareAndSet('x', put.modRevision, leaseRecord('x', ['a']))).ok).toBe(true);
+    expect((await store.compareAndSet('y', 0, leaseRecord('y', ['b']))).ok).toBe(true);
   });
 
   it('a claim whose holder does not list the name (left by hand) is released, and the next try takes the name', async () => {
     const prefix = nextPrefix();
-    const raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+    const raw = new Etcd3({ hosts: `http://${etcd().endpoint}` });
     try {
       await raw.put(`${prefix}names/n1`).value('ghost');
       const errors: string[] = [];
-      const store = new EtcdLeaseStore({ endpoints: [etcd.endpoint], prefix, onError: (error) => errors.push(error.message) });
+      const store = new EtcdLeaseStore({ endpoints: [etcd().endpoint], prefix, onError: (error) => errors.push(error.message) });
       stores.push(store);
       await store.list();
-      expect(await store.compareAndSet('x', 0, record('x', ['n1']))).toEqual({ ok: false, current: null });
+      expect(await store.compareAndSet('x', 0, leaseRecord('x', ['n1']))).toEqual({ ok: false, current: null });
       expect(errors).toEqual(['released the claim on n1 of agent ghost, whose record does not list it']);
-      expect((await store.compareAndSet('x', 0, record('x', ['n1']))).ok).toBe(true);
+      expect((await store.compareAndSet('x', 0, leaseRecord('x', ['n1']))).ok).toBe(true);
       expect(await raw.get(`${prefix}names/n1`).string()).toBe('x');
     } finally {
       raw.close();
@@ -199,10 +183,10 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
   it('an agent back from stale is written to its record, so a takeover decided on the old time loses', async () => {
     const prefix = nextPrefix();
     const a = storeOn(prefix);
-    const b = new EtcdLeaseStore({ endpoints: [etcd.endpoint], prefix, reviveAfterMs: TTL_MS });
+    const b = new EtcdLeaseStore({ endpoints: [etcd().endpoint], prefix, reviveAfterMs: TTL_MS });
     stores.push(b);
     await a.list();
-    const put = await a.compareAndSet('holder', 0, record('holder', ['w1'], 1_000));
+    const put = await a.compareAndSet('holder', 0, leaseRecord('holder', ['w1'], 1_000));
     if (!put.ok) throw new Error('refused');
     const events = await watched(b);
     // A beat within the TTL is no write; one after it is.
@@ -210,7 +194,7 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     b.touch('holder', 1_000 + 3 * TTL_MS);
     await b.flush();
     await waitFor('the record write', () => events.some((e) => e.type === 'put'));
-    const takeover = await a.compareAndSet('holder', put.modRevision, record('holder', [], 1_000));
+    const takeover = await a.compareAndSet('holder', put.modRevision, leaseRecord('holder', [], 1_000));
     expect(takeover.ok).toBe(false);
     expect(takeover.ok ? null : takeover.current?.record.lastHeartbeatAt).toBe(1_000 + 3 * TTL_MS);
   });
@@ -231,7 +215,7 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     const store = storeOn(prefix, { beatBatchMs: 60_000 });
     await store.list();
     const agents = 300;
-    for (let i = 0; i < agents; i++) await store.compareAndSet(`gpu${i}`, 0, record(`gpu${i}`, [`llm${i}`]));
+    for (let i = 0; i < agents; i++) await store.compareAndSet(`gpu${i}`, 0, leaseRecord(`gpu${i}`, [`llm${i}`]));
     await store.flush();
     const before = await etcdRevision();
     const batches = 5;
@@ -266,7 +250,7 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     dirs.push(dir);
     await mkdir(join(dir, 'llms'));
     for (const [path, text] of Object.entries(FLEET_FILES)) await writeFile(join(dir, path), text);
-    const urls = await Promise.all([0, 1].map(() => startReconciler(['--worktree', dir, '--listen', '127.0.0.1:0', '--store', `etcd://${etcd.endpoint}`, '--store-prefix', prefix])));
+    const urls = await Promise.all([0, 1].map(() => startReconciler(['--worktree', dir, '--listen', '127.0.0.1:0', '--store', `etcd://${etcd().endpoint}`, '--store-prefix', prefix])));
     const [one, two] = urls as [string, string];
     const registered = await post(`${one}/api/v1/agents/register`, registration('gpu1', [entry('vllm-gpu1-qwen3', { poolName: 'user-vllm-qwen3-thinking' })]));
     expect(registered.status).toBe(200);
@@ -288,8 +272,8 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
   });
 
   it('a watch that comes back after its revision was compacted lists again and diffs: each change once', async () => {
-    const relay = await TcpRelay.start(etcd.endpoint);
-    const raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+    const relay = await TcpRelay.start(etcd().endpoint);
+    const raw = new Etcd3({ hosts: `http://${etcd().endpoint}` });
     try {
       const prefix = nextPrefix();
       const a = storeOn(prefix);
@@ -297,22 +281,22 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
       const b = new EtcdLeaseStore({ endpoints: [relay.endpoint], prefix, onError: (error) => broken.push(error.message) });
       stores.push(b);
       await a.list();
-      const gone = await a.compareAndSet('gone', 0, record('gone', ['w1']));
-      const kept = await a.compareAndSet('kept', 0, record('kept', ['w2']));
+      const gone = await a.compareAndSet('gone', 0, leaseRecord('gone', ['w1']));
+      const kept = await a.compareAndSet('kept', 0, leaseRecord('kept', ['w2']));
       if (!gone.ok || !kept.ok) throw new Error('refused');
       const events = await watched(b);
       // b alone loses etcd; meanwhile changes, then a compaction past them. The re-list tells
       // deletes first, then the rest in key order.
       relay.cut();
       expect(await a.compareAndSet('gone', gone.modRevision, null)).toEqual({ ok: true, modRevision: 0 });
-      const added = await a.compareAndSet('added', 0, record('added', ['w3']));
+      const added = await a.compareAndSet('added', 0, leaseRecord('added', ['w3']));
       if (!added.ok) throw new Error('refused');
       a.touch('kept', 50_000);
       await a.flush();
       await raw.kv.compact({ revision: (await etcdRevision()).toString(), physical: true });
       relay.mend();
       await waitFor('the other store to catch up', () => events.some((e) => e.type === 'put' && e.record.agentId === 'added'), 30_000);
-      const later = await a.compareAndSet('later', 0, record('later', ['w4']));
+      const later = await a.compareAndSet('later', 0, leaseRecord('later', ['w4']));
       if (!later.ok) throw new Error('refused');
       await waitFor('a write after the catch-up', () => events.some((e) => e.type === 'put' && e.record.agentId === 'later'), 30_000);
       expect(events.map((e) => `${e.type} ${e.type === 'delete' ? e.agentId : e.record.agentId}`)).toEqual(['delete gone', 'put added', 'touch kept', 'put later']);
@@ -331,16 +315,16 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
       const [a, b] = [storeOn(prefix, { endpoint: own.endpoint }), storeOn(prefix, { endpoint: own.endpoint })];
       await a.list();
       const events = await watched(b);
-      const first = await a.compareAndSet('gpu1', 0, record('gpu1', ['w1']));
+      const first = await a.compareAndSet('gpu1', 0, leaseRecord('gpu1', ['w1']));
       if (!first.ok) throw new Error('refused');
       // Seen by the other store before etcd goes: a watch broken earlier re-lists, and a re-list
       // shows the key as it is then (level-triggered), not every revision it went through.
       await waitFor('the first write on the other store', () => events.some((e) => e.modRevision === first.modRevision), 30_000);
       await own.kill();
-      await expect(a.compareAndSet('gpu1', first.modRevision, record('gpu1', ['w2']))).rejects.toBeInstanceOf(StoreUnavailable);
+      await expect(a.compareAndSet('gpu1', first.modRevision, leaseRecord('gpu1', ['w2']))).rejects.toBeInstanceOf(StoreUnavailable);
       expect(a.availability()).toEqual({ available: false, reason: expect.stringMatching(/^etcd is unavailable \(compare-and-set: /), sinceMs: expect.any(Number) });
       // Known to be away: the next write is refused at once, not after another call bound.
-      await expect(a.compareAndSet('gpu1', first.modRevision, record('gpu1', ['w2']))).rejects.toBeInstanceOf(StoreUnavailable);
+      await expect(a.compareAndSet('gpu1', first.modRevision, leaseRecord('gpu1', ['w2']))).rejects.toBeInstanceOf(StoreUnavailable);
       // Beats are refused too while etcd does not answer (the agent is told to retry).
       expect(() => a.touch('gpu1', 2_000)).toThrow(StoreUnavailable);
       await own.run();
@@ -353,7 +337,7 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
         }
       }, 30_000);
       const second = await waitFor('a write after the restart', async () => {
-        const result = await a.compareAndSet('gpu1', first.modRevision, record('gpu1', ['w2']));
+        const result = await a.compareAndSet('gpu1', first.modRevision, leaseRecord('gpu1', ['w2']));
         return result.ok ? result : undefined;
       }, 30_000);
       await waitFor('the write on the other store', () => events.some((e) => e.modRevision === second.modRevision), 30_000);

@@ -8,29 +8,23 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3, type IKeyValue } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startStandinServer, type StandinServer } from '../../agent/standin-server.js';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmListAnswer, LlmView, StatusAnswer } from '../../schema/views.js';
 import { killAllMcpctl, startMcpctl, waitForServingUrl, type McpctlProcess } from '../agent/mcpctl-process.js';
-import { etcdTool, TestEtcd } from '../support/etcd.js';
+import { etcdForFile, etcdTool, TestEtcd } from '../support/etcd.js';
 import { waitFor } from '../support/wait-for.js';
 import { entry, FLEET_FILES, registration } from './support/harness.js';
 
 /** No answer within this is a hang: far above the 2 s bound, so a loaded machine does not fail it. */
 const ANSWER_DEADLINE_MS = 10_000;
 
-let etcd: TestEtcd;
+const etcd = etcdForFile();
 let prefixes = 0;
 const dirs: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  if (etcdTool.available) etcd = await TestEtcd.start();
-}, 60_000);
-afterAll(async () => {
-  if (etcdTool.available) await etcd.stop();
-});
 afterEach(async () => {
   await killAllMcpctl();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
@@ -174,8 +168,8 @@ describe.sequential(`reconcilers on etcd when a part dies${etcdTool.skipNote}`, 
     const dir = await worktree();
     // A short TTL: a failover that took longer than a few beats would show as stale.
     const flags = ['--heartbeat-interval', '500ms', '--ttl', '5s'];
-    const a = await startReconciler(dir, etcd.endpoint, prefix, flags);
-    const b = await startReconciler(dir, etcd.endpoint, prefix, flags);
+    const a = await startReconciler(dir, etcd().endpoint, prefix, flags);
+    const b = await startReconciler(dir, etcd().endpoint, prefix, flags);
     const standin: StandinServer = await startStandinServer({ model: 'Qwen/Qwen3-8B' });
     cleanups.push(() => standin.close());
     const config = join(await tempDir('agent'), 'agent.yaml');
@@ -186,10 +180,10 @@ describe.sequential(`reconcilers on etcd when a part dies${etcdTool.skipNote}`, 
     await waitFor('B to see the agent active', async () => (await view(b.url, 'vllm-gpu1-qwen3')).status.phase === 'active', 30_000);
     // Settled first: on a loaded machine a slow first answer makes the agent register once more,
     // which is right, but is not what this test is about.
-    let held = await readRecord(etcd.endpoint, `${prefix}leases/gpu1`);
+    let held = await readRecord(etcd().endpoint, `${prefix}leases/gpu1`);
     let stableSince = Date.now();
     await waitFor('the lease record to settle', async () => {
-      const now = await readRecord(etcd.endpoint, `${prefix}leases/gpu1`);
+      const now = await readRecord(etcd().endpoint, `${prefix}leases/gpu1`);
       if (JSON.stringify(now) !== JSON.stringify(held)) {
         held = now;
         stableSince = Date.now();
@@ -211,16 +205,16 @@ describe.sequential(`reconcilers on etcd when a part dies${etcdTool.skipNote}`, 
     }, 60_000);
     expect([...phases]).toEqual(['active']);
     // The same lease: not registered again, its record not rewritten.
-    expect(await readRecord(etcd.endpoint, `${prefix}leases/gpu1`)).toEqual(held);
+    expect(await readRecord(etcd().endpoint, `${prefix}leases/gpu1`)).toEqual(held);
     expect(agent.output().slice(loggedBefore)).not.toContain('LeaseNotFound');
   }, 120_000);
 
   it_('a dead agent is collected once, by one reconciler: one delete of its record and of its claim', async () => {
     const prefix = `/gc-${++prefixes}/`;
-    const seen = await watchKeys(etcd.endpoint, prefix);
+    const seen = await watchKeys(etcd().endpoint, prefix);
     const dir = await worktree();
     const flags = ['--heartbeat-interval', '500ms', '--ttl', '1s', '--gc', '2s'];
-    const [a, b] = [await startReconciler(dir, etcd.endpoint, prefix, flags), await startReconciler(dir, etcd.endpoint, prefix, flags)];
+    const [a, b] = [await startReconciler(dir, etcd().endpoint, prefix, flags), await startReconciler(dir, etcd().endpoint, prefix, flags)];
     const gone = (url: string, name: string) => async (): Promise<boolean> => (await request('GET', `${url}/api/v1/llms/${name}`)).status === 404;
 
     // Registered, then never heard from again: stale after 1 s, collected after 2 s.

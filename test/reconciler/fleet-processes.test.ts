@@ -8,7 +8,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView, StatusAnswer } from '../../schema/views.js';
-import { etcdTool, TestEtcd } from '../support/etcd.js';
+import { etcdForFile, etcdTool } from '../support/etcd.js';
 import { waitFor } from '../support/wait-for.js';
 import { createRemoteWithClone, llmYaml, removeTempDirs } from './desired-fixtures.js';
 import { entry, registration } from './support/harness.js';
@@ -16,20 +16,16 @@ import { entry, registration } from './support/harness.js';
 const BIN = join(import.meta.dirname, '../../dist/cli/bin.js');
 const TTL_SECONDS = 3;
 
-let etcd: TestEtcd;
+const etcd = etcdForFile();
 let raw: Etcd3;
 let prefixes = 0;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  if (!etcdTool.available) return;
-  etcd = await TestEtcd.start();
-  raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
-}, 60_000);
-afterAll(async () => {
-  if (!etcdTool.available) return;
-  raw.close();
-  await etcd.stop();
+beforeAll(() => {
+  if (etcdTool.available) raw = new Etcd3({ hosts: `http://${etcd().endpoint}` });
+});
+afterAll(() => {
+  if (etcdTool.available) raw.close();
 });
 afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -42,7 +38,7 @@ interface Reconciler {
 }
 
 async function startReconciler(remote: string, prefix: string): Promise<Reconciler> {
-  const args = ['reconciler', '--source', remote, '--listen', '127.0.0.1:0', '--store', `etcd://${etcd.endpoint}`, '--store-prefix', prefix];
+  const args = ['reconciler', '--source', remote, '--listen', '127.0.0.1:0', '--store', `etcd://${etcd().endpoint}`, '--store-prefix', prefix];
   args.push('--ttl', `${TTL_SECONDS}s`, '--heartbeat-interval', '1s', '--gc', '1m', '--poll', '1h');
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);

@@ -3,25 +3,19 @@
 // a sync through a follower reaches it, a bad commit is rejected for all, the next leader takes
 // over, and a deposed leader cannot write. (Whole reconciler processes: fleet-processes.test.ts.)
 import { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { compactionTarget } from '../../reconciler/etcd-compaction.js';
 import { FleetRevision } from '../../reconciler/fleet-revision.js';
 import { GitSource } from '../../reconciler/git-source.js';
 import { LeaderElection } from '../../reconciler/leader-election.js';
-import { etcdTool, TestEtcd } from '../support/etcd.js';
+import { etcdForFile, etcdTool, TestEtcd } from '../support/etcd.js';
 import { waitFor } from '../support/wait-for.js';
 import { createRemoteWithClone, llmYaml, makeTempDir, removeTempDirs, type TestRepo } from './desired-fixtures.js';
 
-let etcd: TestEtcd;
+const etcd = etcdForFile();
 let prefixes = 0;
 const fleets: FleetRevision[] = [];
 
-beforeAll(async () => {
-  if (etcdTool.available) etcd = await TestEtcd.start();
-}, 60_000);
-afterAll(async () => {
-  if (etcdTool.available) await etcd.stop();
-});
 afterEach(async () => {
   await Promise.all(fleets.splice(0).map((f) => f.stop().catch(() => {})));
   await removeTempDirs();
@@ -44,7 +38,7 @@ async function fleetOn(prefix: string, remote: string, id: string, options: { en
   const git = new GitSource({ source: remote, branch: 'main', path: 'llms', cacheDir: await makeTempDir(`cache-${id}`) });
   const source = { description: git.description, read: () => git.read(), readRevision: (revision: string) => git.readRevision(revision), watch: async () => async () => {} };
   const fleet = new FleetRevision({
-    endpoints: [options.endpoint ?? etcd.endpoint],
+    endpoints: [options.endpoint ?? etcd().endpoint],
     prefix,
     source,
     pollMs: 3_600_000,
@@ -121,7 +115,7 @@ describe.skipIf(!etcdTool.available)(`FleetRevision on one etcd${etcdTool.skipNo
     const { remote, clone } = await createRemoteWithClone();
     await clone.commit({ 'llms/a.yaml': llmYaml('a') });
     const prefix = `/fleet-${++prefixes}/`;
-    const raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+    const raw = new Etcd3({ hosts: `http://${etcd().endpoint}` });
     try {
       const first = await fleetOn(prefix, remote, 'one');
       await first.start();
@@ -141,7 +135,7 @@ describe.skipIf(!etcdTool.available)(`FleetRevision on one etcd${etcdTool.skipNo
 
   it('a deposed leader cannot write: its fence fails once the leader key is a new one, whoever holds it', async () => {
     const prefix = `/fleet-${++prefixes}/`;
-    const raw = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+    const raw = new Etcd3({ hosts: `http://${etcd().endpoint}` });
     const elections: LeaderElection[] = [];
     try {
       const leading = new Set<string>();

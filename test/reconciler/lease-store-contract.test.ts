@@ -6,24 +6,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EtcdLeaseStore, StoreUnavailable } from '../../reconciler/etcd-lease-store.js';
 import { FileLeaseStore } from '../../reconciler/file-lease-store.js';
 import { LeaseWatchGap, type LeaseEvent, type LeaseRecord, type LeaseStore } from '../../reconciler/lease-store.js';
 import { MemoryLeaseStore } from '../../reconciler/memory-lease-store.js';
-import { etcdTool, TestEtcd } from '../support/etcd.js';
+import { etcdForFile, etcdTool } from '../support/etcd.js';
+import { leaseRecord } from './support/lease-record.js';
 
 const dirs: string[] = [];
 const opened: LeaseStore[] = [];
-let etcd: TestEtcd | null = null;
+const etcd = etcdForFile();
 let prefixes = 0;
 
-beforeAll(async () => {
-  if (etcdTool.available) etcd = await TestEtcd.start();
-}, 60_000);
-afterAll(async () => {
-  await etcd?.stop();
-});
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close().catch(() => {})));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -62,24 +57,13 @@ const STORES: [string, StoreKind][] = [
   [
     `EtcdLeaseStore${etcdTool.skipNote}`,
     {
-      make: opening(() => Promise.resolve(new EtcdLeaseStore({ endpoints: [etcd!.endpoint], prefix: `/contract-${++prefixes}/`, beatBatchMs: 60_000 }))),
+      make: opening(() => Promise.resolve(new EtcdLeaseStore({ endpoints: [etcd().endpoint], prefix: `/contract-${++prefixes}/`, beatBatchMs: 60_000 }))),
       touchMovesRevision: false,
       putLaterMovesRevision: false,
     },
   ],
 ];
 
-function record(agentId: string, names: string[] = [`${agentId}-llm`], lastHeartbeatAt = 1_000): LeaseRecord {
-  return {
-    agentId,
-    leaseId: `lease-${agentId}`,
-    host: `${agentId}.lan`,
-    version: '0.1.0',
-    gpus: [],
-    lastHeartbeatAt,
-    llms: names.map((name) => ({ name, type: 'vllm', model: 'm', url: `http://${name}:1/v1`, health: 'ok' })),
-  };
-}
 
 async function written(store: LeaseStore, agentId: string, expected: number, next: LeaseRecord | null): Promise<number> {
   const result = await store.compareAndSet(agentId, expected, next);
@@ -102,11 +86,11 @@ describe.each(STORES)('%s', (name, kind) => {
     const store = await kind.make();
     const first = await store.list();
     expect(first.records).toEqual([]);
-    const put = await store.compareAndSet('gpu1', 0, record('gpu1'));
+    const put = await store.compareAndSet('gpu1', 0, leaseRecord('gpu1'));
     expect(put.ok && put.modRevision > first.revision).toBe(true);
     const list = await store.list();
     expect(list.revision).toBeGreaterThanOrEqual(put.ok ? put.modRevision : 0);
-    expect(list.records).toEqual([{ record: record('gpu1'), modRevision: put.ok ? put.modRevision : 0 }]);
+    expect(list.records).toEqual([{ record: leaseRecord('gpu1'), modRevision: put.ok ? put.modRevision : 0 }]);
   });
 
   it_('watch delivers every change after the listed revision, in order, until unwatched', async () => {
@@ -114,13 +98,13 @@ describe.each(STORES)('%s', (name, kind) => {
     const { revision } = await store.list();
     const events: LeaseEvent[] = [];
     const unwatch = store.watch(revision, (e) => events.push(e));
-    const created = await written(store, 'gpu1', 0, record('gpu1'));
+    const created = await written(store, 'gpu1', 0, leaseRecord('gpu1'));
     store.touch('gpu1', 5_000);
     const touched = events.at(-1)?.modRevision ?? -1;
     const deleted = await store.compareAndSet('gpu1', touched, null);
     expect(deleted).toEqual({ ok: true, modRevision: 0 });
     unwatch();
-    await written(store, 'gpu2', 0, record('gpu2'));
+    await written(store, 'gpu2', 0, leaseRecord('gpu2'));
     expect(events.map((e) => `${e.type} ${e.type === 'delete' ? e.agentId : e.record.agentId}`)).toEqual(['put gpu1', 'touch gpu1', 'delete gpu1']);
     expect(events[0]?.modRevision).toBe(created);
     if (kind.touchMovesRevision) expect(touched).toBeGreaterThan(created);
@@ -131,27 +115,27 @@ describe.each(STORES)('%s', (name, kind) => {
   it_('a watch from a revision that is not the current one is refused: list again', async () => {
     const store = await kind.make();
     const { revision } = await store.list();
-    await store.compareAndSet('gpu1', 0, record('gpu1'));
+    await store.compareAndSet('gpu1', 0, leaseRecord('gpu1'));
     expect(() => store.watch(revision, () => {})).toThrow(LeaseWatchGap);
   });
 
   it_('compare-and-set writes only over the expected revision, and answers what is there otherwise', async () => {
     const store = await kind.make();
     await store.list();
-    const created = await written(store, 'gpu1', 0, record('gpu1'));
+    const created = await written(store, 'gpu1', 0, leaseRecord('gpu1'));
     // A second "create" loses: the key exists.
-    expect(await store.compareAndSet('gpu1', 0, record('gpu1', ['other']))).toEqual({ ok: false, current: { record: record('gpu1'), modRevision: created } });
+    expect(await store.compareAndSet('gpu1', 0, leaseRecord('gpu1', ['other']))).toEqual({ ok: false, current: { record: leaseRecord('gpu1'), modRevision: created } });
     const events: LeaseEvent[] = [];
     store.watch((await store.list()).revision, (e) => events.push(e));
     store.touch('gpu1', 2_000);
     const afterTouch = events[0]?.modRevision ?? -1;
     if (kind.touchMovesRevision) {
       // A takeover decided before the heartbeat that came in between loses to it.
-      const lost = await store.compareAndSet('gpu1', created, record('gpu1', []));
+      const lost = await store.compareAndSet('gpu1', created, leaseRecord('gpu1', []));
       expect(lost.ok).toBe(false);
       expect(lost.ok ? null : lost.current?.modRevision).toBe(afterTouch);
     }
-    const taken = await store.compareAndSet('gpu1', afterTouch, record('gpu1', []));
+    const taken = await store.compareAndSet('gpu1', afterTouch, leaseRecord('gpu1', []));
     expect(taken.ok && taken.modRevision > afterTouch).toBe(true);
     expect(await store.compareAndSet('ghost', 7, null)).toEqual({ ok: false, current: null });
   });
@@ -159,12 +143,12 @@ describe.each(STORES)('%s', (name, kind) => {
   it_('putLater decides at once like compare-and-set, and the record is there after a flush', async () => {
     const store = await kind.make();
     await store.list();
-    const created = await written(store, 'gpu1', 0, record('gpu1'));
-    const later = store.putLater(created, record('gpu1', ['x']));
+    const created = await written(store, 'gpu1', 0, leaseRecord('gpu1'));
+    const later = store.putLater(created, leaseRecord('gpu1', ['x']));
     expect(later).toEqual({ ok: true, modRevision: kind.putLaterMovesRevision ? created + 1 : created });
-    expect(store.putLater(created + 100, record('gpu1', ['z'])).ok).toBe(false);
+    expect(store.putLater(created + 100, leaseRecord('gpu1', ['z'])).ok).toBe(false);
     // Local stores applied it with a revision of its own; etcd keeps the revision until it lands.
-    expect(store.putLater(created, record('gpu1', ['y'])).ok).toBe(!kind.putLaterMovesRevision);
+    expect(store.putLater(created, leaseRecord('gpu1', ['y'])).ok).toBe(!kind.putLaterMovesRevision);
     await store.flush();
     const expected = kind.putLaterMovesRevision ? ['x'] : ['y'];
     expect((await store.list()).records[0]?.record.llms.map((e) => e.name)).toEqual(expected);
@@ -174,7 +158,7 @@ describe.each(STORES)('%s', (name, kind) => {
     const store = await kind.make();
     const events: LeaseEvent[] = [];
     store.watch((await store.list()).revision, (e) => events.push(e));
-    const created = await written(store, 'gpu1', 0, record('gpu1'));
+    const created = await written(store, 'gpu1', 0, leaseRecord('gpu1'));
     const gpus = [{ index: 0, name: 'H100', memoryTotalMiB: 1, memoryUsedMiB: 1, utilizationPct: 1 }];
     expect(store.touch('gpu1', 9_000, gpus)).toBe(true);
     const [put, touch] = events;
@@ -183,7 +167,7 @@ describe.each(STORES)('%s', (name, kind) => {
     expect(touch?.type === 'touch' && put?.type === 'put' && touch.record === put.record).toBe(true);
     await store.flush();
     const [listed] = (await store.list()).records;
-    expect(listed).toEqual({ record: { ...record('gpu1'), lastHeartbeatAt: 9_000, gpus }, modRevision: kind.touchMovesRevision ? created + 1 : created });
+    expect(listed).toEqual({ record: { ...leaseRecord('gpu1'), lastHeartbeatAt: 9_000, gpus }, modRevision: kind.touchMovesRevision ? created + 1 : created });
     expect(store.touch('ghost', 9_000)).toBe(false);
   });
 
@@ -191,7 +175,7 @@ describe.each(STORES)('%s', (name, kind) => {
     const store = await kind.make();
     const events: LeaseEvent[] = [];
     store.watch((await store.list()).revision, (e) => events.push(e));
-    await written(store, 'gpu1', 0, record('gpu1', ['a', 'b']));
+    await written(store, 'gpu1', 0, leaseRecord('gpu1', ['a', 'b']));
     const entries = events[0]?.type === 'put' ? events[0].record.llms : [];
     const load = { running: 3, waiting: 1, kvCacheUsage: 0.42 };
     expect(store.touch('gpu1', 9_000, undefined, [{ name: 'a', load }, { name: 'ghost', load }])).toBe(true);
@@ -207,27 +191,27 @@ describe.each(STORES)('%s', (name, kind) => {
   it_('a deleted record is gone from the list and a create over it starts again from absent', async () => {
     const store = await kind.make();
     await store.list();
-    const created = await written(store, 'gpu1', 0, record('gpu1'));
+    const created = await written(store, 'gpu1', 0, leaseRecord('gpu1'));
     expect(await store.compareAndSet('gpu1', created, null)).toEqual({ ok: true, modRevision: 0 });
     expect((await store.list()).records).toEqual([]);
     expect(await store.compareAndSet('gpu1', created, null)).toEqual({ ok: false, current: null });
-    expect((await store.compareAndSet('gpu1', 0, record('gpu1'))).ok).toBe(true);
+    expect((await store.compareAndSet('gpu1', 0, leaseRecord('gpu1'))).ok).toBe(true);
   });
 
   it_('close writes what was batched: a new store over the same data lists it', async () => {
     if (name === 'MemoryLeaseStore') return;
     const store = await kind.make();
     await store.list();
-    const created = await written(store, 'gpu1', 0, record('gpu1'));
-    store.putLater(created, record('gpu1', ['x']));
+    const created = await written(store, 'gpu1', 0, leaseRecord('gpu1'));
+    store.putLater(created, leaseRecord('gpu1', ['x']));
     store.touch('gpu1', 7_000);
     await store.close();
     if (store instanceof EtcdLeaseStore) {
-      await expect(store.compareAndSet('gpu1', 0, record('gpu1'))).rejects.toBeInstanceOf(StoreUnavailable);
+      await expect(store.compareAndSet('gpu1', 0, leaseRecord('gpu1'))).rejects.toBeInstanceOf(StoreUnavailable);
       return; // its beats lease is revoked on close: the time lives on only in the record's own writes
     }
     const again = store instanceof FileLeaseStore ? new FileLeaseStore({ dir: dirs.at(-1)!, batchMs: 60_000 }) : null;
     const [listed] = (await again!.list()).records;
-    expect(listed?.record).toEqual({ ...record('gpu1', ['x']), lastHeartbeatAt: 7_000 });
+    expect(listed?.record).toEqual({ ...leaseRecord('gpu1', ['x']), lastHeartbeatAt: 7_000 });
   });
 });

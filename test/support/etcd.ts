@@ -7,11 +7,30 @@ import { request } from 'node:https';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { checkTool, TOOLS } from './tools.js';
 import { waitFor } from './wait-for.js';
 import { stablePort } from './ports.js';
 
 export const etcdTool = checkTool(TOOLS.etcd);
+
+/**
+ * One etcd for the calling test file, where etcd is installed: started before its first test and
+ * stopped after its last (tests use a prefix each). Returns the running etcd; call it in tests only.
+ */
+export function etcdForFile(): () => TestEtcd {
+  let etcd: TestEtcd | null = null;
+  beforeAll(async () => {
+    if (etcdTool.available) etcd = await TestEtcd.start();
+  }, 60_000);
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+  return () => {
+    if (etcd === null) throw new Error('no etcd: etcdForFile() runs it only where etcd is installed, and only from beforeAll on');
+    return etcd;
+  };
+}
 
 /** PEM files for an etcd that serves clients on https and requires a client certificate. */
 export interface TestEtcdTls {
