@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, round1 } from './measure.js';
+import { median, round1, round2 } from './measure.js';
 
 const LLMS = 1_000;
 const RUNS = 15;
@@ -118,8 +118,4 @@ function runNode(args: string[]): Promise<{ ms: number; code: number | null; std
       resolve({ ms, code, stdout: Buffer.concat(chunks).toString('utf8') });
     });
   });
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -39,20 +39,20 @@ import { Pool } from 'undici';
 import type { Strategy } from '../gateway/routing.js';
 import { BENCH_POOL, type ProxyAnswer, type ProxySpec } from './gateway-proxy.js';
 import { monotonicMicros, type UpstreamMemberSpec, type UpstreamReady, type UpstreamSpec } from './gateway-upstream.js';
-import { median, percentile, round1, round3 } from './measure.js';
+import { median, percentile, positiveIntFromEnv, round1, round2, round3 } from './measure.js';
 
 const PARTS = ['overhead', 'latency', 'streaming', 'memory', 'routing', 'failover'] as const;
 type Part = (typeof PARTS)[number];
 
-const ROUND_MS = envInt('GATEWAY_BENCH_ROUND_MS', 1_000);
-const ROUNDS = envInt('GATEWAY_BENCH_ROUNDS', 6);
+const ROUND_MS = positiveIntFromEnv('GATEWAY_BENCH_ROUND_MS', 1_000);
+const ROUNDS = positiveIntFromEnv('GATEWAY_BENCH_ROUNDS', 6);
 const OVERHEAD_CLIENTS = 64;
 const LATENCY_RATE_PER_S = 500;
-const STREAMS = envInt('GATEWAY_BENCH_STREAMS', 200);
-const STREAM_CHUNKS = envInt('GATEWAY_BENCH_CHUNKS', 100);
+const STREAMS = positiveIntFromEnv('GATEWAY_BENCH_STREAMS', 200);
+const STREAM_CHUNKS = positiveIntFromEnv('GATEWAY_BENCH_CHUNKS', 100);
 const STREAM_INTERVAL_MS = 20;
-const STREAM_ROUNDS = envInt('GATEWAY_BENCH_STREAM_ROUNDS', 2);
-const OPEN_STREAMS = envInt('GATEWAY_BENCH_OPEN_STREAMS', 1_000);
+const STREAM_ROUNDS = positiveIntFromEnv('GATEWAY_BENCH_STREAM_ROUNDS', 2);
+const OPEN_STREAMS = positiveIntFromEnv('GATEWAY_BENCH_OPEN_STREAMS', 1_000);
 const OPEN_STREAM_MEMBERS = 4;
 /** How long the memory part waits for the gateway to let go of streams whose clients left. */
 const RELEASE_WAIT_MS = 5_000;
@@ -60,7 +60,7 @@ const ROUTING_CLIENTS = 32;
 const ROUTING_SLOTS = 4;
 const ROUTING_FAST_MS = 5;
 const ROUTING_SLOW_MS = 20;
-const FAILOVER_REQUESTS = envInt('GATEWAY_BENCH_FAILOVER_REQUESTS', 2_000);
+const FAILOVER_REQUESTS = positiveIntFromEnv('GATEWAY_BENCH_FAILOVER_REQUESTS', 2_000);
 const FAILOVER_CLIENTS = 32;
 const FAILOVER_SERVICE_MS = 2;
 const CPU_PROFILE_DIR = process.env['GATEWAY_BENCH_CPU_PROF'];
@@ -90,14 +90,6 @@ export async function runGatewayBench(): Promise<{ name: string; figures: Figure
       failoverFailed: '≤ 0',
     },
   };
-}
-
-function envInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}: expected a whole number above 0, found ${JSON.stringify(text)}`);
-  return value;
 }
 
 function selectedParts(): Set<Part> {
@@ -380,10 +372,6 @@ class LoopFigures {
 
 function sorted(values: number[]): number[] {
   return [...values].sort((a, b) => a - b);
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 // ---------------------------------------------------------------------------------------------

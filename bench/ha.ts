@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Gpu, Load, Registration } from '../schema/agent-protocol.js';
 import type { LlmView } from '../schema/views.js';
 import { ETCD_INSTALL_HINT, isEtcdInstalled, readEtcdRevision, startLocalEtcd, type LocalEtcd } from '../service/local-etcd.js';
-import { median, round1, round3 } from './measure.js';
+import { median, positiveIntFromEnv, round1, round3, runPool } from './measure.js';
 
 const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
 const AGENTS = positiveIntFromEnv('MCPCTL_BENCH_HA_AGENTS', 10_000);
@@ -362,15 +362,6 @@ async function listLlms(url: string): Promise<LlmView[]> {
   return ((await response.json()) as { items: LlmView[] }).items;
 }
 
-async function runPool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // The reconcilers, as child processes
 
@@ -420,14 +411,6 @@ function readCpuSeconds(children: ChildProcess[]): number {
   }
   // USER_HZ is 100 on every Linux the project runs on.
   return ticks / 100;
-}
-
-function positiveIntFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}: expected a positive integer, found ${JSON.stringify(text)}`);
-  return value;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -11,7 +11,7 @@ import { buildApp } from '../reconciler/app.js';
 import type { DesiredStateView, DesiredStatus, ServedRevision } from '../reconciler/desired-state-api.js';
 import { createServices, type ReconcilerServices } from '../reconciler/services.js';
 import type { MembersClientJob } from './members-client.js';
-import { median, percentile, round3 } from './measure.js';
+import { median, percentile, round2, round3, runPool } from './measure.js';
 
 const AGENTS = 10_000;
 const CONCURRENCY = 64;
@@ -308,21 +308,8 @@ function collectGarbage(): void {
   if (gc !== undefined) gc();
 }
 
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The load generator: keep-alive HTTP/1.1, bodies pre-serialised.
-
-async function runPool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
 
 function post(agent: Agent, port: number, path: string, body: string): Promise<string> {
   return send(agent, port, 'POST', path, body);

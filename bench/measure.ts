@@ -1,4 +1,5 @@
-// Small statistics every benchmark shares: timing, medians, percentiles, rounding.
+// What every benchmark shares: timing, medians, percentiles, rounding, a pool of concurrent
+// tasks, and sizes read from the environment.
 
 /** Milliseconds `run` takes. */
 export function timeMs(run: () => unknown): number {
@@ -30,3 +31,23 @@ export function percentile(sorted: number[], p: number): number {
 
 export const round1 = (n: number): number => Math.round(n * 10) / 10;
 export const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+export const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** Runs task(0) … task(count - 1), at most `concurrency` at a time. */
+export async function runPool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+/** A whole number above 0 from the environment variable `name` (quick runs, profiles), else `fallback`. */
+export function positiveIntFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}: expected a whole number above 0, found ${JSON.stringify(text)}`);
+  return value;
+}
