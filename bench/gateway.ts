@@ -479,24 +479,34 @@ async function measureOverhead(gateway: ProxyProcess, passthrough: ProxyProcess)
   }
 }
 
+/**
+ * p50 and p99 through the gateway, the pass-through and directly, and what each proxy adds at
+ * p99: `${name}GatewayP50Ms` … `${name}P99AddedMs`, `${name}PassthroughP99AddedMs`, in ms.
+ */
+function percentileFigures(name: string, results: Map<Route['name'], { sorted: number[] }>, toMs: (value: number) => number): Figures {
+  const g = results.get('gateway')?.sorted ?? [];
+  const p = results.get('passthrough')?.sorted ?? [];
+  const d = results.get('direct')?.sorted ?? [];
+  return {
+    [`${name}GatewayP50Ms`]: toMs(percentile(g, 0.5)),
+    [`${name}GatewayP99Ms`]: toMs(percentile(g, 0.99)),
+    [`${name}PassthroughP50Ms`]: toMs(percentile(p, 0.5)),
+    [`${name}PassthroughP99Ms`]: toMs(percentile(p, 0.99)),
+    [`${name}DirectP50Ms`]: toMs(percentile(d, 0.5)),
+    [`${name}DirectP99Ms`]: toMs(percentile(d, 0.99)),
+    [`${name}P99AddedMs`]: toMs(percentile(g, 0.99) - percentile(d, 0.99)),
+    [`${name}PassthroughP99AddedMs`]: toMs(percentile(p, 0.99) - percentile(d, 0.99)),
+  };
+}
+
 async function measureLatency(gateway: ProxyProcess, passthrough: ProxyProcess, upstreamOrigin: string): Promise<Figures> {
   const routes = routesOf(gateway, passthrough, upstreamOrigin, OVERHEAD_CLIENTS);
   try {
     for (const route of routes) await openLoop(route.pool, LATENCY_RATE_PER_S, 300);
     const results = await rotate(routes, ROUNDS, (pool) => openLoop(pool, LATENCY_RATE_PER_S, ROUND_MS));
-    const g = results.get('gateway')?.sorted ?? [];
-    const p = results.get('passthrough')?.sorted ?? [];
-    const d = results.get('direct')?.sorted ?? [];
     return {
       latencyRatePerSecond: LATENCY_RATE_PER_S,
-      latencyGatewayP50Ms: round2(percentile(g, 0.5)),
-      latencyGatewayP99Ms: round2(percentile(g, 0.99)),
-      latencyPassthroughP50Ms: round2(percentile(p, 0.5)),
-      latencyPassthroughP99Ms: round2(percentile(p, 0.99)),
-      latencyDirectP50Ms: round2(percentile(d, 0.5)),
-      latencyDirectP99Ms: round2(percentile(d, 0.99)),
-      latencyP99AddedMs: round2(percentile(g, 0.99) - percentile(d, 0.99)),
-      latencyPassthroughP99AddedMs: round2(percentile(p, 0.99) - percentile(d, 0.99)),
+      ...percentileFigures('latency', results, round2),
       ...results.get('gateway')?.loop.figures('latencyGateway'),
       ...results.get('passthrough')?.loop.figures('latencyPassthrough'),
     };
@@ -510,21 +520,11 @@ async function measureStreaming(gateway: ProxyProcess, passthrough: ProxyProcess
   try {
     for (const route of routes) await streamRound(route.pool, STREAMS, 5);
     const results = await rotate(routes, STREAM_ROUNDS, (pool) => streamRound(pool, STREAMS, STREAM_CHUNKS));
-    const g = results.get('gateway')?.sorted ?? [];
-    const p = results.get('passthrough')?.sorted ?? [];
-    const d = results.get('direct')?.sorted ?? [];
-    const ms = (micros: number): number => round3(micros / 1000);
     return {
       streams: STREAMS,
       streamChunks: STREAM_CHUNKS,
-      streamChunkGatewayP50Ms: ms(percentile(g, 0.5)),
-      streamChunkGatewayP99Ms: ms(percentile(g, 0.99)),
-      streamChunkPassthroughP50Ms: ms(percentile(p, 0.5)),
-      streamChunkPassthroughP99Ms: ms(percentile(p, 0.99)),
-      streamChunkDirectP50Ms: ms(percentile(d, 0.5)),
-      streamChunkDirectP99Ms: ms(percentile(d, 0.99)),
-      streamChunkP99AddedMs: ms(percentile(g, 0.99) - percentile(d, 0.99)),
-      streamChunkPassthroughP99AddedMs: ms(percentile(p, 0.99) - percentile(d, 0.99)),
+      // Chunk delays are measured in microseconds.
+      ...percentileFigures('streamChunk', results, (micros) => round3(micros / 1000)),
       ...results.get('gateway')?.loop.figures('streamGateway'),
       ...results.get('passthrough')?.loop.figures('streamPassthrough'),
     };
