@@ -2,6 +2,7 @@
 // reported and the running config stays.
 import { basename, dirname, resolve } from 'node:path';
 import { watch } from 'chokidar';
+import { SerialRuns } from '../service/serial-runs.js';
 import type { AgentConfigLoad, AgentSettings } from './config.js';
 
 export interface ConfigWatchOptions {
@@ -33,8 +34,6 @@ export function watchAgentConfig(options: ConfigWatchOptions): ConfigWatch {
     ignored: (path: string) => path !== dir && resolve(path) !== file,
   });
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let closed = false;
 
   const reload = async (): Promise<void> => {
@@ -43,21 +42,11 @@ export function watchAgentConfig(options: ConfigWatchOptions): ConfigWatch {
     if (result.ok) options.onValid(result.config);
     else options.onInvalid(result.errors);
   };
+  const reloads = new SerialRuns(() =>
+    reload().catch((error: unknown) => options.onInvalid([`${basename(file)}: reload failed: ${error instanceof Error ? error.message : String(error)}`])),
+  );
   const trigger = (): void => {
-    if (closed) return;
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = reload()
-      .catch((error: unknown) => options.onInvalid([`${basename(file)}: reload failed: ${error instanceof Error ? error.message : String(error)}`]))
-      .finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          trigger();
-        }
-      });
+    if (!closed) reloads.run();
   };
   const onEvent = (path: string): void => {
     if (resolve(path) !== file) return;
@@ -75,7 +64,7 @@ export function watchAgentConfig(options: ConfigWatchOptions): ConfigWatch {
       closed = true;
       clearTimeout(timer);
       await watcher.close();
-      await running;
+      await reloads.current;
     },
   };
 }

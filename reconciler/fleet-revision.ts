@@ -13,6 +13,7 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { z } from 'zod';
 import { loadResources, ParseCache } from '../schema/codec.js';
 import { reconcileAttemptSchema, sourceErrorSchema, type ReconcileAttempt, type SourceError } from '../schema/views.js';
+import { SerialRuns } from '../service/serial-runs.js';
 import type { DesiredSource, DesiredStateView, DesiredStatus, RevisionSource, ServedRevision } from './desired-state-api.js';
 import { appendAttempt, DesiredState } from './desired-state.js';
 import { DEFAULT_COMPACTION, EtcdCompactor, type CompactionSettings } from './etcd-compaction.js';
@@ -93,10 +94,10 @@ export class FleetRevision implements DesiredStateView {
   private readingThrough = 0;
 
   private transition: Promise<void> = Promise.resolve();
-  private publishing: Promise<void> | null = null;
-  private publishAgain = false;
-  private following: Promise<void> | null = null;
-  private followAgain = false;
+  /** One write of the record at a time; the newest draft is what gets written. */
+  private readonly publishes = new SerialRuns(() => this.writeDraft());
+  /** One load at a time; a record that comes meanwhile is followed after it. */
+  private readonly follows = new SerialRuns(() => this.loadRecorded());
   private retryTimer: NodeJS.Timeout | null = null;
   private loadTimer: NodeJS.Timeout | null = null;
   private watchers: Watcher[] = [];
@@ -168,10 +169,10 @@ export class FleetRevision implements DesiredStateView {
     this.loadTimer = null;
     await this.transition;
     await this.stepDown();
-    await this.publishing;
+    await this.publishes.current;
     await this.election.stop();
     this.stopWatches();
-    await this.following;
+    await this.follows.current;
     for (const wake of [...this.wakers]) wake();
     this.client.close();
   }
@@ -272,22 +273,7 @@ export class FleetRevision implements DesiredStateView {
       syncedThrough: Math.max(base?.syncedThrough ?? 0, this.readingThrough),
       acceptedBy: this.options.reconcilerId,
     };
-    this.publish();
-  }
-
-  /** One write of the record at a time; the newest draft is what gets written. */
-  private publish(): void {
-    if (this.publishing !== null) {
-      this.publishAgain = true;
-      return;
-    }
-    this.publishing = this.writeDraft().finally(() => {
-      this.publishing = null;
-      if (this.publishAgain) {
-        this.publishAgain = false;
-        this.publish();
-      }
-    });
+    this.publishes.run();
   }
 
   private async writeDraft(): Promise<void> {
@@ -310,7 +296,7 @@ export class FleetRevision implements DesiredStateView {
       if (this.retryTimer === null && !this.stopped) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
-          this.publish();
+          this.publishes.run();
         }, RETRY_MS);
         this.retryTimer.unref();
       }
@@ -393,22 +379,7 @@ export class FleetRevision implements DesiredStateView {
     this.recordModRevision = modRevision;
     if (this.snapshot() !== before) this.notify();
     this.wake();
-    this.follow();
-  }
-
-  /** One load at a time; a record that comes meanwhile is followed after it. */
-  private follow(): void {
-    if (this.following !== null) {
-      this.followAgain = true;
-      return;
-    }
-    this.following = this.loadRecorded().finally(() => {
-      this.following = null;
-      if (this.followAgain) {
-        this.followAgain = false;
-        this.follow();
-      }
-    });
+    this.follows.run();
   }
 
   private async loadRecorded(): Promise<void> {
@@ -445,7 +416,7 @@ export class FleetRevision implements DesiredStateView {
       if (!this.stopped) {
         this.loadTimer = setTimeout(() => {
           this.loadTimer = null;
-          this.follow();
+          this.follows.run();
         }, this.loadRetryMs);
         this.loadTimer.unref();
         this.loadRetryMs = Math.min(this.loadRetryMs * 2, MAX_LOAD_RETRY_MS);
@@ -458,9 +429,8 @@ export class FleetRevision implements DesiredStateView {
   /** Resolves once this.record/served settle after the start: the first read recorded and its commit served. */
   private async settle(): Promise<void> {
     for (;;) {
-      const pending = [this.transition, this.publishing, this.following].filter((p) => p !== null);
-      await Promise.all(pending);
-      if (this.publishing === null && this.following === null) return;
+      await Promise.all([this.transition, this.publishes.current, this.follows.current]);
+      if (this.publishes.current === null && this.follows.current === null) return;
     }
   }
 

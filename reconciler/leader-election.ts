@@ -4,6 +4,7 @@
 // the lease) or the lease ends (kill -9: at most one TTL later). The others watch the key and
 // campaign again as soon as it goes. Writes that only the leader may make are fenced by fence().
 import type { Etcd3, ICompare, IKeyValue, Lease, Watcher } from 'etcd3';
+import { SerialRuns } from '../service/serial-runs.js';
 import { callEtcd } from './etcd-client.js';
 
 export interface LeaderInfo {
@@ -39,8 +40,13 @@ export class LeaderElection {
   private watcher: Watcher | null = null;
   /** Bumped on every (re)start of the watch: events of an older one are dropped. */
   private watchGeneration = 0;
-  private campaigning: Promise<void> | null = null;
-  private campaignAgain = false;
+  /** One campaign at a time; a call during one runs another after it (the key may have moved meanwhile). */
+  private readonly campaigns = new SerialRuns(() =>
+    this.campaignOnce().catch((error: unknown) => {
+      this.options.log(`leader election: ${(error as Error).message}; trying again`, 'warn');
+      this.retryLater();
+    }),
+  );
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -52,7 +58,7 @@ export class LeaderElection {
   async start(): Promise<void> {
     this.stopped = false;
     const first = this.campaignOnce();
-    this.campaigning = first.catch(() => undefined).finally(() => this.campaignDone());
+    this.campaigns.adopt(first.catch(() => undefined));
     await first;
   }
 
@@ -90,7 +96,7 @@ export class LeaderElection {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.stopWatch();
-    await this.campaigning;
+    await this.campaigns.current;
     this.heldRevision = null;
     this.current = null;
     const lease = this.lease;
@@ -99,27 +105,8 @@ export class LeaderElection {
     if (lease !== null) await callEtcd('resign', this.options.callTimeoutMs, (options) => lease.revoke(options)).catch(() => lease.release());
   }
 
-  /** One campaign at a time; a call during one runs another after it (the key may have moved meanwhile). */
   private campaign(): void {
-    if (this.stopped) return;
-    if (this.campaigning !== null) {
-      this.campaignAgain = true;
-      return;
-    }
-    this.campaigning = this.campaignOnce()
-      .catch((error: unknown) => {
-        this.options.log(`leader election: ${(error as Error).message}; trying again`, 'warn');
-        this.retryLater();
-      })
-      .finally(() => this.campaignDone());
-  }
-
-  private campaignDone(): void {
-    this.campaigning = null;
-    if (this.campaignAgain) {
-      this.campaignAgain = false;
-      this.campaign();
-    }
+    if (!this.stopped) this.campaigns.run();
   }
 
   private retryLater(): void {
