@@ -14,6 +14,7 @@ import { GatewayError } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { MemberStates } from './member-states.js';
 import { PoolProxy, writeError, type ProxySettings } from './proxy.js';
+import { RequestBody } from './request-body.js';
 import type { Readiness } from './reconciler-follower.js';
 import type { RouteTable } from './route-table.js';
 import { isCoolingDown } from './routing.js';
@@ -163,7 +164,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     try {
       const principal = authorize(req, ['use:llms']);
       const body = parseBody(bytes);
-      const model = body['model'];
+      const model = body.json['model'];
       if (typeof model !== 'string' || model === '') throw new GatewayError('missing_model', 'the request body needs "model": a pool key or an Llm name (see GET /v1/models)', 'model');
       if (!mayCall(principal, model)) throw new GatewayError('permission_denied', `token ${JSON.stringify(principal?.name ?? '')} may not call ${JSON.stringify(model)}: allowed names are ${(principal?.names ?? []).join(', ')}`, 'model');
       const target = deps.routes().lookup(model);
@@ -237,16 +238,11 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, done
   });
 }
 
-function parseBody(bytes: Buffer): Record<string, unknown> {
+function parseBody(bytes: Buffer): RequestBody {
   if (bytes.length === 0) throw new GatewayError('invalid_json', 'the request has no body: send a JSON object with "model"', null);
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new GatewayError('invalid_json', `the request body is not valid JSON: ${(error as Error).message}`, null);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GatewayError('invalid_json', 'the request body must be a JSON object', null);
-  return value as Record<string, unknown>;
+  const body = RequestBody.parse(bytes);
+  if (body instanceof RequestBody) return body;
+  throw new GatewayError('invalid_json', body.problem, null);
 }
 
 function classifyError(error: FastifyError | GatewayError | Error, maxBodyBytes: number): GatewayError {

@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { MemberStates } from './member-states.js';
+import type { RequestBody } from './request-body.js';
 import type { RouteTarget } from './route-table.js';
 import { endRequest, parseRetryAfterMs, pickMember, recordFailure, recordSuccess, startRequest, type RouteMember, type Strategy } from './routing.js';
 
@@ -37,8 +38,8 @@ export interface ProxyDeps {
 
 export interface ForwardRequest {
   target: RouteTarget;
-  /** The client's JSON body; `model` is replaced by each member's spec.model. */
-  body: Record<string, unknown>;
+  /** The client's body; each member gets it with `model` replaced by its spec.model. */
+  body: RequestBody;
   /** The path below the member's `/v1` base: `/chat/completions`, `/completions`, `/embeddings`. */
   path: string;
   headers: IncomingHttpHeaders;
@@ -118,7 +119,7 @@ export class PoolProxy {
   private async attempt(member: RouteMember, request: ForwardRequest, res: ServerResponse, signal: ClientGone): Promise<AttemptOutcome> {
     const { states, metrics, settings } = this.deps;
     const base = this.baseOf(member.url);
-    const body = JSON.stringify({ ...request.body, model: member.model });
+    const body = request.body.withModel(member.model);
     states.update(member.name, startRequest);
     let ended = false;
     const end = (): void => {

@@ -22,6 +22,15 @@ describe('the request a member gets', () => {
     expect(upstream.requests[0]).toMatchObject({ method: 'POST', path: '/v1/chat/completions', body: { ...body, model: 'Qwen/Qwen3-8B' } });
   });
 
+  it("has the client's own bytes around the new model: a 64-bit seed, 1.0 and the spacing arrive unchanged", async () => {
+    const upstream = await startUpstream('a');
+    const gateway = await startGateway({ views: [memberView('a', { pool: 'p', url: upstream.url, model: 'Qwen/Qwen3-8B' })] });
+    const text = '{\n  "seed": 12345678901234567890,\n  "temperature": 1.0,\n  "model": "p",\n  "messages": [{"role": "user", "content": "h\\u00e9"}]\n}';
+    expect((await post(`${gateway.url}/v1/chat/completions`, text)).status).toBe(200);
+    expect(upstream.requests[0]?.text).toBe(text.replace('"model": "p"', '"model": "Qwen/Qwen3-8B"'));
+    expect(upstream.requests[0]?.headers['content-length']).toBe(String(Buffer.byteLength(upstream.requests[0]?.text ?? '')));
+  });
+
   it.each([
     ['/v1/chat/completions', '/v1/chat/completions'],
     ['/v1/completions', '/v1/completions'],

@@ -27,6 +27,8 @@ export interface SeenRequest {
   headers: IncomingMessage['headers'];
   /** The request body parsed as JSON (undefined when it was not JSON). */
   body: unknown;
+  /** The request body as sent. */
+  text: string;
   receivedAtMs: number;
   /** When the caller closed the request before the answer ended (the gateway aborted it); null: it did not. */
   abortedAtMs: number | null;
@@ -63,13 +65,14 @@ export async function startUpstream(name: string, initial: Behaviour = { kind: '
     const parts: Buffer[] = [];
     req.on('data', (part: Buffer) => parts.push(part));
     req.on('end', () => {
+      const text = Buffer.concat(parts).toString('utf8');
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+        body = JSON.parse(text);
       } catch {
         body = undefined;
       }
-      const seen: SeenRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, receivedAtMs: Date.now(), abortedAtMs: null, answered: false, chunksSent: 0 };
+      const seen: SeenRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, text, receivedAtMs: Date.now(), abortedAtMs: null, answered: false, chunksSent: 0 };
       requests.push(seen);
       res.on('close', () => {
         if (!res.writableFinished) seen.abortedAtMs ??= Date.now();
