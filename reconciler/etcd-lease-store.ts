@@ -19,7 +19,8 @@ import { randomBytes } from 'node:crypto';
 import { Etcd3, type IKeyValue, type IRequestOp, type ICompare, type Lease, type Watcher, type IWatchResponse } from 'etcd3';
 import type { Gpu, Load } from '../schema/agent-protocol.js';
 import { connectEtcd, type EtcdTls } from './etcd-client.js';
-import { ALWAYS_AVAILABLE, LeaseWatchGap, StoreUnavailable, touchRecord, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type VersionedRecord } from './lease-store.js';
+import { recordSteps } from './lease-steps.js';
+import { ALWAYS_AVAILABLE, LeaseWatchGap, StoreUnavailable, touchRecord, type CasResult, type LeaseEvent, type LeaseList, type LeaseRecord, type LeaseStore, type LeaseWatcher, type LoadUpdate, type StoreAvailability, type StoredLlm, type VersionedRecord } from './lease-store.js';
 
 // An etcd call that failed or did not answer in time; declared with the store interface.
 export { StoreUnavailable };
@@ -91,8 +92,8 @@ export class EtcdLeaseStore implements LeaseStore {
   private readonly putBatchMs: number;
   /** The records as of `revision`, plus this process's touches and putLater writes. */
   private readonly mirror = new Map<string, VersionedRecord>();
-  /** The names of each record as etcd holds it, at its modRevision: the claims it has. */
-  private readonly storedNames = new Map<string, { modRevision: number; names: string[] }>();
+  /** The entries of each record as etcd holds it, at its modRevision: their names are the claims it has. */
+  private readonly stored = new Map<string, { modRevision: number; llms: StoredLlm[] }>();
   private revision = 0;
   private readonly watchers = new Set<LeaseWatcher>();
   private etcdWatcher: Watcher | null = null;
@@ -155,19 +156,32 @@ export class EtcdLeaseStore implements LeaseStore {
   }
 
   /**
-   * Settles within the call bound (one deadline for the txn and the wait for its watch event),
-   * and at once while etcd is known not to answer: no caller waits on a store that is away.
+   * Settles within the call bound (one deadline for each txn and the wait for its watch event),
+   * and at once while etcd is known not to answer: no caller waits on a store that is away. A
+   * write that claims and releases more names than one txn takes is made in steps
+   * (lease-steps.ts), each a compare-and-set over the one before: refused at any step, it answers
+   * what etcd holds then, as a refusal at the first would.
    */
   async compareAndSet(agentId: string, expectedRevision: number, next: LeaseRecord | null): Promise<CasResult> {
     if (this.closed) throw new StoreUnavailable('compare-and-set', new Error('the store is closed'));
     if (this.unavailable !== null) throw this.unavailable;
-    const deadlineMs = Date.now() + this.callTimeoutMs;
     const current = this.mirror.get(agentId);
     // The cache the caller read is fed from the mirror, so a mirror that moved on is a refusal
     // etcd would give too; only a write the mirror agrees with goes to etcd to be decided.
     if ((current?.modRevision ?? 0) !== expectedRevision) return { ok: false, current: current ?? null };
     // A batched put not yet sent was made from the same revision: this write supersedes it.
     if (this.pending.get(agentId)?.expected === expectedRevision) this.pending.delete(agentId);
+    let result: CasResult = { ok: true, modRevision: expectedRevision };
+    for (const step of recordSteps(current?.record ?? null, this.storedLlms(agentId, expectedRevision), next)) {
+      result = await this.compareAndSetOnce(agentId, result.modRevision, step);
+      if (!result.ok) return result;
+    }
+    return result;
+  }
+
+  /** One compare-and-set txn: `next` over the record etcd holds at `expectedRevision`. */
+  private async compareAndSetOnce(agentId: string, expectedRevision: number, next: LeaseRecord | null): Promise<CasResult> {
+    const deadlineMs = Date.now() + this.callTimeoutMs;
     const txn = this.casTxn(agentId, expectedRevision, next);
     const response = await this.call('compare-and-set', (options) => this.client.kv.txn(txn.request, options), deadlineMs);
     const headerRevision = Number(response.header.revision);
@@ -262,6 +276,12 @@ export class EtcdLeaseStore implements LeaseStore {
     }
   }
 
+  /** The entries of the record etcd holds for the agent at `modRevision`: [] when it holds none (or another). */
+  private storedLlms(agentId: string, modRevision: number): readonly StoredLlm[] {
+    const stored = this.stored.get(agentId);
+    return stored !== undefined && stored.modRevision === modRevision ? stored.llms : [];
+  }
+
   /**
    * The txn that writes `next` over the record etcd holds at `expectedRevision`, with its claims:
    * the names to claim and release are those of the record as etcd holds it (not of a batched
@@ -269,8 +289,7 @@ export class EtcdLeaseStore implements LeaseStore {
    */
   private casTxn(agentId: string, expectedRevision: number, next: LeaseRecord | null): { request: { compare: ICompare[]; success: IRequestOp[]; failure: IRequestOp[] } } {
     const recordKey = this.key(`leases/${agentId}`);
-    const stored = this.storedNames.get(agentId);
-    const before = new Set(stored !== undefined && stored.modRevision === expectedRevision ? stored.names : []);
+    const before = new Set(this.storedLlms(agentId, expectedRevision).map((e) => e.name));
     const after = new Set(next === null ? [] : next.llms.map((e) => e.name));
     const compare: ICompare[] = [{ key: recordKey, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }];
     const success: IRequestOp[] = [];
@@ -299,8 +318,8 @@ export class EtcdLeaseStore implements LeaseStore {
     for (const claim of claims) {
       const name = claim.key.toString().slice(this.prefix.length + 'names/'.length);
       const holder = claim.value.toString();
-      const stored = this.storedNames.get(holder);
-      if (stored !== undefined && stored.names.includes(name)) continue;
+      const stored = this.stored.get(holder);
+      if (stored !== undefined && stored.llms.some((e) => e.name === name)) continue;
       const request = {
         compare: [
           { key: claim.key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: claim.mod_revision },
@@ -357,7 +376,7 @@ export class EtcdLeaseStore implements LeaseStore {
     if (this.mirror.get(agentId)?.record !== record) return;
     if (actual === undefined) {
       this.mirror.delete(agentId);
-      this.storedNames.delete(agentId);
+      this.stored.delete(agentId);
       this.emit({ type: 'delete', agentId, modRevision: this.revision });
       return;
     }
@@ -365,7 +384,7 @@ export class EtcdLeaseStore implements LeaseStore {
     if (parsed === null) return;
     this.mergeBeat(parsed, record);
     const modRevision = Number(actual.mod_revision);
-    this.storedNames.set(agentId, { modRevision, names: parsed.llms.map((e) => e.name) });
+    this.stored.set(agentId, { modRevision, llms: parsed.llms.slice() });
     this.mirror.set(agentId, { record: parsed, modRevision });
     this.emit({ type: 'put', record: parsed, modRevision });
   }
@@ -507,8 +526,8 @@ export class EtcdLeaseStore implements LeaseStore {
         }
       }
     }
-    this.storedNames.clear();
-    for (const [agentId, { record, modRevision }] of records) this.storedNames.set(agentId, { modRevision, names: record.llms.map((e) => e.name) });
+    this.stored.clear();
+    for (const [agentId, { record, modRevision }] of records) this.stored.set(agentId, { modRevision, llms: record.llms.slice() });
     if (!diff) {
       // Records that did not change stay the objects watchers were given (touches land on them).
       const kept = new Map(this.mirror);
@@ -592,7 +611,7 @@ export class EtcdLeaseStore implements LeaseStore {
         const agentId = key.slice('leases/'.length);
         const held = this.mirror.get(agentId);
         if (event.type === 'Delete') {
-          this.storedNames.delete(agentId);
+          this.stored.delete(agentId);
           if (held !== undefined) {
             this.mirror.delete(agentId);
             this.emit({ type: 'delete', agentId, modRevision });
@@ -600,7 +619,7 @@ export class EtcdLeaseStore implements LeaseStore {
         } else if (held === undefined || held.modRevision < modRevision) {
           const record = this.parseRecord(kv);
           if (record !== null) {
-            this.storedNames.set(agentId, { modRevision, names: record.llms.map((e) => e.name) });
+            this.stored.set(agentId, { modRevision, llms: record.llms.slice() });
             if (held !== undefined) this.mergeBeat(record, held.record);
             this.mirror.set(agentId, { record, modRevision });
             this.emit({ type: 'put', record, modRevision });

@@ -180,6 +180,46 @@ describe.skipIf(!etcdTool.available)(`EtcdLeaseStore, several on one etcd${etcdT
     }
   });
 
+  it('300 names in one write go in txns within etcd\'s 128 ops; refused at a later step, etcd holds the earlier steps\' names with their claims and no other', async () => {
+    const prefix = nextPrefix();
+    const [a, b] = [storeOn(prefix), storeOn(prefix)];
+    await Promise.all([a.list(), b.list()]);
+    // Another agent holds a name the third step would claim.
+    expect((await b.compareAndSet('holder', 0, leaseRecord('holder', ['n-280']))).ok).toBe(true);
+    await waitFor('the holder on the first store', async () => (await a.list()).records.length === 1);
+    const names = Array.from({ length: 300 }, (_, i) => `n-${i}`);
+    const refused = await a.compareAndSet('big', 0, leaseRecord('big', names));
+    if (refused.ok) throw new Error('written over a held name');
+    // The first two steps (127 names each) were written: what etcd holds is answered, to retry from.
+    expect(refused.current?.record.llms.map((e) => e.name)).toEqual(names.slice(0, 254));
+    const raw = new Etcd3({ hosts: `http://${etcd().endpoint}` });
+    try {
+      const claims = await raw.getAll().prefix(`${prefix}names/`).strings();
+      const listed = new Map((await b.list()).records.map((r) => [r.record.agentId, new Set(r.record.llms.map((e) => e.name))]));
+      expect(Object.keys(claims)).toHaveLength(255);
+      for (const [key, holder] of Object.entries(claims)) expect(listed.get(holder)?.has(key.slice(`${prefix}names/`.length))).toBe(true);
+    } finally {
+      raw.close();
+    }
+    // The retry without the held name, from what etcd holds, takes the rest.
+    const rest = names.filter((n) => n !== 'n-280');
+    const written = await a.compareAndSet('big', refused.current?.modRevision ?? -1, leaseRecord('big', rest));
+    expect(written.ok).toBe(true);
+    await waitFor('every name on the other store', async () => (await b.list()).records.find((r) => r.record.agentId === 'big')?.record.llms.length === 299);
+    expect(a.availability()).toEqual({ available: true });
+  });
+
+  it('an agent registering 300 Llms through one reconciler gets all 300, and the other reconciler serves them', async () => {
+    const prefix = nextPrefix();
+    const one = await startHarness({ files: null, store: storeOn(prefix) });
+    const two = await startHarness({ files: null, store: storeOn(prefix) });
+    const names = Array.from({ length: 300 }, (_, i) => `zoo-${i}`);
+    const { status, body } = await postJson(one.app, '/api/v1/agents/register', registration('zoo', names.map((n) => entry(n))));
+    expect(status).toBe(200);
+    expect((body as RegistrationAnswer).rejected).toEqual([]);
+    await waitFor('all 300 on the second reconciler', () => names.every((n) => two.services.leases.live(n)?.agentId === 'zoo'));
+  });
+
   it('an agent back from stale is written to its record, so a takeover decided on the old time loses', async () => {
     const prefix = nextPrefix();
     const a = storeOn(prefix);

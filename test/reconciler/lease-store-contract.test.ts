@@ -188,6 +188,21 @@ describe.each(STORES)('%s', (name, kind) => {
     expect((await store.list()).records[0]?.record.llms[0]).not.toHaveProperty('load');
   });
 
+  it_('an agent with hundreds of names registers, swaps every one, and deregisters; its names are free after (etcd: beyond one txn of 128 ops)', async () => {
+    const store = await kind.make();
+    await store.list();
+    const names = (prefix: string): string[] => Array.from({ length: 300 }, (_, i) => `${prefix}-${i}`);
+    const created = await written(store, 'big', 0, leaseRecord('big', names('a')));
+    expect((await store.list()).records).toEqual([{ record: leaseRecord('big', names('a')), modRevision: created }]);
+    // Every name released and as many new ones claimed, in one compare-and-set.
+    const swapped = await written(store, 'big', created, leaseRecord('big', names('b')));
+    expect((await store.list()).records).toEqual([{ record: leaseRecord('big', names('b')), modRevision: swapped }]);
+    expect(await written(store, 'other', 0, leaseRecord('other', ['a-0', 'a-299']))).toBeGreaterThan(swapped);
+    await store.compareAndSet('big', swapped, null);
+    expect((await store.list()).records.map((r) => r.record.agentId)).toEqual(['other']);
+    expect(await written(store, 'third', 0, leaseRecord('third', ['b-0', 'b-299']))).toBeGreaterThan(swapped);
+  });
+
   it_('a deleted record is gone from the list and a create over it starts again from absent', async () => {
     const store = await kind.make();
     await store.list();
