@@ -43,7 +43,11 @@ export interface Gateway {
 }
 
 /** The OpenAI routes the gateway forwards, and the path each takes below a member's `/v1`. */
-const FORWARDED = { '/v1/chat/completions': '/chat/completions', '/v1/completions': '/completions', '/v1/embeddings': '/embeddings' } as const;
+const FORWARDED: ReadonlyMap<string, string> = new Map([
+  ['/v1/chat/completions', '/chat/completions'],
+  ['/v1/completions', '/completions'],
+  ['/v1/embeddings', '/embeddings'],
+]);
 
 export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const now = deps.now ?? Date.now;
@@ -183,7 +187,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';
     const query = url.indexOf('?');
-    const upstreamPath = FORWARDED[(query === -1 ? url : url.slice(0, query)) as keyof typeof FORWARDED];
+    // A Map, not an object: the path is a fresh string, which a property lookup would first
+    // look up in V8's string table (bench/gateway's profile).
+    const upstreamPath = FORWARDED.get(query === -1 ? url : url.slice(0, query));
     if (upstreamPath === undefined) return false;
     const startedAtMs = now();
     if (app.log.level === 'debug' || app.log.level === 'trace') {
