@@ -163,8 +163,15 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     return { members };
   });
 
-  /** One forwarded request, its body read: answered in every case, never rejects. */
-  const forward = async (req: IncomingMessage, res: ServerResponse, upstreamPath: string, bytes: Buffer, startedAtMs: number): Promise<void> => {
+  const failed = (res: ServerResponse, error: unknown): void => {
+    const gatewayError = classifyError(error as Error, deps.maxBodyBytes);
+    // A bug, not a member's failure: never a stack to the client, never a hung one.
+    if (gatewayError.status >= 500) app.log.error({ err: error }, 'forwarding failed');
+    writeError(res, gatewayError);
+  };
+
+  /** One forwarded request, its body read: answered in every case. */
+  const forward = (req: IncomingMessage, res: ServerResponse, upstreamPath: string, bytes: Buffer, startedAtMs: number): void => {
     try {
       const principal = authorize(req, ['use:llms']);
       const body = parseBody(bytes);
@@ -174,12 +181,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       const target = deps.routes().lookup(model);
       if (target === null) throw new GatewayError('model_not_found', `the model ${JSON.stringify(model)} is no pool key and no Llm name this gateway knows (see GET /v1/models)`, 'model');
       // From here on the proxy owns the response: it streams the upstream's bytes as they come.
-      await proxy.forward({ target, body, path: upstreamPath, headers: req.headers, startedAtMs }, res);
+      proxy.forward({ target, body, path: upstreamPath, headers: req.headers, startedAtMs }, res).catch((error: unknown) => failed(res, error));
     } catch (error) {
-      const gatewayError = classifyError(error as Error, deps.maxBodyBytes);
-      // A bug, not a member's failure: never a stack to the client, never a hung one.
-      if (gatewayError.status >= 500) app.log.error({ err: error }, 'forwarding failed');
-      writeError(res, gatewayError);
+      failed(res, error);
     }
   };
 
@@ -197,7 +201,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       app.log.debug({ req: { method: req.method, url } }, 'incoming request');
       res.once('close', () => app.log.debug({ res: { statusCode: res.statusCode }, responseTime: now() - startedAtMs }, res.writableFinished ? 'request completed' : 'request closed before its answer ended'));
     }
-    readBody(req, res, deps.maxBodyBytes, (bytes) => void forward(req, res, upstreamPath, bytes, startedAtMs));
+    readBody(req, res, deps.maxBodyBytes, (bytes) => forward(req, res, upstreamPath, bytes, startedAtMs));
     return true;
   };
   return { app, states, metrics };

@@ -45,10 +45,25 @@ export interface ForwardRequest {
   startedAtMs: number;
 }
 
+/** A member URL taken apart once: its origin, its base path, and the upstream path of each route below it. */
+interface MemberBase {
+  origin: string;
+  pathname: string;
+  paths: Map<string, string>;
+}
+
+/** `/v1/chat/completions` for the route `/chat/completions` below `/v1`, joined once per member. */
+function upstreamPath(base: MemberBase, route: string): string {
+  let path = base.paths.get(route);
+  if (path === undefined) base.paths.set(route, (path = `${base.pathname}${route}`));
+  return path;
+}
+
 /** Client headers never sent upstream: hop-by-hop ones, the client's own credentials, the body's framing and encoding (the body is re-serialized). */
 const REQUEST_HEADERS_DROPPED = new Set(['host', 'authorization', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'proxy-authorization', 'proxy-connection', 'te', 'upgrade', 'expect', 'cookie']);
 /** Upstream headers never passed back: hop-by-hop ones (RFC 9110 §7.6.1). */
 const RESPONSE_HEADERS_DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'trailer', 'upgrade']);
+const DROPPED_OR_TYPE_LENGTHS = new Set([...RESPONSE_HEADERS_DROPPED, 'content-type'].map((name) => name.length));
 
 type AttemptOutcome = { kind: 'answered' } | { kind: 'gone' } | { kind: 'failed'; reason: string };
 
@@ -64,7 +79,7 @@ interface ClientWatch {
 export class PoolProxy {
   /** Round-robin position per target key. */
   private readonly turns = new Map<string, number>();
-  private readonly bases = new Map<string, { origin: string; pathname: string }>();
+  private readonly bases = new Map<string, MemberBase>();
 
   constructor(readonly deps: ProxyDeps) {}
 
@@ -123,7 +138,7 @@ export class PoolProxy {
       const attempt = new UpstreamAttempt(this, member, request, res, resolve);
       client.attempt = attempt;
       this.deps.dispatcher.dispatch(
-        { origin: base.origin, path: `${base.pathname}${request.path}`, method: 'POST', headers: this.upstreamHeaders(request.headers, member, body), body, headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs },
+        { origin: base.origin, path: upstreamPath(base, request.path), method: 'POST', headers: this.upstreamHeaders(request.headers, member, body), body, headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs },
         attempt,
       );
     });
@@ -155,24 +170,24 @@ export class PoolProxy {
     return headers;
   }
 
-  private baseOf(url: string): { origin: string; pathname: string } {
+  private baseOf(url: string): MemberBase {
     let base = this.bases.get(url);
     if (base === undefined) {
       const parsed = new URL(url);
-      base = { origin: parsed.origin, pathname: parsed.pathname.replace(/\/+$/, '') };
+      base = { origin: parsed.origin, pathname: parsed.pathname.replace(/\/+$/, ''), paths: new Map() };
       this.bases.set(url, base);
     }
     return base;
   }
 
   private fail(res: ServerResponse, pool: string, member: string, error: GatewayError): void {
-    this.deps.metrics.requests.inc({ pool, member, status: String(error.status) });
+    this.deps.metrics.requests.inc(pool, member, String(error.status));
     writeError(res, error);
   }
 
   private gone(pool: string, member: string, startedAtMs: number): void {
-    this.deps.metrics.requests.inc({ pool, member, status: '499' });
-    this.deps.metrics.duration.observe({ pool }, (this.deps.now() - startedAtMs) / 1000);
+    this.deps.metrics.requests.inc(pool, member, '499');
+    this.deps.metrics.duration.observe(pool, (this.deps.now() - startedAtMs) / 1000);
   }
 }
 
@@ -231,8 +246,9 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const headers: string[] = [];
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
       const name = (rawHeaders[i] as Buffer).toString('latin1');
-      const lower = name.toLowerCase();
-      if (RESPONSE_HEADERS_DROPPED.has(lower)) continue;
+      // Lower-cased only when its length is one of a dropped name's or content-type's.
+      const lower = DROPPED_OR_TYPE_LENGTHS.has(name.length) ? name.toLowerCase() : '';
+      if (lower !== '' && RESPONSE_HEADERS_DROPPED.has(lower)) continue;
       const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
       if (lower === 'content-type') this.contentType = value;
       headers.push(name, value);
@@ -301,7 +317,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.headersSent) return;
     this.headersSent = true;
     const { deps } = this.proxy;
-    deps.metrics.timeToFirstByte.observe({ pool: this.member.pool }, (deps.now() - this.request.startedAtMs) / 1000);
+    deps.metrics.timeToFirstByte.observe(this.member.pool, (deps.now() - this.request.startedAtMs) / 1000);
     this.res.writeHead(this.status, this.headers ?? []);
   }
 
@@ -309,8 +325,8 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.settle({ kind: 'answered' });
     this.endInFlight();
     const { metrics, now } = this.proxy.deps;
-    metrics.requests.inc({ pool: this.member.pool, member: this.member.name, status });
-    metrics.duration.observe({ pool: this.member.pool }, (now() - this.request.startedAtMs) / 1000);
+    metrics.requests.inc(this.member.pool, this.member.name, status);
+    metrics.duration.observe(this.member.pool, (now() - this.request.startedAtMs) / 1000);
   }
 
   private endInFlight(): void {

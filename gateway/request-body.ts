@@ -34,8 +34,21 @@ export class RequestBody {
   /** The body to send a member whose spec.model is `model`. */
   withModel(model: string): string {
     if (this.modelSpan === null) return JSON.stringify({ ...this.json, model });
-    return `${this.text.slice(0, this.modelSpan.start)}${JSON.stringify(model)}${this.text.slice(this.modelSpan.end)}`;
+    return `${this.text.slice(0, this.modelSpan.start)}${quoted(model)}${this.text.slice(this.modelSpan.end)}`;
   }
+}
+
+/** spec.model values as JSON strings: the few models of a fleet, quoted once each. */
+const QUOTED = new Map<string, string>();
+const QUOTED_MAX = 1024;
+
+function quoted(model: string): string {
+  let json = QUOTED.get(model);
+  if (json === undefined) {
+    if (QUOTED.size >= QUOTED_MAX) QUOTED.clear();
+    QUOTED.set(model, (json = JSON.stringify(model)));
+  }
+  return json;
 }
 
 /** Where a JSON value is in a text: `start` is its first character, `end` the one after its last. */
