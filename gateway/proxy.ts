@@ -67,6 +67,8 @@ const DROPPED_OR_TYPE_LENGTHS = new Set([...RESPONSE_HEADERS_DROPPED, 'content-t
 
 type AttemptOutcome = { kind: 'answered' } | { kind: 'gone' } | { kind: 'failed'; reason: string };
 
+const NOTHING_TRIED: ReadonlySet<string> = new Set();
+
 /** Seconds a client is told to wait when a pool has no routable member. */
 const NO_MEMBER_RETRY_AFTER_S = 5;
 
@@ -100,7 +102,8 @@ export class PoolProxy {
       client.attempt?.cancel();
     };
     res.on('close', onClose);
-    const tried = new Set<string>();
+    // Made on a first failure only: most requests are answered by the first member.
+    let tried: ReadonlySet<string> = NOTHING_TRIED;
     const failures: string[] = [];
     try {
       for (let attempt = 0; attempt <= settings.retries; attempt++) {
@@ -109,12 +112,12 @@ export class PoolProxy {
         const member = pickMember({ candidates: target.routable, states: states.view(), exclude: tried, nowMs: this.deps.now(), strategy: settings.strategy, random: this.deps.random, turn });
         if (member === null) break;
         this.turns.set(target.key, turn + 1);
-        tried.add(member.name);
         if (attempt > 0) metrics.retries.inc({ pool: poolLabel });
         const outcome = await this.attempt(member, request, res, client);
         if (outcome.kind === 'answered') return;
         if (outcome.kind === 'gone') return this.gone(poolLabel, member.name, request.startedAtMs);
         failures.push(`${member.name} (${outcome.reason})`);
+        tried = new Set([...tried, member.name]);
       }
       const tail = tried.size < target.routable.length ? '' : target.routable.length === 1 ? ' (its only member)' : ` (every member tried)`;
       this.fail(res, poolLabel, '', new GatewayError('upstream_error', `no member of ${target.kind} ${JSON.stringify(target.key)} answered${tail}: ${failures.join('; ')}`, null));

@@ -64,9 +64,11 @@ export function isCoolingDown(state: MemberState | undefined, nowMs: number): bo
  * ends first gets it (Envoy's panic mode: a pool in trouble degrades, it does not refuse).
  */
 export function pickMember(input: PickInput): RouteMember | null {
-  const untried = input.candidates.filter((m) => !input.exclude.has(m.name));
+  // No copies in the common case (a first attempt, no member cooling down): this runs per request.
+  const untried = input.exclude.size === 0 ? input.candidates : input.candidates.filter((m) => !input.exclude.has(m.name));
   if (untried.length === 0) return null;
-  const ready = untried.filter((m) => !isCoolingDown(input.states.get(m.name), input.nowMs));
+  const anyCooling = untried.some((m) => isCoolingDown(input.states.get(m.name), input.nowMs));
+  const ready = anyCooling ? untried.filter((m) => !isCoolingDown(input.states.get(m.name), input.nowMs)) : untried;
   if (ready.length === 0) return coolingDownFirstToEnd(untried, input.states);
   if (input.strategy === 'round-robin') return ready[positiveModulo(input.turn, ready.length)] ?? null;
   return leastLoaded(ready, input.states, input.random);
@@ -110,12 +112,14 @@ function positiveModulo(n: number, m: number): number {
   return ((n % m) + m) % m;
 }
 
+// Written out rather than spread: these run on every request, and a literal of fixed shape is
+// cheaper to make than a spread copy.
 export function startRequest(state: MemberState): MemberState {
-  return { ...state, inFlight: state.inFlight + 1 };
+  return { inFlight: state.inFlight + 1, consecutiveFailures: state.consecutiveFailures, cooldown: state.cooldown };
 }
 
 export function endRequest(state: MemberState): MemberState {
-  return { ...state, inFlight: Math.max(0, state.inFlight - 1) };
+  return { inFlight: Math.max(0, state.inFlight - 1), consecutiveFailures: state.consecutiveFailures, cooldown: state.cooldown };
 }
 
 /** A success ends the run of failures and any cooldown (a panic pick that worked is healthy again). */
