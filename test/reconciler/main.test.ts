@@ -10,6 +10,7 @@ import { ReconcilerStartError, runReconcilerCommand, type ReconcilerOptions } fr
 import type { RegistrationAnswer } from '../../schema/agent-protocol.js';
 import type { LlmView } from '../../schema/views.js';
 import { sha256Hex } from '../../service/auth.js';
+import { waitFor } from '../support/wait-for.js';
 import { entry, FLEET_FILES, registration } from './support/harness.js';
 
 const BIN = join(import.meta.dirname, '../../dist/cli/bin.js');
@@ -95,7 +96,8 @@ describe.concurrent('mcpctl reconciler as a process', () => {
     context.expect(r.url).not.toBe('http://127.0.0.1:0');
     const message = (JSON.parse(r.readyLine) as { msg: string }).msg;
     context.expect(message).toMatch(new RegExp(`^mcpctl reconciler serving ${r.url} \\(source: worktree ${dir}:llms, revision worktree-[0-9a-f]+\\)$`));
-    context.expect(r.stderr()).toContain('no --auth: serving on loopback only, without tokens');
+    // Logged right after the ready line, which may have been read alone.
+    await waitFor('the no --auth warning', () => r.stderr().includes('no --auth: serving on loopback only, without tokens'));
     context.expect((await fetch(`${r.url}/readyz`)).status).toBe(200);
 
     context.expect((await post(`${r.url}/api/v1/agents/register`, registration('gpu1', [entry('worker-a')]))).status).toBe(200);
