@@ -92,7 +92,11 @@ export class EtcdLeaseStore implements LeaseStore {
   private readonly putBatchMs: number;
   /** The records as of `revision`, plus this process's touches and putLater writes. */
   private readonly mirror = new Map<string, VersionedRecord>();
-  /** The entries of each record as etcd holds it, at its modRevision: their names are the claims it has. */
+  /**
+   * The entries of each record as etcd holds it, at its modRevision: their names are the claims it
+   * has. The record's own array, not a copy: a record's list of entries is never changed in place
+   * (the lease rules write a new record), only an entry's load.
+   */
   private readonly stored = new Map<string, { modRevision: number; llms: StoredLlm[] }>();
   private revision = 0;
   private readonly watchers = new Set<LeaseWatcher>();
@@ -384,7 +388,7 @@ export class EtcdLeaseStore implements LeaseStore {
     if (parsed === null) return;
     this.mergeBeat(parsed, record);
     const modRevision = Number(actual.mod_revision);
-    this.stored.set(agentId, { modRevision, llms: parsed.llms.slice() });
+    this.stored.set(agentId, { modRevision, llms: parsed.llms });
     this.mirror.set(agentId, { record: parsed, modRevision });
     this.emit({ type: 'put', record: parsed, modRevision });
   }
@@ -527,7 +531,7 @@ export class EtcdLeaseStore implements LeaseStore {
       }
     }
     this.stored.clear();
-    for (const [agentId, { record, modRevision }] of records) this.stored.set(agentId, { modRevision, llms: record.llms.slice() });
+    for (const [agentId, { record, modRevision }] of records) this.stored.set(agentId, { modRevision, llms: record.llms });
     if (!diff) {
       // Records that did not change stay the objects watchers were given (touches land on them).
       const kept = new Map(this.mirror);
@@ -619,7 +623,7 @@ export class EtcdLeaseStore implements LeaseStore {
         } else if (held === undefined || held.modRevision < modRevision) {
           const record = this.parseRecord(kv);
           if (record !== null) {
-            this.stored.set(agentId, { modRevision, llms: record.llms.slice() });
+            this.stored.set(agentId, { modRevision, llms: record.llms });
             if (held !== undefined) this.mergeBeat(record, held.record);
             this.mirror.set(agentId, { record, modRevision });
             this.emit({ type: 'put', record, modRevision });
