@@ -3,9 +3,10 @@
 // (the effective state's pool stamp moves) or the answer ages past POOL_ANSWER_MAX_AGE_MS.
 // The effective state says what the views are; this module only encodes them.
 import type { LocatedLlm } from '../../schema/codec.js';
-import { buildViews, phaseOf, type LiveLlm, type StaticProbe } from '../../schema/effective.js';
+import { buildViews, phaseOf, type LiveLlm, type StaticProbe, type ViewClock } from '../../schema/effective.js';
 import { poolHealthOf } from '../../schema/pools.js';
 import type { Phase, PoolStats } from '../../schema/views.js';
+import type { DeclaredSnapshot } from '../declared-index.js';
 import type { EffectiveState, PoolStamp } from '../effective-state.js';
 
 /**
@@ -20,6 +21,13 @@ export const POOL_ANSWER_MAX_AGE_MS = 1000;
  * elsewhere), and the next request finds fresh bytes instead of paying for the rebuild.
  */
 const REFRESH_AHEAD_MS = 750;
+/**
+ * How long one turn of a refresh ahead runs before it lets the event loop go on (a 1,000-member
+ * pool takes 1.5 ms when its code is hot, 5 to 10 ms while it is not yet).
+ */
+const REFRESH_TURN_MS = 0.5;
+/** Members rendered between two looks at the clock. */
+const MEMBERS_PER_CLOCK_LOOK = 16;
 const CLOSE_BRACE = Buffer.from('}');
 const EMPTY_ARRAY = Buffer.from('[]');
 /** Stands in for the reason while a member is serialised, to find where the reason goes. */
@@ -62,12 +70,51 @@ interface MemberJson {
   tail: Buffer | null;
 }
 
+/**
+ * A pool answer being built member by member. A refresh ahead builds one over several turns of
+ * the event loop, so that requests and heartbeats arriving meanwhile wait for one turn at most;
+ * a request that needs fresh bytes builds one in a single go. Everything it is built from is
+ * fixed when it starts (the served revision, the clock, the member list, the pool's stamp); a
+ * build whose pool has moved on since is given up, never stored.
+ */
+interface PoolAnswerBuild {
+  key: string;
+  stamp: PoolStamp;
+  atMs: number;
+  snapshot: DeclaredSnapshot;
+  clock: Required<ViewClock>;
+  names: readonly string[];
+  previous: PoolAnswer | undefined;
+  /** The index in `names` of the next member to look at. */
+  next: number;
+  members: MemberJson[];
+  reasons: (string | null)[];
+  activeCount: number;
+  /** The encoded length so far, brackets included. */
+  length: number;
+}
+
+export interface MembersAnswersOptions {
+  /**
+   * How long one turn of a refresh ahead may run before it yields to the event loop (default
+   * REFRESH_TURN_MS). A turn renders at least MEMBERS_PER_CLOCK_LOOK members, so 0 makes a
+   * turn of that many.
+   */
+  refreshTurnMs?: number;
+}
+
 export class MembersAnswers {
   private readonly poolAnswers = new Map<string, PoolAnswer>();
   private readonly memberJson = new Map<string, MemberJson>();
   private readonly refreshing = new Set<string>();
+  private readonly refreshTurnMs: number;
 
-  constructor(private readonly state: EffectiveState) {}
+  constructor(
+    private readonly state: EffectiveState,
+    options: MembersAnswersOptions = {},
+  ) {
+    this.refreshTurnMs = options.refreshTurnMs ?? REFRESH_TURN_MS;
+  }
 
   /**
    * The `/members` answer as UTF-8 JSON, in parts to be written one after the other: a small
@@ -113,48 +160,81 @@ export class MembersAnswers {
     const stamp = this.state.poolStamp(key);
     let answer = this.poolAnswers.get(key);
     if (answer === undefined || answer.stamp !== stamp || now - answer.atMs >= POOL_ANSWER_MAX_AGE_MS || now < answer.atMs) {
-      answer = this.buildPoolAnswer(key, stamp, now, answer);
+      const build = this.startBuild(key, stamp, now, answer);
+      this.buildSome(build, Infinity);
+      answer = this.finishBuild(build);
       this.poolAnswers.set(key, answer);
     } else if (now - answer.atMs >= REFRESH_AHEAD_MS) {
-      this.refreshAhead(key);
+      this.refreshAhead(key, answer);
     }
     return answer;
   }
 
-  private refreshAhead(key: string): void {
+  /**
+   * Builds a fresh answer to replace `found`, a turn of the event loop at a time, starting after
+   * the request that found it. Given up when `found` is no longer the pool's answer (a request
+   * rebuilt it) or the pool changed meanwhile: the next request then builds it as of then.
+   */
+  private refreshAhead(key: string, found: PoolAnswer): void {
     if (this.refreshing.has(key)) return;
     this.refreshing.add(key);
-    setImmediate(() => {
-      this.refreshing.delete(key);
-      const answer = this.poolAnswers.get(key);
-      if (answer === undefined) return;
+    let build: PoolAnswerBuild | null = null;
+    const turn = (): void => {
       this.state.refresh();
-      if (!this.state.hasPool(key)) {
-        this.poolAnswers.delete(key);
+      if (!this.state.hasPool(key)) this.poolAnswers.delete(key);
+      if (this.poolAnswers.get(key) !== found || (build !== null && !this.isCurrent(build))) {
+        this.refreshing.delete(key);
         return;
       }
-      const now = this.state.now();
-      const stamp = this.state.poolStamp(key);
-      if (answer.stamp === stamp && now - answer.atMs < REFRESH_AHEAD_MS && now >= answer.atMs) return;
-      this.poolAnswers.set(key, this.buildPoolAnswer(key, stamp, now, answer));
-    });
+      build ??= this.startBuild(key, this.state.poolStamp(key), this.state.now(), found);
+      if (!this.buildSome(build, performance.now() + this.refreshTurnMs)) {
+        setImmediate(turn);
+        return;
+      }
+      this.refreshing.delete(key);
+      this.poolAnswers.set(key, this.finishBuild(build));
+    };
+    setImmediate(turn);
+  }
+
+  /** Whether what `build` is built from still holds. */
+  private isCurrent(build: PoolAnswerBuild): boolean {
+    return build.stamp === this.state.poolStamp(build.key) && build.snapshot === this.state.declaredSnapshot() && build.names === this.state.memberNames(build.key);
+  }
+
+  private startBuild(key: string, stamp: PoolStamp, now: number, previous: PoolAnswer | undefined): PoolAnswerBuild {
+    return {
+      key,
+      stamp,
+      atMs: now,
+      snapshot: this.state.declaredSnapshot(),
+      clock: this.state.clockAt(now),
+      names: this.state.memberNames(key),
+      previous,
+      next: 0,
+      members: [],
+      reasons: [],
+      activeCount: 0,
+      length: 2,
+    };
   }
 
   /**
-   * The pool's members serialised at `now`, from each member's cached bytes where its inputs are
-   * unchanged: once a second every reason's age moves on, and only the reasons are encoded
-   * again, between bytes copied as they are into one buffer. What membersOf works out per
-   * anchor is worked out here once: every member of one pool shares all of it but `explicit`.
+   * Serialises the build's next members as of its clock, from each member's cached bytes where
+   * its inputs are unchanged: once a second every reason's age moves on, and only the reasons
+   * are encoded again. Stops once `deadline` (performance.now()) has passed, looking at the
+   * clock every MEMBERS_PER_CLOCK_LOOK members; true when every member is done. What membersOf
+   * works out per anchor is worked out here once: every member of one pool shares all of it but
+   * `explicit`.
    */
-  private buildPoolAnswer(key: string, stamp: PoolStamp, now: number, previous: PoolAnswer | undefined): PoolAnswer {
-    const snapshot = this.state.declaredSnapshot();
-    const clock = this.state.clockAt(now);
-    const names = this.state.memberNames(key);
-    const members: MemberJson[] = [];
-    const reasons: (string | null)[] = [];
-    let activeCount = 0;
-    let length = 2;
-    for (const name of names) {
+  private buildSome(build: PoolAnswerBuild, deadline: number): boolean {
+    const { snapshot, clock, names } = build;
+    for (let sinceLook = 0; build.next < names.length; build.next++, sinceLook++) {
+      if (sinceLook === MEMBERS_PER_CLOCK_LOOK) {
+        if (performance.now() >= deadline) return false;
+        sinceLook = 0;
+      }
+      const name = names[build.next] as string;
       const declared = snapshot.byName.get(name);
       const live = this.state.liveOf(name);
       const phased = phaseOf(declared, live, clock);
@@ -162,17 +242,23 @@ export class MembersAnswers {
       const [phase, reason] = phased;
       let member = this.memberJson.get(name);
       if (member === undefined || !isSameInputs(member, declared, live, clock.probes.get(name), snapshot.revision) || member.phase !== phase) {
-        const rendered = this.renderMember(name, declared, live, now);
+        const rendered = renderMember(name, declared, live, snapshot, clock);
         if (rendered === null) continue;
         member = rendered;
         this.memberJson.set(name, member);
       }
       const reasonJson = member.tail === null ? null : JSON.stringify(reason);
-      length += (members.length > 0 ? 1 : 0) + member.head.length + (member.tail === null || reasonJson === null ? 0 : member.tail.length + Buffer.byteLength(reasonJson));
-      members.push(member);
-      reasons.push(reasonJson);
-      if (phase === 'active') activeCount++;
+      build.length += (build.members.length > 0 ? 1 : 0) + member.head.length + (member.tail === null || reasonJson === null ? 0 : member.tail.length + Buffer.byteLength(reasonJson));
+      build.members.push(member);
+      build.reasons.push(reasonJson);
+      if (phase === 'active') build.activeCount++;
     }
+    return true;
+  }
+
+  /** The answer of a build that has done every member. */
+  private finishBuild(build: PoolAnswerBuild): PoolAnswer {
+    const { key, stamp, atMs, snapshot, names, previous, members, reasons, activeCount } = build;
     // The same members with the same reasons: the bytes are kept, and a rebuild (once a second
     // for a pool that is read) allocates nothing pool-sized.
     const sameMembers = previous !== undefined && previous.members.length === members.length && members.every((m, i) => previous.members[i] === m);
@@ -181,40 +267,38 @@ export class MembersAnswers {
     if (previous !== undefined && previous.names !== names) {
       for (const name of previous.names) if (this.state.poolKeyOf(name) === undefined) this.memberJson.delete(name);
     }
-    const json = same ? previous.json : encodeMembers(members, reasons, length);
+    const json = same ? previous.json : encodeMembers(members, reasons, build.length);
     const explicitByName = sameMembers ? previous.explicitByName : new Map(members.map((m) => [m.name, m.explicit]));
     const minActive = snapshot.policies.get(key)?.minActive ?? 0;
     const stats = { key, size: members.length, activeCount, minActive, health: poolHealthOf(activeCount, minActive, members.length) };
-    return { atMs: now, stamp, json, stats, explicitByName, names, members, reasons };
+    return { atMs, stamp, json, stats, explicitByName, names, members, reasons };
   }
+}
 
-  /** One member's view built and serialised afresh, its reason cut out where it can be. */
-  private renderMember(name: string, declared: LocatedLlm | undefined, live: LiveLlm | undefined, now: number): MemberJson | null {
-    const snapshot = this.state.declaredSnapshot();
-    const clock = this.state.clockAt(now);
-    const view = buildViews({
-      declared: declared === undefined ? [] : [declared],
-      revision: snapshot.revision,
-      live: live === undefined ? [] : [live],
-      ...clock,
-    })[0];
-    if (view === undefined) return null;
-    const marked = JSON.stringify({ ...view, status: { ...view.status, reason: REASON_MARK } });
-    const at = marked.indexOf(REASON_MARK_JSON);
-    // An agent's strings could hold the mark too; such a member is then served whole, not cut.
-    const cut = at >= 0 && marked.indexOf(REASON_MARK_JSON, at + 1) < 0;
-    return {
-      name,
-      declared,
-      live,
-      probe: clock.probes.get(name),
-      revision: snapshot.revision,
-      phase: view.status.phase,
-      explicit: view.spec.poolName !== undefined,
-      head: Buffer.from(cut ? marked.slice(0, at) : JSON.stringify(view)),
-      tail: cut ? Buffer.from(marked.slice(at + REASON_MARK_JSON.length)) : null,
-    };
-  }
+/** One member's view built and serialised afresh, its reason cut out where it can be. */
+function renderMember(name: string, declared: LocatedLlm | undefined, live: LiveLlm | undefined, snapshot: DeclaredSnapshot, clock: Required<ViewClock>): MemberJson | null {
+  const view = buildViews({
+    declared: declared === undefined ? [] : [declared],
+    revision: snapshot.revision,
+    live: live === undefined ? [] : [live],
+    ...clock,
+  })[0];
+  if (view === undefined) return null;
+  const marked = JSON.stringify({ ...view, status: { ...view.status, reason: REASON_MARK } });
+  const at = marked.indexOf(REASON_MARK_JSON);
+  // An agent's strings could hold the mark too; such a member is then served whole, not cut.
+  const cut = at >= 0 && marked.indexOf(REASON_MARK_JSON, at + 1) < 0;
+  return {
+    name,
+    declared,
+    live,
+    probe: clock.probes.get(name),
+    revision: snapshot.revision,
+    phase: view.status.phase,
+    explicit: view.spec.poolName !== undefined,
+    head: Buffer.from(cut ? marked.slice(0, at) : JSON.stringify(view)),
+    tail: cut ? Buffer.from(marked.slice(at + REASON_MARK_JSON.length)) : null,
+  };
 }
 
 /** `[m1,m2,…]` with each member's reason written between its head and tail: one buffer of `length` bytes. */

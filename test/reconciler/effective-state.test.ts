@@ -162,6 +162,21 @@ function answersOf(h: Harness): MembersAnswers {
   return found;
 }
 
+/** A revision declaring `count` Llms w0, w1, … in the pool `big`. */
+function bigPoolFiles(count: number): Record<string, string> {
+  const docs = Array.from({ length: count }, (_, i) => `apiVersion: mcpctl/v1\nkind: Llm\nmetadata:\n  name: w${i}\nspec:\n  type: vllm\n  model: m\n  poolName: big\n`);
+  return { 'llms/big.yaml': docs.join('---\n') };
+}
+
+/** One agent's entries for bigPoolFiles' Llms. */
+function bigPoolEntries(count: number): ReturnType<typeof entry>[] {
+  return Array.from({ length: count }, (_, i) => entry(`w${i}`, { poolName: 'big' }));
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function newWorld(): World {
   return { leases: new Map(), probes: new Map() };
 }
@@ -270,6 +285,44 @@ describe('the effective-state index', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // ...and the next one the answer rebuilt in between, as of then.
     expect(answersOf(h).membersJson('vllm-gpu1-qwen3')?.toString('utf8')).toContain('"heartbeat 1s ago from agent gpu2"');
+  });
+
+  it('builds a refresh ahead a few members per turn of the event loop; requests meanwhile get the bytes they found', async () => {
+    const h = await startHarness({ files: bigPoolFiles(100) });
+    const sliced = new MembersAnswers(h.services.state, { refreshTurnMs: 0 });
+    await h.services.leases.register(registration('gpu1', bigPoolEntries(100)));
+    h.clock.advance(600);
+    const found = sliced.membersParts('w0')?.[1];
+    expect(found?.toString('utf8')).toContain('"heartbeat 0s ago from agent gpu1"');
+    h.clock.advance(800);
+    // Found nearing its age limit: served, and a refresh starts after this request.
+    expect(sliced.membersParts('w0')?.[1]).toBe(found);
+    await nextTurn();
+    // One turn renders MEMBERS_PER_CLOCK_LOOK (16) of the 100 members: the pool has no new answer yet.
+    expect(sliced.membersParts('w0')?.[1]).toBe(found);
+    for (let turn = 0; turn < 10; turn++) await nextTurn();
+    const refreshed = sliced.membersJson('w0')?.toString('utf8');
+    expect(refreshed).toContain('"heartbeat 1s ago from agent gpu1"');
+    // The very bytes of an answer built in one go at the same moment.
+    expect(refreshed).toBe(new MembersAnswers(h.services.state).membersJson('w0')?.toString('utf8'));
+  });
+
+  it('gives up a refresh ahead when the pool moves on meanwhile; the answer built for the change stays', async () => {
+    const h = await startHarness({ files: bigPoolFiles(100) });
+    const sliced = new MembersAnswers(h.services.state, { refreshTurnMs: 0 });
+    await h.services.leases.register(registration('gpu1', bigPoolEntries(100)));
+    sliced.membersParts('w0');
+    h.clock.advance(800);
+    sliced.membersParts('w0');
+    await nextTurn();
+    // A new member joins while the refresh is half done: the next request builds the answer at once.
+    await h.services.leases.register(registration('gpu2', [entry('late', { poolName: 'big' })]));
+    const rebuilt = sliced.membersParts('w0')?.[1];
+    expect(rebuilt?.toString('utf8')).toContain('"name":"late"');
+    for (let turn = 0; turn < 10; turn++) await nextTurn();
+    // The refresh from before the change was dropped, not stored over it.
+    expect(sliced.membersParts('w0')?.[1]).toBe(rebuilt);
+    expect(sliced.membersJson('w0')?.toString('utf8')).toBe(new MembersAnswers(h.services.state).membersJson('w0')?.toString('utf8'));
   });
 
   it('tells watchers about real changes only, each once', async () => {
