@@ -3,6 +3,7 @@
 // /members latency for a 1,000-member pool among 100,000 registrations, seen by a client in a
 // worker thread (its own heap, as a real client has); memory per registration. Prints nothing:
 // the bench runner prints the figures.
+import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -11,7 +12,7 @@ import { buildApp } from '../reconciler/app.js';
 import type { DesiredStateView, DesiredStatus, ServedRevision } from '../reconciler/desired-state-api.js';
 import { createServices, type ReconcilerServices } from '../reconciler/services.js';
 import type { MembersClientJob } from './members-client.js';
-import { median, percentile, round2, round3, runPool } from './measure.js';
+import { median, percentile, positiveIntFromEnv, round2, round3, runPool } from './measure.js';
 
 const AGENTS = 10_000;
 const CONCURRENCY = 64;
@@ -20,8 +21,14 @@ const ROUNDS = 6;
 const BIG_POOL_SIZE = 1_000;
 const REGISTRATIONS = 100_000;
 const MEMBERS_REQUESTS = 1_000;
-/** Requests before the measured ones: the route's code is compiled and the pool answer built. */
-const MEMBERS_WARMUP = 200;
+/**
+ * Requests before the measured ones, the same for the reconciler and the bare server: about two
+ * seconds of them, so that the route's code and the client's are compiled by V8's optimising
+ * tiers and the pool answer has been built and refreshed at least once (its refresh starts once
+ * it is 750 ms old). The figure is of a reconciler that has been serving, not of its first
+ * second. HEARTBEAT_BENCH_MEMBERS_WARMUP=200 measures the way it was until 2026-12-07.
+ */
+const MEMBERS_WARMUP = positiveIntFromEnv('HEARTBEAT_BENCH_MEMBERS_WARMUP', 3_000);
 
 const LOADS: Load[] = [
   { running: 3, waiting: 1, kvCacheUsage: 0.42 },
@@ -241,7 +248,9 @@ async function measureMembers(): Promise<Record<string, number>> {
   if (poolSize !== BIG_POOL_SIZE) throw new Error(`bench setup: the big pool has ${poolSize} members, expected ${BIG_POOL_SIZE}`);
 
   const anchors = Array.from({ length: BIG_POOL_SIZE }, (_, i) => `llm-${i * 100}`);
+  const retransBefore = tcpRetransmittedSegments();
   const latencies = await runMembersClient({ port, anchors, warmup: MEMBERS_WARMUP, count: MEMBERS_REQUESTS });
+  const retrans = difference(tcpRetransmittedSegments(), retransBefore);
   latencies.sort((a, b) => a - b);
   // What a request pays when the pool's serialised answer has to be rebuilt (at most once per
   // POOL_ANSWER_MAX_AGE_MS, or after a real change in the pool): compute and serialise.
@@ -257,7 +266,9 @@ async function measureMembers(): Promise<Record<string, number>> {
   const sample = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/api/v1/llms/${anchors[0] ?? ''}/members`)).arrayBuffer());
   await app.close();
   await services.stop();
+  const bareRetransBefore = tcpRetransmittedSegments();
   const bare = await measureBareHttp(sample);
+  const bareRetrans = difference(tcpRetransmittedSegments(), bareRetransBefore);
   const p99 = percentile(latencies, 0.99);
   return {
     registrations: REGISTRATIONS,
@@ -268,10 +279,35 @@ async function measureMembers(): Promise<Record<string, number>> {
     membersBareHttpP50Ms: round2(percentile(bare, 0.5)),
     membersBareHttpP99Ms: round2(percentile(bare, 0.99)),
     membersP99VsBareHttp: round2(p99 / percentile(bare, 0.99)),
+    ...(retrans === undefined ? {} : { membersTcpRetransmits: retrans }),
+    ...(bareRetrans === undefined ? {} : { membersBareHttpTcpRetransmits: bareRetrans }),
     membersRebuildMs: round2(median(misses)),
     heapBytesPerRegistration: Math.round((after.heapUsed - before.heapUsed) / REGISTRATIONS),
     rssBytesPerRegistration: Math.round((after.rss - before.rss) / REGISTRATIONS),
   };
+}
+
+/**
+ * The machine's count of TCP segments sent again (Linux: /proc/net/snmp), undefined elsewhere.
+ * On a 2-core VM, loopback segments of one 600 KB answer now and then arrive out of order; the
+ * sender then retransmits and cuts its window, and that run's tail is the transfer's, for the
+ * reconciler and the bare server alike. Read around each client run so that the figures show it.
+ */
+function tcpRetransmittedSegments(): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/snmp', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [names, values] = text.split('\n').filter((line) => line.startsWith('Tcp:'));
+  const at = names?.split(/\s+/).indexOf('RetransSegs') ?? -1;
+  const value = at < 0 ? NaN : Number(values?.split(/\s+/)[at]);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function difference(after: number | undefined, before: number | undefined): number | undefined {
+  return after === undefined || before === undefined ? undefined : after - before;
 }
 
 /** The members client against a bare node:http server that answers every request with `body`. */
