@@ -20,8 +20,8 @@ const CONCURRENCY = 64;
  * Eighteen paired rounds of 500 ms (nine seconds a side, as six of 1.5 s were): this machine's
  * speed swings between rounds (5,000 to 11,700 heartbeats per CPU second for the same server),
  * and a shorter pair is more likely to see the same speed on both sides; the median is over
- * three times as many pairs. Measured 2026-12-07: six 1.5 s rounds gave ratios 0.79–0.95, these
- * 0.88–0.91.
+ * three times as many pairs. Measured 2026-12-07: six 1.5 s rounds gave ratios 0.79–0.95 in six
+ * runs, these 0.88–0.92 in fourteen.
  */
 const ROUND_MS = 500;
 const ROUNDS = 18;
